@@ -1,0 +1,1 @@
+"""The ``chimera`` command line."""

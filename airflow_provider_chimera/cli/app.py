@@ -1,0 +1,136 @@
+"""``chimera``: validate intents, list the pipelines they make, show what was ingested."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from airflow_provider_chimera import __version__
+from airflow_provider_chimera.contract import IntentError, intent_files, load_intent
+from airflow_provider_chimera.factory.pipelines import discover
+from airflow_provider_chimera.settings import load_settings
+
+app = typer.Typer(help="Chimera: declarative, governed ingestion into Apache Iceberg.", no_args_is_help=True)
+intent_app = typer.Typer(help="Work with intent files.", no_args_is_help=True)
+dags_app = typer.Typer(help="The pipelines (Airflow DAGs) the intents make.", no_args_is_help=True)
+app.add_typer(intent_app, name="intent")
+app.add_typer(dags_app, name="dags")
+
+# Piped output (CI logs, `| less`) gets wide tables instead of truncated cells.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+
+IntentsOption = Annotated[
+    Optional[Path], typer.Option("--intents", help="Intents folder (default: the intents_dir option of the chimera config section).")
+]
+FormatOption = Annotated[str, typer.Option("--format", help="table, json, or ids (one id a line).")]
+
+
+def _folder(intents: Path | None) -> Path:
+    return intents or load_settings().intents_dir
+
+
+@app.command()
+def version() -> None:
+    """Print Chimera's version."""
+    out.print(__version__)
+
+
+@intent_app.command("validate")
+def intent_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Intent files or folders of them.")],
+) -> None:
+    """Check intent files; print every problem as `file: /json/path: message`. Exit 2 if any."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(intent_files(path) if path.is_dir() else [path])
+    failed = False
+    for file in files:
+        try:
+            load_intent(file)
+            out.print(f"[green]ok[/green] {file}")
+        except IntentError as exc:
+            failed = True
+            for problem in exc.problems:
+                err.print(str(problem), markup=False, highlight=False)
+    raise typer.Exit(2 if failed else 0)
+
+
+@dags_app.command("list")
+def dags_list(
+    intents: IntentsOption = None,
+    fmt: FormatOption = "table",
+    errors: Annotated[bool, typer.Option("--errors", help="List the rejected intent files instead.")] = False,
+) -> None:
+    """List the pipelines the factory builds, without a running Airflow."""
+    found = discover(_folder(intents))
+    if errors:
+        rows = [{"file": p.file, "path": p.path, "message": p.message} for e in found.errors for p in e.problems]
+        if fmt == "json":
+            out.print_json(json.dumps(rows))
+        else:
+            for row in rows:
+                out.print(f"{row['file']}: {row['path']}: {row['message']}", markup=False, highlight=False)
+        return
+    rows = [
+        {
+            "dag_id": p.id,
+            "team": p.team.name,
+            "source": f"{p.source.type}:{p.source.name}",
+            "object": p.object.name,
+            "target": p.target_table,
+            "mode": p.ingestion.mode.type,
+            "trigger": p.ingestion.trigger.type,
+        }
+        for p in found.pipelines
+    ]
+    if fmt == "json":
+        out.print_json(json.dumps(rows))
+        return
+    if fmt == "ids":
+        for row in rows:
+            print(row["dag_id"])
+        return
+    table = Table("dag_id", "team", "source", "object", "target", "mode", "trigger")
+    for row in rows:
+        table.add_row(*row.values())
+    out.print(table)
+
+
+@app.command()
+def tables(intents: IntentsOption = None, fmt: FormatOption = "table") -> None:
+    """Show each pipeline's target table: rows and current snapshot."""
+    from airflow_provider_chimera.writer import IcebergWriter, chimera_catalog
+
+    settings = load_settings()
+    catalog = chimera_catalog(settings)
+    rows = []
+    for p in discover(_folder(intents)).pipelines:
+        table = IcebergWriter(catalog, p.target_namespace, p.ingestion.target.table).load()
+        snapshot = table.current_snapshot() if table is not None else None
+        total = int(snapshot.summary.additional_properties.get("total-records", 0)) if snapshot and snapshot.summary else 0
+        rows.append(
+            {
+                "pipeline": p.id,
+                "target": p.target_table,
+                "rows": total,
+                "snapshot_id": snapshot.snapshot_id if snapshot else None,
+            }
+        )
+    if fmt == "json":
+        out.print_json(json.dumps(rows))
+        return
+    view = Table("pipeline", "target table", "rows", "snapshot id", title="Ingested into Iceberg")
+    for row in rows:
+        view.add_row(row["pipeline"], row["target"], str(row["rows"]), str(row["snapshot_id"] or "-"))
+    out.print(view)
+
+
+def main() -> None:
+    app()

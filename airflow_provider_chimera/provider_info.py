@@ -1,0 +1,108 @@
+"""Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``).
+
+The ``config`` block is the single definition of Chimera's ``[chimera]`` options and their
+defaults: :mod:`airflow_provider_chimera.settings` reads its fallbacks from here, and
+``airflow config list --section chimera`` shows the same text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_VERSION = "0.1.0"
+
+CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
+    "intents_dir": {
+        "description": (
+            "Folder of intent JSON files (the git-synced folder). Empty means the ``intents`` "
+            "folder beside Airflow's DAGs folder.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "/opt/airflow/intents",
+        "default": "",
+    },
+    "catalog_name": {
+        "description": (
+            "Name of the pyiceberg catalog the pipelines write to. It is configured the pyiceberg "
+            "way (``.pyiceberg.yaml`` or ``PYICEBERG_CATALOG__<NAME>__*`` variables); when pyiceberg "
+            "has no configuration for this name, Chimera uses an embedded SQL catalog on SQLite "
+            "with a local warehouse (see ``warehouse``).\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "production",
+        "default": "chimera",
+    },
+    "warehouse": {
+        "description": (
+            "Folder of the embedded catalog (its ``catalog.db`` and the table data) when pyiceberg "
+            "has no configuration for ``catalog_name``. Empty means ``$AIRFLOW_HOME/chimera/warehouse``.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "/data/chimera/warehouse",
+        "default": "",
+    },
+    "batch_rows": {
+        "description": "Upper bound on rows in one Arrow record batch read from a source.\n",
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "131072",
+        "default": "65536",
+    },
+    "target_file_size_mb": {
+        "description": "Target size of one Parquet data file written to Iceberg, in MiB.\n",
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "256",
+        "default": "128",
+    },
+    "parquet_compression": {
+        "description": "Parquet compression codec of the data files Chimera writes.\n",
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "snappy",
+        "default": "zstd",
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider description Airflow's ProvidersManager expects."""
+    return {
+        "package-name": "airflow-provider-chimera",
+        "name": "Chimera",
+        "description": "Declarative, governed ingestion from databases, Kafka, files and PDFs into Apache Iceberg.\n",
+        "versions": [_VERSION],
+        "integrations": [
+            {
+                "integration-name": "Chimera",
+                "tags": ["software"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Chimera",
+                "python-modules": ["airflow_provider_chimera.operators.ingest"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Chimera",
+                "python-modules": ["airflow_provider_chimera.sources.file"],
+            }
+        ],
+        "connection-types": [
+            {
+                "hook-class-name": "airflow_provider_chimera.sources.file.FileSourceHook",
+                "connection-type": "chimera_file",
+            }
+        ],
+        "config": {
+            "chimera": {
+                "description": "Chimera ingestion: where intents are read from and where Iceberg tables are written.\n",
+                "options": CONFIG_OPTIONS,
+            }
+        },
+    }

@@ -1,0 +1,74 @@
+"""Typed access to the ``[chimera]`` configuration section.
+
+Values come from Airflow's configuration (``airflow.cfg`` or ``AIRFLOW__CHIMERA__*``
+variables); defaults are the ones declared in :data:`provider_info.CONFIG_OPTIONS`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from airflow_provider_chimera.provider_info import CONFIG_OPTIONS
+
+SECTION = "chimera"
+
+
+def _option(name: str) -> str:
+    default = CONFIG_OPTIONS[name]["default"]
+    env = os.environ.get(f"AIRFLOW__{SECTION.upper()}__{name.upper()}")
+    if env is not None:
+        return env
+    try:
+        from airflow.configuration import conf
+
+        return conf.get(SECTION, name, fallback=default)
+    except Exception:  # Airflow not configured (e.g. plain library use): the declared default holds.
+        return default
+
+
+def airflow_home() -> Path:
+    return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow")).expanduser()
+
+
+def _dags_folder() -> Path:
+    try:
+        from airflow.configuration import conf
+
+        return Path(conf.get("core", "dags_folder")).expanduser()
+    except Exception:
+        return airflow_home() / "dags"
+
+
+class ChimeraSettings(BaseModel):
+    """The ``[chimera]`` options, resolved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    intents_dir: Path
+    catalog_name: str
+    warehouse: Path
+    batch_rows: int
+    target_file_size_mb: int
+    parquet_compression: str
+
+    @cached_property
+    def catalog_db(self) -> Path:
+        return self.warehouse / "catalog.db"
+
+
+def load_settings() -> ChimeraSettings:
+    """Read the ``[chimera]`` section now (it is cheap; callers should not cache across runs)."""
+    intents = _option("intents_dir") or str(_dags_folder().parent / "intents")
+    warehouse = _option("warehouse") or str(airflow_home() / "chimera" / "warehouse")
+    return ChimeraSettings(
+        intents_dir=Path(intents).expanduser(),
+        catalog_name=_option("catalog_name"),
+        warehouse=Path(warehouse).expanduser(),
+        batch_rows=int(_option("batch_rows")),
+        target_file_size_mb=int(_option("target_file_size_mb")),
+        parquet_compression=_option("parquet_compression"),
+    )

@@ -1,0 +1,30 @@
+"""Source hooks, one module per source type; each yields bounded Arrow record batches."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from airflow_provider_chimera.contract.model import Source
+from airflow_provider_chimera.sources.base import Extract, Position, SourceHook
+
+# type -> "module:Class"; imported on use so that parsing DAGs never loads a driver.
+HOOKS: dict[str, str] = {
+    "file": "airflow_provider_chimera.sources.file:FileSourceHook",
+    "postgres": "airflow_provider_chimera.sources.postgres:PostgresSourceHook",
+}
+
+
+class UnsupportedSourceError(NotImplementedError):
+    pass
+
+
+def source_hook(source: Source, batch_rows: int = 65_536) -> SourceHook:
+    """The hook that reads ``source``."""
+    try:
+        module, _, cls = HOOKS[source.type].partition(":")
+    except KeyError:
+        raise UnsupportedSourceError(f"source {source.name!r}: type {source.type!r} has no reader yet") from None
+    return getattr(import_module(module), cls)(source, batch_rows=batch_rows)
+
+
+__all__ = ["Extract", "HOOKS", "Position", "SourceHook", "UnsupportedSourceError", "source_hook"]

@@ -1,0 +1,184 @@
+"""The one Iceberg writer: creates targets, commits batches atomically, records positions.
+
+Every commit carries Chimera's snapshot summary properties (pipeline, run, source, position,
+rows). Those summaries are the pipeline's state: the next run resumes from the position of the
+newest snapshot its pipeline committed, so a re-run after a successful commit reads nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue
+from pyiceberg.io.pyarrow import _dataframe_to_data_files
+from pyiceberg.table import Table
+from pyiceberg.transforms import parse_transform
+
+from airflow_provider_chimera.contract.model import PartitionField
+from airflow_provider_chimera.sources.base import Position
+
+PIPELINE = "chimera.pipeline"
+RUN_ID = "chimera.run-id"
+SOURCE = "chimera.source"
+POSITION = "chimera.position"
+ROWS = "chimera.rows"
+
+WriteMode = Literal["append", "overwrite"]
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    snapshot_id: int | None
+    rows: int
+    committed: bool
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    pipeline: str
+    run_id: str
+    source: str
+    position: Position
+
+    def properties(self, rows: int) -> dict[str, str]:
+        return {
+            PIPELINE: self.pipeline,
+            RUN_ID: self.run_id,
+            SOURCE: self.source,
+            POSITION: self.position.model_dump_json(exclude_defaults=True),
+            ROWS: str(rows),
+        }
+
+
+class SchemaMismatchError(ValueError):
+    """The batches do not fit the target table; the message lists the columns."""
+
+
+class IcebergWriter:
+    """Writes one target table."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        namespace: str,
+        table: str,
+        partition_by: list[PartitionField] | None = None,
+        properties: dict[str, str] | None = None,
+    ):
+        self.catalog = catalog
+        self.identifier = (namespace, table)
+        self.partition_by = partition_by or []
+        self.properties = properties or {}
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.identifier)
+
+    def load(self) -> Table | None:
+        try:
+            return self.catalog.load_table(self.identifier)
+        except NoSuchTableError:
+            return None
+
+    def ensure_table(self, schema: pa.Schema) -> Table:
+        """The target table, created from ``schema`` (with its partition spec) if missing."""
+        table = self.load()
+        if table is not None:
+            return table
+        self.catalog.create_namespace_if_not_exists(self.identifier[0])
+        table = self.catalog.create_table_if_not_exists(self.identifier, schema=schema, properties=self.properties)
+        if self.partition_by and table.spec().is_unpartitioned():
+            with table.update_spec() as spec:
+                for field in self.partition_by:
+                    spec.add_field(field.column, parse_transform(field.transform), f"{field.column}_{field.transform.split('[')[0]}")
+        return table
+
+    def last_position(self, pipeline: str) -> Position | None:
+        """The position recorded by the newest snapshot ``pipeline`` committed, if any."""
+        table = self.load()
+        if table is None:
+            return None
+        snapshot = table.current_snapshot()
+        while snapshot is not None:
+            props = snapshot.summary.additional_properties if snapshot.summary else {}
+            if props.get(PIPELINE) == pipeline and POSITION in props:
+                return Position.model_validate(json.loads(props[POSITION]))
+            parent = snapshot.parent_snapshot_id
+            snapshot = table.snapshot_by_id(parent) if parent is not None else None
+        return None
+
+    def write(
+        self,
+        schema: pa.Schema,
+        batches: Iterator[pa.RecordBatch],
+        mode: WriteMode,
+        info: Callable[[], CommitInfo],
+        chunk_bytes: int = 128 << 20,
+    ) -> CommitResult:
+        """Commit ``batches`` in one Iceberg transaction (``overwrite`` replaces the contents).
+
+        Data files are written as the batches stream in, ``chunk_bytes`` of Arrow data at a
+        time, so memory stays bounded by the chunk, not the table. ``info`` is called once the
+        batches are consumed (a source knows its end position only then) and its properties
+        go into every snapshot of the commit. An append of nothing commits nothing: a re-run
+        that finds no new data leaves the table as it was.
+        """
+        table = self.ensure_table(schema)
+        target_schema = table.schema().as_arrow()
+        missing = [n for n in schema.names if n not in target_schema.names]
+        if missing:
+            raise SchemaMismatchError(f"{self.name}: columns {missing} are not in the target table")
+        with table.transaction() as txn:
+            data_files, rows = [], 0
+            for chunk in _chunks(_conform(batches, target_schema), target_schema, chunk_bytes):
+                rows += chunk.num_rows
+                # pyiceberg's own append() is built on this function; calling it per chunk lets
+                # partitioned tables stream too (append() takes a reader only when unpartitioned).
+                data_files.extend(
+                    _dataframe_to_data_files(
+                        table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=table.io
+                    )
+                )
+            if not data_files and mode == "append":
+                return CommitResult(snapshot_id=None, rows=0, committed=False)
+            properties = info().properties(rows)
+            if mode == "overwrite":
+                txn.delete(AlwaysTrue(), snapshot_properties=properties)
+            with txn.update_snapshot(snapshot_properties=properties).fast_append() as append:
+                for data_file in data_files:
+                    append.append_data_file(data_file)
+        snapshot = table.refresh().current_snapshot()
+        return CommitResult(snapshot_id=snapshot.snapshot_id if snapshot else None, rows=rows, committed=True)
+
+
+def _chunks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, chunk_bytes: int) -> Iterator[pa.Table]:
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for batch in batches:
+        pending.append(batch)
+        size += batch.nbytes
+        if size >= chunk_bytes:
+            yield pa.Table.from_batches(pending, schema=schema)
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending, schema=schema)
+
+
+def _conform(batches: Iterator[pa.RecordBatch], target: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """Order and cast each batch to the table's Arrow schema (missing columns become nulls)."""
+    for batch in batches:
+        arrays = []
+        for field in target:
+            index = batch.schema.get_field_index(field.name)
+            if index < 0:
+                arrays.append(pa.nulls(batch.num_rows, field.type))
+            else:
+                arrays.append(batch.column(index).cast(field.type))
+        yield pa.RecordBatch.from_arrays(arrays, schema=target)
