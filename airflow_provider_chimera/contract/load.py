@@ -46,10 +46,43 @@ class LoadedIntent:
 _CACHE: dict[str, Intent] = {}
 
 
-def _pointer(loc: tuple) -> str:
-    # Pydantic puts the discriminator tag of a tagged union into ``loc``; it is no JSON key.
-    parts = [str(p) for p in loc if p not in ("timed", "event", "adhoc", "full", "incremental", "partitioned", "stream")]
-    return "/" + "/".join(parts) if parts else ""
+def _pointer(data: object, loc: tuple) -> tuple[str, bool]:
+    """JSON pointer of a Pydantic error location, and whether the location named a union branch.
+
+    Pydantic puts union branch names (``list[SourceObject]``, ``timed``) into ``loc``; those are
+    no JSON keys, so the pointer follows only the parts the document really has.
+    """
+    parts: list[str] = []
+    tagged = False
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and (part in _UNION_TAGS or "[" in part):
+            tagged = True
+            continue
+        parts.append(str(part))
+    return ("/" + "/".join(parts) if parts else ""), tagged
+
+
+# Discriminator values Pydantic reports as locations of tagged unions.
+_UNION_TAGS = {"timed", "event", "adhoc", "full", "incremental", "partitioned", "stream"}
+# Errors that only say "the value is not this union branch"; dropped when another branch explains more.
+_BRANCH_MISMATCH = {"literal_error", "list_type", "dict_type", "model_type", "string_type"}
+
+
+def _problems(file: str, data: object, errors: list) -> list[IntentProblem]:
+    located = [(err, *_pointer(data, err["loc"])) for err in errors]
+    problems = []
+    for err, pointer, tagged in located:
+        if tagged and err["type"] in _BRANCH_MISMATCH and any(
+            other is not err and p.startswith(pointer) for other, p, _ in located
+        ):
+            continue
+        problems.append(IntentProblem(file, pointer, err["msg"].removeprefix("Value error, ")))
+    return problems
 
 
 def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:
@@ -65,8 +98,7 @@ def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:
     try:
         intent = Intent.model_validate(data)
     except ValidationError as exc:
-        problems = [IntentProblem(file, _pointer(err["loc"]), err["msg"]) for err in exc.errors()]
-        raise IntentError(problems) from None
+        raise IntentError(_problems(file, data, exc.errors())) from None
     if stem is not None and intent.name != stem:
         raise IntentError([IntentProblem(file, "/name", f"name {intent.name!r} must equal the file stem {stem!r}")])
     _CACHE[key] = intent

@@ -7,6 +7,7 @@ URL). ``incremental`` mode reads only files no earlier snapshot recorded.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 
@@ -115,17 +116,16 @@ class FileExtract(Extract):
         head = handle.read(4096).lstrip()
         handle.seek(0)
         if head.startswith(b"["):
-            # One JSON array: no streaming parser in pyarrow, so the file is decoded whole.
-            rows = json.load(handle)
-            for start in range(0, len(rows), self.batch_rows):
-                yield pa.RecordBatch.from_pylist(rows[start : start + self.batch_rows], schema=full)
-        else:
-            reader = pajson.open_json(
-                handle,
-                read_options=pajson.ReadOptions(block_size=1 << 22),
-                parse_options=pajson.ParseOptions(explicit_schema=full, unexpected_field_behavior="ignore"),
-            )
-            yield from _rechunk(reader, self.batch_rows)
+            # One JSON array: pyarrow streams only JSON Lines, so the array is decoded whole and
+            # re-read as lines, giving both JSON forms the same type conversion.
+            lines = b"\n".join(json.dumps(row).encode() for row in json.load(handle))
+            handle = io.BytesIO(lines)
+        reader = pajson.open_json(
+            handle,
+            read_options=pajson.ReadOptions(block_size=1 << 22),
+            parse_options=pajson.ParseOptions(explicit_schema=full, unexpected_field_behavior="ignore"),
+        )
+        yield from _rechunk(reader, self.batch_rows)
 
 
 def _rechunk(reader, batch_rows: int) -> Iterator[pa.RecordBatch]:

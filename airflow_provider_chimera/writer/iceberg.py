@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -150,7 +151,10 @@ class IcebergWriter:
                 return CommitResult(snapshot_id=None, rows=0, committed=False)
             properties = info().properties(rows)
             if mode == "overwrite":
-                txn.delete(AlwaysTrue(), snapshot_properties=properties)
+                with warnings.catch_warnings():
+                    # Replacing an empty table is no news; pyiceberg warns about it.
+                    warnings.filterwarnings("ignore", "Delete operation did not match any records")
+                    txn.delete(AlwaysTrue(), snapshot_properties=properties)
             with txn.update_snapshot(snapshot_properties=properties).fast_append() as append:
                 for data_file in data_files:
                     append.append_data_file(data_file)

@@ -1,0 +1,62 @@
+"""Shared test fixtures: the local services' addresses, and an isolated Iceberg warehouse."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SERVICES_ENV = REPO / "scripts" / "services.env"
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+SERVICES = _read_env(SERVICES_ENV)
+
+
+def require_service(name: str, host: str, port: int | str) -> None:
+    """Fail (never skip) when a service the test needs is not answering."""
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return
+    except OSError as exc:
+        pytest.fail(f"{name} is not answering on {host}:{port} ({exc.strerror}); start the services with `make services`")
+
+
+@pytest.fixture(scope="session")
+def services() -> dict[str, str]:
+    return SERVICES
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """Chimera settings with an embedded catalog in a fresh warehouse under ``tmp_path``."""
+    from airflow_provider_chimera.settings import load_settings
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__WAREHOUSE", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__CATALOG_NAME", "chimera_test")
+    monkeypatch.setenv("CHIMERA_SAMPLE_DATA", str(REPO / "samples"))
+    return load_settings()
+
+
+@pytest.fixture
+def catalog(settings):
+    from airflow_provider_chimera.writer import chimera_catalog
+
+    return chimera_catalog(settings)
+
+
+def pytest_configure(config):
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
