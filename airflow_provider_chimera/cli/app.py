@@ -58,7 +58,7 @@ def intent_validate(
         except IntentError as exc:
             failed = True
             for problem in exc.problems:
-                err.print(str(problem), markup=False, highlight=False)
+                err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2 if failed else 0)
 
 
@@ -76,7 +76,7 @@ def dags_list(
             out.print_json(json.dumps(rows))
         else:
             for row in rows:
-                out.print(f"{row['file']}: {row['path']}: {row['message']}", markup=False, highlight=False)
+                out.print(f"{row['file']}: {row['path']}: {row['message']}", markup=False, highlight=False, soft_wrap=True)
         return
     rows = [
         {

@@ -1,6 +1,6 @@
 """The intent contract as typed Pydantic models.
 
-Field names are the user-facing contract (docs/intent-contract.md); do not rename them.
+Field names are the user-facing contract (``docs/intent-contract.md``); do not rename them.
 Everything downstream (factory, operators, sources, writer) receives these models, never dicts.
 """
 

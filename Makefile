@@ -1,0 +1,53 @@
+# Chimera — see README.md. Every target uses the virtual environment in .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+# System packages a build needs (mysqlclient compiles against MariaDB's client library).
+APT_PACKAGES := libmariadb-dev pkg-config build-essential
+
+.PHONY: install system-deps services services-stop test test-unit demo demo-clean lock clean
+
+install: system-deps $(VENV)/.installed
+
+system-deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages: $$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# Reproducible: every version comes from requirements/lock.txt (resolved from PyPI by `make lock`).
+$(VENV)/.installed: requirements/lock.txt setup.cfg
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/lock.txt
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $@
+
+lock:
+	$(BIN)/uv pip compile setup.cfg --extra test --python-version 3.11 -o requirements/lock.txt
+
+services:
+	@bash scripts/services.sh start
+
+services-stop:
+	@bash scripts/services.sh stop
+
+test: install services
+	$(BIN)/pytest tests
+
+test-unit: install
+	$(BIN)/pytest tests/unit
+
+demo: install
+	@bash scripts/services.sh start postgres
+	@bash scripts/demo.sh
+
+demo-clean:
+	rm -rf .demo
+
+clean: demo-clean
+	rm -rf $(VENV) .pytest_cache
