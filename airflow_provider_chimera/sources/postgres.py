@@ -66,7 +66,8 @@ class PostgresSourceHook(SourceHook):
     def connect(self):
         import adbc_driver_postgresql.dbapi as adbc
 
-        return adbc.connect(self.uri())
+        # Autocommit: a read must hold no transaction (and its locks) open between statements.
+        return adbc.connect(self.uri(), autocommit=True)
 
     def columns(self, conn, table: str) -> list[tuple[str, str]]:
         """``(name, type)`` of the table's columns, in table order."""
@@ -99,8 +100,15 @@ class PostgresExtract(Extract):
         mode = obj.ingestion.mode if obj.ingestion else None
         self.cursor_column = mode.cursor if isinstance(mode, IncrementalMode) else None
         self._cursor = since.cursor if since else None
-        self.conn = hook.connect()
-        table_columns = hook.columns(self.conn, obj.name)
+        with hook.connect() as conn:
+            table_columns = hook.columns(conn, obj.name)
+            self._plan(table_columns)
+            with conn.cursor() as cur:
+                cur.execute(self.sql + " LIMIT 0")
+                self.schema = self._convert_schema(cur.fetch_arrow_table().schema)
+
+    def _plan(self, table_columns: list[tuple[str, str]]) -> None:
+        obj = self.obj
         if not table_columns:
             raise LookupError(f"{obj.name}: table has no columns or does not exist")
         types = dict(table_columns)
@@ -113,9 +121,6 @@ class PostgresExtract(Extract):
         self.targets = {c: _arrow_target(types[c]) for c in wanted}
         self.cursor_type = types.get(self.cursor_column or "", "")
         self.sql = self._query(wanted)
-        with self.conn.cursor() as cur:
-            cur.execute(self.sql + " LIMIT 0")
-            self.schema = self._convert_schema(cur.fetch_arrow_table().schema)
 
     def _query(self, wanted: list[str]) -> str:
         select = ", ".join(
@@ -141,8 +146,8 @@ class PostgresExtract(Extract):
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         max_cursor = None
-        try:
-            with self.conn.cursor() as cur:
+        with self.hook.connect() as conn:
+            with conn.cursor() as cur:
                 cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(16 << 20)})
                 cur.execute(self.sql)
                 for batch in cur.fetch_record_batch():
@@ -157,8 +162,6 @@ class PostgresExtract(Extract):
                             if value.is_valid and (max_cursor is None or pc.greater(value, max_cursor).as_py()):
                                 max_cursor = value
                         yield converted
-        finally:
-            self.conn.close()
         if max_cursor is not None:
             self._cursor = _cursor_text(max_cursor)
 
@@ -174,7 +177,7 @@ def _plain(arrow_type: pa.DataType, column: str) -> pa.DataType:
         return pa.string()
     if pa.types.is_large_binary(arrow_type):
         return pa.binary()
-    if pa.types.is_extension_type(arrow_type) or pa.types.is_null(arrow_type):
+    if isinstance(arrow_type, pa.ExtensionType) or pa.types.is_null(arrow_type):
         raise UnsupportedColumnError(f"column {column!r}: PostgreSQL type read as {arrow_type} has no Iceberg mapping")
     return arrow_type
 
