@@ -35,3 +35,21 @@ def run_pipeline(pipeline: Pipeline, run_id: str = "test-run") -> dict[str, Any]
 
 def read_table(catalog, identifier: str):
     return catalog.load_table(identifier).scan().to_arrow()
+
+
+def single_object_source(
+    source_type: str, connection: dict[str, Any], object_name: str, mode: dict[str, Any], table: str, **object_fields: Any
+) -> dict[str, Any]:
+    """A source named ``src`` with one adhoc object written to ``qa.<table>``."""
+    return {
+        "name": "src",
+        "type": source_type,
+        "connection": connection,
+        "objects": [
+            {
+                "name": object_name,
+                **object_fields,
+                "ingestion": {"trigger": {"type": "adhoc"}, "mode": mode, "target": {"namespace": "qa", "table": table}},
+            }
+        ],
+    }

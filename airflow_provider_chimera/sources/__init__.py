@@ -11,6 +11,10 @@ from airflow_provider_chimera.sources.base import Extract, Position, SourceHook
 HOOKS: dict[str, str] = {
     "file": "airflow_provider_chimera.sources.file:FileSourceHook",
     "postgres": "airflow_provider_chimera.sources.postgres:PostgresSourceHook",
+    "mysql": "airflow_provider_chimera.sources.mysql:MySqlSourceHook",
+    "snowflake": "airflow_provider_chimera.sources.snowflake:SnowflakeSourceHook",
+    "mongodb": "airflow_provider_chimera.sources.mongodb:MongoSourceHook",
+    "kafka": "airflow_provider_chimera.sources.kafka:KafkaSourceHook",
 }
 
 

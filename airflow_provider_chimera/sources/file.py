@@ -61,13 +61,10 @@ class FileSourceHook(SourceHook):
         done = sorted(seen | set(todo)) if incremental else todo
         return FileExtract(fs, obj, todo, done, self.batch_rows)
 
-    def test_connection(self) -> tuple[bool, str]:
-        try:
-            fs, path = self._filesystem("")
-            fs.ls(path)
-        except Exception as exc:  # report, as Airflow's hooks do
-            return False, f"{type(exc).__name__}: {exc}"
-        return True, "the base location is readable"
+    def probe(self) -> str:
+        fs, path = self._filesystem("")
+        fs.ls(path)
+        return "the base location is readable"
 
 
 class FileExtract(Extract):

@@ -13,19 +13,20 @@ import re
 from collections.abc import Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
-from airflow_provider_chimera.sources.base import Extract, Position, SourceHook, resolve_uri
+from airflow_provider_chimera.contract.model import SourceObject
+from airflow_provider_chimera.sources.base import (
+    CursorExtract,
+    DbApiSourceHook,
+    Position,
+    UnsupportedColumnError,
+    resolve_uri,
+)
 
 # Types read as their text form and converted in Arrow, because ADBC's own mapping is opaque.
 CAST_AS_TEXT = ("numeric", "json", "jsonb", "uuid", "money", "inet", "cidr", "xml", "interval")
 _NUMERIC = re.compile(r"^numeric\((\d+),(\d+)\)$")
 _MAX_DECIMAL_PRECISION = 38
-
-
-class UnsupportedColumnError(TypeError):
-    """A source column whose type Chimera cannot map; names the column."""
 
 
 def quote_ident(name: str) -> str:
@@ -49,7 +50,7 @@ def _arrow_target(pg_type: str) -> pa.DataType | None:
     return None
 
 
-class PostgresSourceHook(SourceHook):
+class PostgresSourceHook(DbApiSourceHook):
     """Reads tables and views of one PostgreSQL database."""
 
     source_type = "postgres"
@@ -82,24 +83,12 @@ class PostgresSourceHook(SourceHook):
     def extract(self, obj: SourceObject, since: Position | None) -> PostgresExtract:
         return PostgresExtract(self, obj, since)
 
-    def test_connection(self) -> tuple[bool, str]:
-        try:
-            with self.connect() as conn, conn.cursor() as cur:
-                cur.execute("SELECT 1")
-                cur.fetchone()
-        except Exception as exc:
-            return False, f"{type(exc).__name__}: {exc}"
-        return True, "connected"
 
+class PostgresExtract(CursorExtract):
+    hook: PostgresSourceHook
 
-class PostgresExtract(Extract):
     def __init__(self, hook: PostgresSourceHook, obj: SourceObject, since: Position | None):
-        self.hook = hook
-        self.obj = obj
-        self.since = since
-        mode = obj.ingestion.mode if obj.ingestion else None
-        self.cursor_column = mode.cursor if isinstance(mode, IncrementalMode) else None
-        self._cursor = since.cursor if since else None
+        super().__init__(hook, obj, since)
         with hook.connect() as conn:
             table_columns = hook.columns(conn, obj.name)
             self._plan(table_columns)
@@ -113,11 +102,7 @@ class PostgresExtract(Extract):
             raise LookupError(f"{obj.name}: table has no columns or does not exist")
         types = dict(table_columns)
         wanted = obj.columns or [name for name, _ in table_columns]
-        missing = [c for c in wanted if c not in types]
-        if missing:
-            raise LookupError(f"{obj.name}: columns {missing} do not exist")
-        if self.cursor_column and self.cursor_column not in types:
-            raise LookupError(f"{obj.name}: cursor column {self.cursor_column!r} does not exist")
+        self.check_columns(list(types), wanted)
         self.targets = {c: _arrow_target(types[c]) for c in wanted}
         self.cursor_type = types.get(self.cursor_column or "", "")
         self.sql = self._query(wanted)
@@ -130,10 +115,10 @@ class PostgresExtract(Extract):
         schema, _, table = self.obj.name.rpartition(".")
         source = f"{quote_ident(schema)}.{quote_ident(table)}" if schema else quote_ident(table)
         sql = f"SELECT {select} FROM {source}"
-        if self.cursor_column and self._cursor is not None:
+        if self.cursor_column and self.since_cursor is not None:
             # The cursor value is the one a previous Chimera commit recorded; it is quoted as a
             # literal because COPY (ADBC's fast path) takes no bind parameters.
-            sql += f" WHERE {quote_ident(self.cursor_column)} > {quote_literal(self._cursor)}::{self.cursor_type}"
+            sql += f" WHERE {quote_ident(self.cursor_column)} > {quote_literal(self.since_cursor)}::{self.cursor_type}"
         return sql
 
     def _convert_schema(self, schema: pa.Schema) -> pa.Schema:
@@ -145,7 +130,6 @@ class PostgresExtract(Extract):
         )
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        max_cursor = None
         with self.hook.connect() as conn:
             with conn.cursor() as cur:
                 cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(16 << 20)})
@@ -157,16 +141,8 @@ class PostgresExtract(Extract):
                             [col.cast(self.schema.field(i).type) for i, col in enumerate(part.columns)],
                             schema=self.schema,
                         )
-                        if self.cursor_column and converted.num_rows:
-                            value = pc.max(converted.column(self.cursor_column))
-                            if value.is_valid and (max_cursor is None or pc.greater(value, max_cursor).as_py()):
-                                max_cursor = value
+                        self._tracker.observe(converted)
                         yield converted
-        if max_cursor is not None:
-            self._cursor = _cursor_text(max_cursor)
-
-    def position(self) -> Position:
-        return Position(cursor=self._cursor)
 
 
 def _plain(arrow_type: pa.DataType, column: str) -> pa.DataType:
@@ -181,7 +157,3 @@ def _plain(arrow_type: pa.DataType, column: str) -> pa.DataType:
         raise UnsupportedColumnError(f"column {column!r}: PostgreSQL type read as {arrow_type} has no Iceberg mapping")
     return arrow_type
 
-
-def _cursor_text(value: pa.Scalar) -> str:
-    py = value.as_py()
-    return py.isoformat() if hasattr(py, "isoformat") else str(py)

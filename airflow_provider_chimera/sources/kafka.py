@@ -1,0 +1,212 @@
+"""Kafka topics in batch: JSON messages from the recorded offsets up to the end of each partition.
+
+The connection comes from the Kafka provider's hook (``conn_id``; its extra is the client
+configuration, ``{"bootstrap.servers": ...}``) or the intent's URI (``kafka://host:9092``).
+A run reads every partition from the offset the last Iceberg snapshot recorded (``incremental``)
+or from the earliest retained offset (``full``) up to the partition's end as it was when the run
+started, so a run always finishes and the next one starts exactly where this one stopped. Offsets
+live in the snapshot, committed with the rows, never in a consumer group: a failed write leaves
+the offsets where they were.
+
+Message values are JSON objects; they are parsed with Arrow's JSON reader against the declared
+schema. A message that is not a JSON object stops the read with an error naming its topic,
+partition and offset.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from airflow_provider_chimera.contract.arrow import arrow_schema
+from airflow_provider_chimera.contract.model import FullMode, SourceObject
+from airflow_provider_chimera.sources.base import Extract, Position, SourceHook, resolve_uri
+
+log = logging.getLogger(__name__)
+_POLL_SECONDS = 1.0
+_MAX_IDLE_SECONDS = 60.0
+
+
+class MessageError(ValueError):
+    """A message that cannot be read with the declared schema; names topic, partition, offset."""
+
+
+class KafkaSourceHook(SourceHook):
+    """Reads topics of one Kafka cluster."""
+
+    source_type = "kafka"
+
+    def consumer(self):
+        """A consumer that never commits offsets to Kafka (they live in the Iceberg snapshots)."""
+        from confluent_kafka import Consumer
+
+        defaults = {
+            "group.id": f"chimera-{self.source.name}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": False,
+        }
+        connection = self.source.connection
+        if connection.uri is not None:
+            servers = resolve_uri(connection).split("://", 1)[-1].strip("/")
+            return Consumer({**defaults, "bootstrap.servers": servers})
+        from airflow.providers.apache.kafka.hooks.consume import KafkaConsumerHook
+
+        class _Hook(KafkaConsumerHook):
+            def _get_client(self, config):
+                return super()._get_client({**defaults, **config, "enable.auto.commit": False})
+
+        return _Hook(topics=[], kafka_config_id=connection.conn_id).get_conn
+
+    def extract(self, obj: SourceObject, since: Position | None) -> KafkaExtract:
+        return KafkaExtract(self, obj, since)
+
+    def probe(self) -> str:
+        consumer = self.consumer()
+        try:
+            brokers = consumer.list_topics(timeout=10).brokers
+        finally:
+            consumer.close()
+        return f"connected to {len(brokers)} broker(s)"
+
+
+class KafkaExtract(Extract):
+    def __init__(self, hook: KafkaSourceHook, obj: SourceObject, since: Position | None):
+        assert obj.schema_ is not None  # the contract requires one for kafka objects
+        self.hook = hook
+        self.obj = obj
+        self.topic = obj.name
+        self.schema = arrow_schema(obj.schema_, obj.columns)
+        self._full_schema = arrow_schema(obj.schema_)
+        full = obj.ingestion is not None and isinstance(obj.ingestion.mode, FullMode)
+        recorded = {} if full or since is None else {int(p): o for p, o in since.offsets.items()}
+        self.ranges = self._plan(recorded)
+        self._offsets = {str(p): end for p, (_, end) in self.ranges.items()}
+        self._offsets.update({str(p): o for p, o in recorded.items() if p not in self.ranges})
+        self.tombstones = 0
+
+    def _plan(self, recorded: dict[int, int]) -> dict[int, tuple[int, int]]:
+        """``partition -> (first offset to read, end offset)`` as of now."""
+        from confluent_kafka import TopicPartition
+
+        consumer = self.hook.consumer()
+        try:
+            metadata = consumer.list_topics(self.topic, timeout=10).topics.get(self.topic)
+            if metadata is None or metadata.error is not None or not metadata.partitions:
+                reason = metadata.error if metadata is not None and metadata.error is not None else "no partitions"
+                raise LookupError(f"topic {self.topic!r}: cannot be read ({reason})")
+            ranges = {}
+            for partition in sorted(metadata.partitions):
+                low, high = consumer.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=10)
+                start = recorded.get(partition, low)
+                if start < low:
+                    log.warning(
+                        "topic %s partition %d: offsets %d..%d expired before they were read",
+                        self.topic, partition, start, low - 1,
+                    )
+                    start = low
+                ranges[partition] = (start, high)
+            return ranges
+        finally:
+            consumer.close()
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        from confluent_kafka import TopicPartition
+
+        todo = {p: (start, end) for p, (start, end) in self.ranges.items() if start < end}
+        if not todo:
+            return
+        consumer = self.hook.consumer()
+        try:
+            consumer.assign([TopicPartition(self.topic, p, start) for p, (start, _) in todo.items()])
+            pending: list = []
+            idle = 0.0
+            while todo:
+                messages = consumer.consume(num_messages=min(self.hook.batch_rows, 10_000), timeout=_POLL_SECONDS)
+                if not messages:
+                    # Compaction and transaction markers leave gaps: a partition is done once the
+                    # consumer's position reaches the end recorded at planning time.
+                    self._drop_finished(consumer, todo)
+                    idle += _POLL_SECONDS
+                    if todo and idle >= _MAX_IDLE_SECONDS:
+                        raise MessageError(
+                            f"topic {self.topic!r}: no message for {_MAX_IDLE_SECONDS:.0f} s while partitions "
+                            f"{sorted(todo)} have not reached their end offsets"
+                        )
+                    continue
+                idle = 0.0
+                for message in messages:
+                    if message.error() is not None:
+                        raise MessageError(f"topic {self.topic!r} partition {message.partition()}: {message.error()}")
+                    partition, offset = message.partition(), message.offset()
+                    if partition not in todo or offset >= todo[partition][1]:
+                        continue  # arrived after this run started: the next run reads it
+                    if offset + 1 >= todo[partition][1]:
+                        del todo[partition]
+                        consumer.incremental_unassign([TopicPartition(self.topic, partition)])
+                    if message.value() is None:
+                        self.tombstones += 1  # a deletion marker carries no record to ingest
+                        continue
+                    pending.append(message)
+                    if len(pending) >= self.hook.batch_rows:
+                        yield self._batch(pending)
+                        pending = []
+            if pending:
+                yield self._batch(pending)
+        finally:
+            consumer.close()
+
+    def _drop_finished(self, consumer, todo: dict[int, tuple[int, int]]) -> None:
+        from confluent_kafka import TopicPartition
+
+        for part in consumer.position([TopicPartition(self.topic, p) for p in todo]):
+            if part.offset >= todo[part.partition][1]:
+                del todo[part.partition]
+                consumer.incremental_unassign([TopicPartition(self.topic, part.partition)])
+
+    def _batch(self, messages: list) -> pa.RecordBatch:
+        lines = b"\n".join(_one_line(m.value()) for m in messages)
+        try:
+            table = pajson.read_json(
+                io.BytesIO(lines),
+                parse_options=pajson.ParseOptions(explicit_schema=self._full_schema, unexpected_field_behavior="ignore"),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise self._locate(messages, exc) from exc
+        if table.num_rows != len(messages):
+            raise self._locate(messages, ValueError("a message is not exactly one JSON object"))
+        return table.select(self.schema.names).cast(self.schema).combine_chunks().to_batches()[0]
+
+    def _locate(self, messages: list, cause: Exception) -> MessageError:
+        """The first message that does not parse alone, named by partition and offset."""
+        options = pajson.ParseOptions(explicit_schema=self._full_schema, unexpected_field_behavior="ignore")
+        for message in messages:
+            try:
+                if pajson.read_json(io.BytesIO(_one_line(message.value())), parse_options=options).num_rows != 1:
+                    raise ValueError("not exactly one JSON object")
+            except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
+                return MessageError(
+                    f"topic {self.topic!r} partition {message.partition()} offset {message.offset()}: "
+                    f"not a JSON object of the declared schema: {exc}"
+                )
+        return MessageError(f"topic {self.topic!r}: {cause}")
+
+    def position(self) -> Position:
+        return Position(offsets=self._offsets)
+
+
+def _one_line(value: bytes | None) -> bytes:
+    """A message value as one line of JSON Lines."""
+    if not value:
+        return b"null"  # not an object: reported with its offset
+    if b"\n" in value or b"\r" in value:
+        try:
+            return json.dumps(json.loads(value)).encode()
+        except ValueError:
+            return value.replace(b"\n", b" ").replace(b"\r", b" ")
+    return value

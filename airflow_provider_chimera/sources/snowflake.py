@@ -1,0 +1,145 @@
+"""Snowflake, read as Arrow batches straight from the connector (``fetch_arrow_batches``).
+
+The connection comes from the Snowflake provider's hook (``conn_id``; a ``protocol`` in its
+extras is passed on, for private endpoints and emulators) or the intent's URI
+(``snowflake://user:${secret:pw}@account/DB/SCHEMA?warehouse=WH&role=R``, with optional
+``host``, ``port`` and ``protocol`` query parameters). The result's column types come from
+``cursor.describe`` before any row is read (:func:`_arrow_type`), so each batch is cast to one
+stable schema whatever the connector picked for it (Snowflake sends small ``NUMBER(38,0)``
+values as int64 and large ones as decimals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pyarrow as pa
+
+from airflow_provider_chimera.contract.model import SourceObject
+from airflow_provider_chimera.sources.base import (
+    CursorExtract,
+    DbApiSourceHook,
+    Position,
+    UnsupportedColumnError,
+    resolve_uri,
+)
+
+# snowflake.connector.constants.FIELD_TYPES, by type_code.
+_FIXED, _REAL, _TEXT, _DATE, _TIMESTAMP, _VARIANT, _TS_LTZ, _TS_TZ, _TS_NTZ, _OBJECT, _ARRAY, _BINARY, _TIME, _BOOLEAN = range(14)
+_MAX_INT64_DIGITS = 18
+
+
+def resolve_ident(name: str) -> str:
+    """The name as Snowflake stores it: an all-lowercase name is upper-cased, as Snowflake does
+    for unquoted identifiers; any other spelling is taken as written (a quoted identifier)."""
+    return name.upper() if name == name.lower() else name
+
+
+def quote_ident(name: str) -> str:
+    name = resolve_ident(name)
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _arrow_type(column: str, type_code: int, precision: int | None, scale: int | None) -> pa.DataType:
+    """Arrow type of a result column from its ``ResultMetadata``."""
+    if type_code == _FIXED:
+        if not scale and (precision or 38) <= _MAX_INT64_DIGITS:
+            return pa.int64()
+        return pa.decimal128(precision or 38, scale or 0)
+    simple = {
+        _REAL: pa.float64(),
+        _TEXT: pa.string(),
+        _DATE: pa.date32(),
+        _BOOLEAN: pa.bool_(),
+        _BINARY: pa.binary(),
+        _TIME: pa.time64("us"),
+        _TIMESTAMP: pa.timestamp("us"),
+        _TS_NTZ: pa.timestamp("us"),
+        _TS_LTZ: pa.timestamp("us", tz="UTC"),
+        _TS_TZ: pa.timestamp("us", tz="UTC"),
+        # Semi-structured values arrive as their JSON text; Iceberg has no JSON type.
+        _VARIANT: pa.string(),
+        _OBJECT: pa.string(),
+        _ARRAY: pa.string(),
+    }
+    try:
+        return simple[type_code]
+    except KeyError:
+        raise UnsupportedColumnError(f"column {column!r}: Snowflake type code {type_code} has no Iceberg mapping") from None
+
+
+class SnowflakeSourceHook(DbApiSourceHook):
+    """Reads tables and views of one Snowflake account."""
+
+    source_type = "snowflake"
+
+    def connect_kwargs(self) -> dict:
+        connection = self.source.connection
+        if connection.uri is not None:
+            url = urlsplit(resolve_uri(connection))
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            database, _, schema = url.path.lstrip("/").partition("/")
+            kwargs = {
+                "user": unquote(url.username or ""),
+                "password": unquote(url.password or ""),
+                "account": url.hostname or "",
+                "database": database or None,
+                "schema": schema or None,
+                **query,
+            }
+            if "port" in kwargs:
+                kwargs["port"] = int(kwargs["port"])
+            return {k: v for k, v in kwargs.items() if v is not None}
+        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+        hook = SnowflakeHook(snowflake_conn_id=connection.conn_id)
+        # The provider hook builds the connector's parameters (auth, role, warehouse, host and
+        # port from extras); it does not pass ``protocol`` on, which http endpoints need.
+        kwargs = hook._get_conn_params()
+        extra = hook.get_connection(connection.conn_id).extra_dejson
+        if extra.get("protocol"):
+            kwargs["protocol"] = extra["protocol"]
+        return kwargs
+
+    def connect(self):
+        import snowflake.connector
+
+        return snowflake.connector.connect(**self.connect_kwargs())
+
+    def extract(self, obj: SourceObject, since: Position | None) -> SnowflakeExtract:
+        return SnowflakeExtract(self, obj, since)
+
+
+class SnowflakeExtract(CursorExtract):
+    hook: SnowflakeSourceHook
+
+    def __init__(self, hook: SnowflakeSourceHook, obj: SourceObject, since: Position | None):
+        super().__init__(hook, obj, since)
+        since_cursor = self.since_cursor
+        select = ", ".join(quote_ident(c) for c in obj.columns) if obj.columns else "*"
+        table = ".".join(quote_ident(part) for part in obj.name.split("."))
+        self.sql = f"SELECT {select} FROM {table}"
+        self.params: tuple = ()
+        if self.cursor_column and since_cursor is not None:
+            self.sql += f" WHERE {quote_ident(self.cursor_column)} > %s"
+            self.params = (since_cursor,)
+        with hook.connect() as conn, conn.cursor() as cur:
+            try:
+                described = cur.describe(self.sql, self.params or None)
+            except Exception as exc:
+                raise LookupError(f"{obj.name}: cannot be read: {exc}") from exc
+        self.schema = pa.schema([pa.field(m.name, _arrow_type(m.name, m.type_code, m.precision, m.scale)) for m in described])
+        self.check_columns(self.schema.names, [])
+
+    def resolve_column(self, name: str) -> str:
+        return resolve_ident(name)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        with self.hook.connect() as conn, conn.cursor() as cur:
+            cur.execute(self.sql, self.params or None)
+            for table in cur.fetch_arrow_batches():
+                table = table.cast(self.schema)  # also drops the connector's field metadata
+                for batch in table.to_batches(max_chunksize=self.hook.batch_rows):
+                    self._tracker.observe(batch)
+                    yield batch

@@ -1,0 +1,82 @@
+"""Kafka → Iceberg over TCP against the KRaft broker `make services` starts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+
+from airflow_provider_chimera.sources.kafka import MessageError
+from tests.conftest import require_service
+from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
+
+SCHEMA = {
+    "fields": [
+        {"name": "user_id", "type": "string", "nullable": False},
+        {"name": "url", "type": "string"},
+        {"name": "n", "type": "long"},
+        {"name": "ts", "type": "timestamptz", "nullable": False},
+    ]
+}
+
+
+@pytest.fixture
+def kafka(services, monkeypatch):
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    bootstrap = services["CHIMERA_KAFKA_BOOTSTRAP"]
+    host, _, port = bootstrap.partition(":")
+    require_service("Kafka", host, port)
+    monkeypatch.setenv("AIRFLOW_CONN_QA_KAFKA", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": bootstrap}}))
+    topic = f"qa.clicks.{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout=30)
+    yield topic
+    admin.delete_topics([topic])[topic].result(timeout=30)
+
+
+def _produce(services, topic: str, first: int, last: int, raw: dict[int, bytes] | None = None) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": services["CHIMERA_KAFKA_BOOTSTRAP"]})
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    for n in range(first, last + 1):
+        value = (raw or {}).get(n) or json.dumps(
+            {"user_id": f"u{n % 7}", "url": f"/p/{n}", "n": n, "ts": (start + dt.timedelta(seconds=n)).isoformat(), "extra": 1}
+        ).encode()
+        producer.produce(topic, key=str(n).encode(), value=value)
+    assert producer.flush(30) == 0
+
+
+def _source(topic: str, mode: dict, connection: dict | None = None) -> dict:
+    return single_object_source("kafka", connection or {"conn_id": "qa_kafka"}, topic, mode, "clicks", schema=SCHEMA)
+
+
+def test_incremental_reads_each_message_once(kafka, services, catalog):
+    source = _source(kafka, {"type": "incremental"})
+    _produce(services, kafka, 1, 300)
+    assert run_pipeline(pipeline_for(source))["rows"] == 300
+    assert run_pipeline(pipeline_for(source))["committed"] is False
+    _produce(services, kafka, 301, 350)
+    assert run_pipeline(pipeline_for(source))["rows"] == 50
+    table = read_table(catalog, "qa.clicks").sort_by("n")
+    assert table.column("n").to_pylist() == list(range(1, 351))
+    first = table.slice(0, 1).to_pylist()[0]
+    assert first == {"user_id": "u1", "url": "/p/1", "n": 1, "ts": dt.datetime(2026, 11, 1, 0, 0, 1, tzinfo=dt.timezone.utc)}
+
+
+def test_full_mode_rereads_the_topic_by_uri(kafka, services, catalog):
+    source = _source(kafka, {"type": "full"}, {"uri": f"kafka://{services['CHIMERA_KAFKA_BOOTSTRAP']}"})
+    _produce(services, kafka, 1, 40)
+    assert run_pipeline(pipeline_for(source))["rows"] == 40
+    _produce(services, kafka, 41, 45)
+    assert run_pipeline(pipeline_for(source))["rows"] == 45
+    assert read_table(catalog, "qa.clicks").num_rows == 45
+
+
+def test_message_that_is_not_json_is_named(kafka, services, catalog):
+    _produce(services, kafka, 1, 10, raw={5: b"not json"})
+    with pytest.raises(MessageError, match=rf"topic '{kafka}' partition \d offset \d+: not a JSON object"):
+        run_pipeline(pipeline_for(_source(kafka, {"type": "incremental"})))

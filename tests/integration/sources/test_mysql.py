@@ -1,0 +1,91 @@
+"""MariaDB (standing in for MySQL) → Iceberg over TCP against the server `make services` starts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import MySQLdb
+import pyarrow as pa
+import pytest
+
+from tests.conftest import require_service
+from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
+
+
+@pytest.fixture
+def mysql(services, monkeypatch):
+    host, port = services["CHIMERA_MYSQL_HOST"], int(services["CHIMERA_MYSQL_PORT"])
+    require_service("MariaDB", host, port)
+    user, password, db = services["CHIMERA_MYSQL_USER"], services["CHIMERA_MYSQL_PASSWORD"], services["CHIMERA_MYSQL_DB"]
+    monkeypatch.setenv("AIRFLOW_CONN_QA_MYSQL", f"mysql://{user}:{password}@{host}:{port}/{db}")
+    conn = MySQLdb.connect(host=host, port=port, user=user, password=password, database=db, autocommit=True)
+    cur = conn.cursor()
+    cur.execute("SET time_zone = '+00:00'")
+    cur.execute("DROP TABLE IF EXISTS qa_orders")
+    yield cur
+    cur.execute("DROP TABLE IF EXISTS qa_orders")
+    conn.close()
+
+
+def _source(mode: dict, connection: dict | None = None) -> dict:
+    return single_object_source("mysql", connection or {"conn_id": "qa_mysql"}, "qa_orders", mode, "orders")
+
+
+def _create(cur, first: int, last: int) -> None:
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS qa_orders (id BIGINT PRIMARY KEY, qty INT UNSIGNED, amount DECIMAL(12,2), "
+        "note VARCHAR(40), attrs JSON, flag TINYINT(1), placed TIMESTAMP NULL, updated_at DATETIME(6), "
+        "took TIME, payload BLOB)"
+    )
+    cur.execute(
+        "INSERT INTO qa_orders SELECT seq, seq * 2, seq * 1.25, CONCAT('order ', seq), JSON_OBJECT('n', seq), MOD(seq, 2), "
+        "TIMESTAMP '2026-11-01 00:00:00' + INTERVAL seq MINUTE, TIMESTAMP '2026-11-01 00:00:00' + INTERVAL seq SECOND, "
+        "SEC_TO_TIME(seq), UNHEX('CAFE') FROM seq_{first}_to_{last}".format(first=first, last=last)
+    )
+
+
+def test_full_load_round_trips_types(mysql, catalog):
+    _create(mysql, 1, 1000)
+    assert run_pipeline(pipeline_for(_source({"type": "full"})))["rows"] == 1000
+    table = read_table(catalog, "qa.orders").sort_by("id")
+    assert table.num_rows == 1000
+    assert table.schema.field("amount").type == pa.decimal128(12, 2)
+    assert table.schema.field("qty").type == pa.int64()
+    first = table.slice(0, 1).to_pylist()[0]
+    assert first["amount"] == decimal.Decimal("1.25")
+    assert first["note"] == "order 1"
+    assert first["attrs"] == '{"n": 1}'
+    assert first["flag"] == 1
+    assert first["placed"] == dt.datetime(2026, 11, 1, 0, 1, tzinfo=dt.timezone.utc)
+    assert first["updated_at"] == dt.datetime(2026, 11, 1, 0, 0, 1)
+    assert first["took"] == "00:00:01"
+    assert first["payload"] == b"\xca\xfe"
+    # A second full load replaces, never duplicates.
+    run_pipeline(pipeline_for(_source({"type": "full"})))
+    assert read_table(catalog, "qa.orders").num_rows == 1000
+
+
+def test_incremental_reads_only_rows_past_the_cursor(mysql, catalog, services):
+    uri = "mysql://{u}:${{env:QA_MYSQL_PASSWORD}}@{h}:{p}/{d}".format(
+        u=services["CHIMERA_MYSQL_USER"], h=services["CHIMERA_MYSQL_HOST"], p=services["CHIMERA_MYSQL_PORT"], d=services["CHIMERA_MYSQL_DB"]
+    )
+    import os
+
+    os.environ["QA_MYSQL_PASSWORD"] = services["CHIMERA_MYSQL_PASSWORD"]
+    try:
+        source = _source({"type": "incremental", "cursor": "updated_at"}, {"uri": uri})
+        _create(mysql, 1, 100)
+        assert run_pipeline(pipeline_for(source))["rows"] == 100
+        assert run_pipeline(pipeline_for(source))["committed"] is False
+        _create(mysql, 101, 130)
+        assert run_pipeline(pipeline_for(source))["rows"] == 30
+        ids = read_table(catalog, "qa.orders").column("id").to_pylist()
+        assert sorted(ids) == list(range(1, 131))
+    finally:
+        del os.environ["QA_MYSQL_PASSWORD"]
+
+
+def test_missing_table_is_named(mysql, catalog):
+    with pytest.raises(LookupError, match="qa_orders: table has no columns or does not exist"):
+        run_pipeline(pipeline_for(_source({"type": "full"})))
