@@ -65,6 +65,75 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "snappy",
         "default": "zstd",
     },
+    "team_slots": {
+        "description": (
+            "Worker slots one team may hold at once, unless ``pools_config`` gives the team its own "
+            "share. ``chimera pools sync`` turns the shares into Airflow pools.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "16",
+        "default": "8",
+    },
+    "source_slots": {
+        "description": (
+            "Concurrent extracts one source system (an Airflow connection, or a URI's host) may "
+            "see, unless ``pools_config`` gives it its own limit.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "2",
+        "default": "4",
+    },
+    "pools_config": {
+        "description": (
+            "JSON file of per-team shares and per-source limits: "
+            "``{\"teams\": {\"sales-analytics\": 16}, \"sources\": {\"crm_postgres\": 2}}``. "
+            "Read by ``chimera pools sync`` only, never while DAGs are parsed. Empty: the defaults "
+            "``team_slots`` and ``source_slots`` apply to all.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "/opt/airflow/chimera-pools.json",
+        "default": "",
+    },
+    "events_kafka_conn_id": {
+        "description": (
+            "Airflow connection of the Kafka cluster watched for ``event`` triggers whose ``on`` "
+            "names a topic (when the pipeline's own source is not that Kafka source), and where "
+            "Chimera publishes its events.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "events_kafka",
+        "default": "kafka_default",
+    },
+    "sql_alchemy_conn": {
+        "description": (
+            "SQLAlchemy URL of Chimera's own metadata store (teams, projects, intents and their "
+            "versions, sources, objects, pipelines, runs, audit log); it is never Airflow's metadata "
+            "database. Empty means SQLite at ``$AIRFLOW_HOME/chimera/registry.db``; use PostgreSQL "
+            "(``postgresql+psycopg://...``) when several machines share it. Migrations are applied "
+            "automatically. Sensitive: it may also come from ``AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN_SECRET`` or ``_CMD``.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "sensitive": True,
+        "example": "postgresql+psycopg://chimera@db:5432/chimera",
+        "default": "",
+    },
+    "state_dir": {
+        "description": (
+            "Folder of the files the DAG factory reads while Airflow parses DAGs, such as the "
+            "onboarded version of each intent (``onboarded/<intent>.json``). In production, a volume "
+            "shared by the DAG processor, the workers and whoever onboards intents. Empty means "
+            "``$AIRFLOW_HOME/chimera``.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "/shared/chimera",
+        "default": "",
+    },
 }
 
 

@@ -54,6 +54,12 @@ class ChimeraSettings(BaseModel):
     batch_rows: int
     target_file_size_mb: int
     parquet_compression: str
+    team_slots: int = 8
+    source_slots: int = 4
+    pools_config: Path | None = None
+    events_kafka_conn_id: str = "kafka_default"
+    sql_alchemy_conn: str = ""
+    state_dir: Path = Path()
 
     @cached_property
     def catalog_db(self) -> Path:
@@ -71,4 +77,10 @@ def load_settings() -> ChimeraSettings:
         batch_rows=int(_option("batch_rows")),
         target_file_size_mb=int(_option("target_file_size_mb")),
         parquet_compression=_option("parquet_compression"),
+        team_slots=int(_option("team_slots")),
+        source_slots=int(_option("source_slots")),
+        pools_config=Path(_option("pools_config")).expanduser() if _option("pools_config") else None,
+        events_kafka_conn_id=_option("events_kafka_conn_id"),
+        sql_alchemy_conn=_option("sql_alchemy_conn") or f"sqlite:///{airflow_home() / 'chimera' / 'registry.db'}",
+        state_dir=Path(_option("state_dir") or airflow_home() / "chimera").expanduser(),
     )

@@ -58,5 +58,11 @@ def catalog(settings):
 
 
 def pytest_configure(config):
+    import tempfile
+
+    # The CLI audits every command: keep the test session's entries out of ~/airflow.
+    state = Path(tempfile.mkdtemp(prefix="chimera-test-state-"))
+    os.environ.setdefault("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{state / 'registry.db'}")
+    os.environ.setdefault("AIRFLOW__CHIMERA__STATE_DIR", str(state))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")

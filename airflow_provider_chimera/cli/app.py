@@ -12,15 +12,45 @@ from rich.console import Console
 from rich.table import Table
 
 from airflow_provider_chimera import __version__
-from airflow_provider_chimera.contract import IntentError, intent_files, load_intent
+from airflow_provider_chimera.cli import connectivity
+from airflow_provider_chimera.cli.intent import intent_app
+from airflow_provider_chimera.cli.pools import pools_app
+from airflow_provider_chimera.cli.registry import register_intent_commands, register_registry_commands
 from airflow_provider_chimera.factory.pipelines import discover
 from airflow_provider_chimera.settings import load_settings
 
 app = typer.Typer(help="Chimera: declarative, governed ingestion into Apache Iceberg.", no_args_is_help=True)
-intent_app = typer.Typer(help="Work with intent files.", no_args_is_help=True)
 dags_app = typer.Typer(help="The pipelines (Airflow DAGs) the intents make.", no_args_is_help=True)
+connectivity.register(intent_app)  # chimera intent test
+register_intent_commands(intent_app)  # chimera intent diff, chimera intent onboard
 app.add_typer(intent_app, name="intent")
 app.add_typer(dags_app, name="dags")
+app.add_typer(pools_app, name="pools")
+register_registry_commands(app)  # chimera audit, chimera registry ...
+
+# Commands that write their own, more specific audit entries.
+_SELF_AUDITED = ("audit", "registry", "intent diff", "intent onboard")
+
+
+@app.callback()
+def _audit_every_command(ctx: typer.Context) -> None:
+    """Chimera: declarative, governed ingestion into Apache Iceberg."""
+    args = [a for a in sys.argv[1:] if a]
+    command = " ".join(a for a in args[:2] if not a.startswith("-"))
+    if ctx.resilient_parsing or "--help" in args or command.startswith(_SELF_AUDITED):
+        return
+    ctx.call_on_close(lambda: _audit(command, args))
+
+
+def _audit(command: str, args: list[str]) -> None:
+    """One audit entry per CLI action; an unreachable registry warns, it never fails the command."""
+    try:
+        from airflow_provider_chimera.registry.audit import record
+        from airflow_provider_chimera.registry.db import open_registry
+
+        record(open_registry(), None, "cli." + command.replace(" ", "."), details={"argv": args})
+    except Exception as exc:  # the command's own result stands; say why nothing was recorded
+        err.print(f"[yellow]warning[/yellow] audit entry not recorded: {type(exc).__name__}", highlight=False)
 
 # Piped output (CI logs, `| less`) gets wide tables instead of truncated cells.
 out = Console(width=None if sys.stdout.isatty() else 200)
@@ -42,26 +72,6 @@ def version() -> None:
     out.print(__version__)
 
 
-@intent_app.command("validate")
-def intent_validate(
-    paths: Annotated[list[Path], typer.Argument(help="Intent files or folders of them.")],
-) -> None:
-    """Check intent files; print every problem as `file: /json/path: message`. Exit 2 if any."""
-    files: list[Path] = []
-    for path in paths:
-        files.extend(intent_files(path) if path.is_dir() else [path])
-    failed = False
-    for file in files:
-        try:
-            load_intent(file)
-            out.print(f"[green]ok[/green] {file}")
-        except IntentError as exc:
-            failed = True
-            for problem in exc.problems:
-                err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(2 if failed else 0)
-
-
 @dags_app.command("list")
 def dags_list(
     intents: IntentsOption = None,
@@ -71,12 +81,17 @@ def dags_list(
     """List the pipelines the factory builds, without a running Airflow."""
     found = discover(_folder(intents))
     if errors:
-        rows = [{"file": p.file, "path": p.path, "message": p.message} for e in found.errors for p in e.problems]
+        rows = [p.as_dict() for e in found.errors for p in e.problems]
         if fmt == "json":
-            out.print_json(json.dumps(rows))
+            out.print_json(json.dumps({"rejected": rows, "pending_onboarding": found.pending}))
         else:
             for row in rows:
-                out.print(f"{row['file']}: {row['path']}: {row['message']}", markup=False, highlight=False, soft_wrap=True)
+                hint = f" ({row['hint']})" if row["hint"] else ""
+                out.print(f"{row['file']}: {row['path']}: {row['message']}{hint}", markup=False, highlight=False, soft_wrap=True)
+            for line in found.pending:
+                out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if rows:
+            raise typer.Exit(2)
         return
     rows = [
         {

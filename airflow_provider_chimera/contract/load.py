@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from airflow_provider_chimera.contract.hints import CTX_KEY, NAME_STEM
 from airflow_provider_chimera.contract.model import Intent
 
 
@@ -23,9 +24,14 @@ class IntentProblem:
     file: str
     path: str  # JSON pointer, e.g. /sources/0/objects/1/ingestion/mode/cursor
     message: str
+    hint: str = ""  # what to do about it
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.path or '/'}: {self.message}"
+        text = f"{self.file}: {self.path or '/'}: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "path": self.path or "/", "message": self.message, "hint": self.hint}
 
 
 class IntentError(ValueError):
@@ -67,22 +73,75 @@ def _pointer(data: object, loc: tuple) -> tuple[str, bool]:
     return ("/" + "/".join(parts) if parts else ""), tagged
 
 
+def _through_defaults(data: object, pointer: str) -> str:
+    """Point into the source's ``defaults`` when the object's ingestion inherited the field from there.
+
+    Pydantic validates each object's ingestion after merging the defaults into it, so an error in
+    an inherited value is located at the object, where the file does not have it.
+    """
+    parts = pointer.split("/")[1:]
+    if len(parts) < 6 or parts[0] != "sources" or parts[2] != "objects" or parts[4] != "ingestion":
+        return pointer
+    try:
+        source = data["sources"][int(parts[1])]  # type: ignore[index]
+        ingestion = source["objects"][int(parts[3])]["ingestion"]
+        defaults = source["defaults"]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return pointer
+    if not isinstance(ingestion, dict) or not isinstance(defaults, dict):
+        return pointer
+    field = parts[5]
+    inherited = field not in ingestion and field in defaults
+    own, default = ingestion.get(field), defaults.get(field)
+    if len(parts) > 6 and isinstance(own, dict) and isinstance(default, dict):
+        inherited = parts[6] not in own and parts[6] in default
+    return "/" + "/".join(["sources", parts[1], "defaults", *parts[5:]]) if inherited else pointer
+
+
 # Discriminator values Pydantic reports as locations of tagged unions.
 _UNION_TAGS = {"timed", "event", "adhoc", "full", "incremental", "partitioned", "stream"}
 # Errors that only say "the value is not this union branch"; dropped when another branch explains more.
 _BRANCH_MISMATCH = {"literal_error", "list_type", "dict_type", "model_type", "string_type"}
 
 
+def _mismatch(err: dict, tagged: bool) -> bool:
+    """Whether the error only says "the value is not this union branch"."""
+    return tagged and err["type"] in _BRANCH_MISMATCH
+
+
 def _problems(file: str, data: object, errors: list) -> list[IntentProblem]:
     located = [(err, *_pointer(data, err["loc"])) for err in errors]
-    problems = []
-    for err, pointer, tagged in located:
-        if tagged and err["type"] in _BRANCH_MISMATCH and any(
-            other is not err and p.startswith(pointer) for other, p, _ in located
+    problems: list[IntentProblem] = []
+    for index, (err, pointer, tagged) in enumerate(located):
+        if _mismatch(err, tagged) and any(
+            p.startswith(pointer + "/")  # another branch explains more, deeper down
+            or (p == pointer and (not _mismatch(other, t) or position < index))  # or at the same place
+            for position, (other, p, t) in enumerate(located)
+            if other is not err
         ):
             continue
-        problems.append(IntentProblem(file, pointer, err["msg"].removeprefix("Value error, ")))
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            pointer += "/type"  # every tagged union of the contract is tagged by its "type"
+        hint = (err.get("ctx") or {}).get(CTX_KEY, "")
+        problem = IntentProblem(file, _through_defaults(data, pointer), err["msg"].removeprefix("Value error, "), hint)
+        if problem not in problems:  # objects inheriting the same bad default
+            problems.append(problem)
     return problems
+
+
+def stem_problem(file: str, name: str, stem: str) -> IntentProblem:
+    """The file's name is the intent's identity: ``intents/sales_crm.json`` holds ``sales_crm``."""
+    return IntentProblem(
+        file, "/name", f"name {name!r} must equal the file stem {stem!r}", NAME_STEM.format(name=name, stem=stem)
+    )
+
+
+def model_problems(file: str, data: object) -> tuple[Intent | None, list[IntentProblem]]:
+    """Validate parsed JSON with the Pydantic model: the intent, or every problem the model finds."""
+    try:
+        return Intent.model_validate(data), []
+    except ValidationError as exc:
+        return None, _problems(file, data, exc.errors())
 
 
 def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:
@@ -95,12 +154,11 @@ def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise IntentError([IntentProblem(file, "", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
-    try:
-        intent = Intent.model_validate(data)
-    except ValidationError as exc:
-        raise IntentError(_problems(file, data, exc.errors())) from None
+    intent, problems = model_problems(file, data)
+    if intent is None:
+        raise IntentError(problems)
     if stem is not None and intent.name != stem:
-        raise IntentError([IntentProblem(file, "/name", f"name {intent.name!r} must equal the file stem {stem!r}")])
+        raise IntentError([stem_problem(file, intent.name, stem)])
     _CACHE[key] = intent
     return intent
 

@@ -2,6 +2,8 @@
 
 Field names are the user-facing contract (``docs/intent-contract.md``); do not rename them.
 Everything downstream (factory, operators, sources, writer) receives these models, never dicts.
+The shipped JSON Schema (``intent.schema.json``) states the same rules for editors and CI;
+``tests/unit/contract/test_schema_agreement.py`` keeps the two in step.
 """
 
 from __future__ import annotations
@@ -9,17 +11,44 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from airflow_provider_chimera.contract import hints
+from airflow_provider_chimera.contract.timing import duration_problem, schedule_problem
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+Text = Annotated[str, Field(min_length=1)]
 SourceType = Literal["postgres", "mysql", "snowflake", "mongodb", "kafka", "file", "pdf"]
+# Sources whose incremental reads need no cursor column: Kafka keeps offsets, files and PDFs new files.
+INCREMENTAL_WITHOUT_CURSOR = ("kafka", "file", "pdf")
 FieldType = str  # validated by FIELD_TYPE_PATTERN below
 FIELD_TYPE_PATTERN = re.compile(
     r"^(string|int|long|double|boolean|date|timestamp|timestamptz|binary|json|decimal\(\d+,\s*\d+\))$"
 )
-# A literal credential in a URI: user:password@ where the password is not a placeholder.
-_INLINE_SECRET = re.compile(r"://[^/:@]+:(?!\$\{(secret|env):[A-Za-z0-9_.-]+\}@)[^@/]+@")
-_SECRET_QUERY = re.compile(r"[?&](password|token|secret|access_key|private_key)=(?!\$\{)", re.I)
+# A literal credential in a URI: user:password@ where the password is not a placeholder, or a
+# secret query parameter. The same patterns are in the JSON Schema (portable: no inline flags).
+INLINE_SECRET_PATTERN = r"://[^/:@]*:(?!\$\{(secret|env):[A-Za-z0-9_.-]+\}@)[^@/]+@"
+SECRET_QUERY_PATTERN = (
+    r"[?&]([Pp][Aa][Ss][Ss][Ww]([Oo][Rr])?[Dd]|[Pp][Ww][Dd]|[Tt][Oo][Kk][Ee][Nn]|[Ss][Ee][Cc][Rr][Ee][Tt]"
+    r"|[Aa][Pp][Ii]_?[Kk][Ee][Yy]|[Aa][Cc][Cc][Ee][Ss][Ss]_[Kk][Ee][Yy]|[Pp][Rr][Ii][Vv][Aa][Tt][Ee]_[Kk][Ee][Yy])"
+    r"=(?!\$\{(secret|env):)"
+)
+_INLINE_SECRET = re.compile(INLINE_SECRET_PATTERN)
+_SECRET_QUERY = re.compile(SECRET_QUERY_PATTERN)
+TRANSFORM_PATTERN = r"^(identity|void|year|month|day|hour|bucket\[[1-9][0-9]*\]|truncate\[[1-9][0-9]*\])$"
+
+
+def rule_error(message: str, hint: str) -> PydanticCustomError:
+    """A contract rule's error; ``load`` reports its hint next to the message."""
+    return PydanticCustomError("intent_rule", message, {hints.CTX_KEY: hint})
+
+
+def reject(title: str, errors: list[tuple[tuple, str, str]]) -> ValidationError:
+    """Every ``(location, message, hint)`` at once, each located below the model being validated."""
+    return ValidationError.from_exception_data(
+        title, [InitErrorDetails(type=rule_error(message, hint), loc=loc, input=None) for loc, message, hint in errors]
+    )
 
 
 class _Model(BaseModel):
@@ -27,21 +56,21 @@ class _Model(BaseModel):
 
 
 class Team(_Model):
-    name: str
+    name: Text
     support_email: EmailStr
 
 
 class Declaration(_Model):
-    declared_by: str
-    statement: str
-    declared_at: str
+    declared_by: Text
+    statement: Text
+    declared_at: Text
 
 
 class Connection(_Model):
     """Either an Airflow connection id or a URI whose secrets are ``${secret:NAME}``/``${env:NAME}``."""
 
-    conn_id: str | None = None
-    uri: str | None = None
+    conn_id: Text | None = None
+    uri: Text | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> Connection:
@@ -53,14 +82,12 @@ class Connection(_Model):
     @classmethod
     def _no_inline_secret(cls, uri: str | None) -> str | None:
         if uri and (_INLINE_SECRET.search(uri) or _SECRET_QUERY.search(uri)):
-            raise ValueError(
-                "the uri carries a literal password or token; use ${secret:NAME} or ${env:NAME} instead"
-            )
+            raise rule_error("the uri carries a literal password or token", hints.URI_SECRET)
         return uri
 
 
 class SchemaField(_Model):
-    name: str
+    name: Text
     type: FieldType
     nullable: bool = True
 
@@ -68,10 +95,7 @@ class SchemaField(_Model):
     @classmethod
     def _known_type(cls, value: str) -> str:
         if not FIELD_TYPE_PATTERN.match(value):
-            raise ValueError(
-                f"unknown type {value!r}; use string, int, long, double, decimal(p,s), boolean, "
-                "date, timestamp, timestamptz, binary or json"
-            )
+            raise rule_error(f"unknown field type {value!r}", hints.FIELD_TYPE)
         return value
 
 
@@ -81,12 +105,20 @@ class ObjectSchema(_Model):
 
 class TimedTrigger(_Model):
     type: Literal["timed"]
-    schedule: str
+    schedule: Text
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedulable(cls, value: str) -> str:
+        problem = schedule_problem(value)
+        if problem:
+            raise rule_error(problem, hints.SCHEDULE)
+        return value
 
 
 class EventTrigger(_Model):
     type: Literal["event"]
-    on: str
+    on: Text
 
 
 class AdhocTrigger(_Model):
@@ -102,12 +134,12 @@ class FullMode(_Model):
 
 class IncrementalMode(_Model):
     type: Literal["incremental"]
-    cursor: str | None = None
+    cursor: Text | None = None
 
 
 class PartitionedMode(_Model):
     type: Literal["partitioned"]
-    column: str
+    column: Text
     granularity: Literal["hour", "day", "month", "year"] = "day"
 
 
@@ -121,33 +153,55 @@ Mode = Annotated[
 
 
 class PartitionField(_Model):
-    column: str
-    transform: str = "identity"
+    column: Text
+    transform: str = Field(default="identity", pattern=TRANSFORM_PATTERN)
+
+
+TargetKind = Literal["append", "partitioned", "mdm", "reference"]
 
 
 class Target(_Model):
-    namespace: str | None = None
-    table: str
-    kind: Literal["append", "partitioned", "mdm", "reference"] = "append"
+    namespace: Text | None = None
+    table: Text
+    kind: TargetKind = "append"
     partition_by: list[PartitionField] = Field(default_factory=list)
-    keys: list[str] = Field(default_factory=list)
+    keys: list[Text] = Field(default_factory=list)
     format: Literal["iceberg"] = "iceberg"
 
     @model_validator(mode="after")
     def _keys_for_history(self) -> Target:
         if self.kind in ("mdm", "reference") and not self.keys:
-            raise ValueError(f"a '{self.kind}' target needs 'keys'")
+            raise reject("Target", [(("keys",), f"a '{self.kind}' target needs 'keys'", hints.KEYS)])
         return self
 
 
+class TargetDefaults(_Model):
+    """A source's ``defaults.target``: any target field, merged field by field into each object's."""
+
+    namespace: Text | None = None
+    table: Text | None = None
+    kind: TargetKind | None = None
+    partition_by: list[PartitionField] | None = None
+    keys: list[Text] | None = None
+    format: Literal["iceberg"] | None = None
+
+
 class Dedup(_Model):
-    keys: list[str] = Field(min_length=1)
-    order_by: str | None = None
+    keys: list[Text] = Field(min_length=1)
+    order_by: Text | None = None
 
 
 class Sla(_Model):
     fresh_within: str
     warn_after: str | None = None
+
+    @field_validator("fresh_within", "warn_after")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        problem = duration_problem(value) if value is not None else None
+        if problem:
+            raise rule_error(problem, hints.DURATION)
+        return value
 
 
 class Retention(_Model):
@@ -178,7 +232,7 @@ class IngestionDefaults(_Model):
 
     trigger: Trigger | None = None
     mode: Mode | None = None
-    target: dict | None = None
+    target: TargetDefaults | None = None
     dedup: Dedup | None = None
     schema_evolution: Literal["evolve", "fail"] | None = None
     sla: Sla | None = None
@@ -189,10 +243,10 @@ class IngestionDefaults(_Model):
 
 
 class SourceObject(_Model):
-    name: str
-    path: str | None = None
+    name: Text
+    path: Text | None = None
     format: Literal["csv", "json", "parquet"] | None = None
-    columns: list[str] | None = None
+    columns: list[Text] | None = Field(default=None, min_length=1)
     schema_: ObjectSchema | None = Field(default=None, alias="schema")
     ingestion: Ingestion | None = None
 
@@ -227,24 +281,36 @@ class Source(_Model):
     def _object_rules(self) -> Source:
         if self.objects == "all":
             return self
-        seen: set[str] = set()
-        for obj in self.objects:
-            if obj.name in seen:
-                raise ValueError(f"object {obj.name!r} appears twice in source {self.name!r}")
-            seen.add(obj.name)
+        errors: list[tuple[tuple, str, str]] = []
+        first: dict[str, int] = {}
+        for index, obj in enumerate(self.objects):
+            at = ("objects", index)
+            if obj.name in first:
+                errors.append(
+                    (
+                        (*at, "name"),
+                        f"object {obj.name!r} appears twice in source {self.name!r} (first at objects/{first[obj.name]})",
+                        hints.DUPLICATE_OBJECT,
+                    )
+                )
+            first.setdefault(obj.name, index)
             if self.type in ("file", "mongodb", "kafka") and obj.schema_ is None:
-                raise ValueError(f"object {obj.name!r}: a '{self.type}' object needs a 'schema'")
+                errors.append(((*at, "schema"), f"a '{self.type}' object needs a 'schema'", hints.SCHEMA))
             if self.type in ("file", "pdf") and not obj.path:
-                raise ValueError(f"object {obj.name!r}: a '{self.type}' object needs a 'path'")
+                errors.append(((*at, "path"), f"a '{self.type}' object needs a 'path'", hints.PATH))
             if self.type == "file" and obj.format is None:
-                raise ValueError(f"object {obj.name!r}: a 'file' object needs a 'format'")
+                errors.append(((*at, "format"), "a 'file' object needs a 'format'", hints.FORMAT))
             mode = obj.ingestion.mode if obj.ingestion else None
-            if (
-                isinstance(mode, IncrementalMode)
-                and mode.cursor is None
-                and self.type not in ("kafka", "file", "pdf")
-            ):
-                raise ValueError(f"object {obj.name!r}: 'incremental' mode needs a 'cursor'")
+            if isinstance(mode, IncrementalMode) and mode.cursor is None and self.type not in INCREMENTAL_WITHOUT_CURSOR:
+                errors.append(
+                    (
+                        (*at, "ingestion", "mode", "cursor"),
+                        f"'incremental' mode needs a 'cursor' for a '{self.type}' source",
+                        hints.CURSOR,
+                    )
+                )
+        if errors:
+            raise reject("Source", errors)
         return self
 
 
@@ -253,15 +319,24 @@ class Intent(_Model):
     version: Literal[1]
     name: str = Field(pattern=NAME_PATTERN)
     team: Team
-    project: str
+    project: Text
     declaration: Declaration
     sources: list[Source] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Intent:
-        seen: set[str] = set()
-        for source in self.sources:
-            if source.name in seen:
-                raise ValueError(f"source {source.name!r} appears twice")
-            seen.add(source.name)
+        first: dict[str, int] = {}
+        errors = []
+        for index, source in enumerate(self.sources):
+            if source.name in first:
+                errors.append(
+                    (
+                        ("sources", index, "name"),
+                        f"source {source.name!r} appears twice (first at sources/{first[source.name]})",
+                        hints.DUPLICATE_SOURCE,
+                    )
+                )
+            first.setdefault(source.name, index)
+        if errors:
+            raise reject("Intent", errors)
         return self

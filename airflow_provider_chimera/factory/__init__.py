@@ -2,7 +2,7 @@
 
 from airflow_provider_chimera.factory.pipelines import Catalogue, Pipeline, discover, pipelines_of
 
-__all__ = ["Catalogue", "Pipeline", "build_dags", "discover", "pipelines_of"]
+__all__ = ["Catalogue", "Pipeline", "build_dags", "build_maintenance_dags", "discover", "pipelines_of", "report_rejected_intents"]
 
 
 def build_dags(intents_dir=None):
@@ -10,3 +10,17 @@ def build_dags(intents_dir=None):
     from airflow_provider_chimera.factory.dags import build_dags as _build
 
     return _build(intents_dir)
+
+
+def report_rejected_intents(intents_dir=None):
+    """See :func:`airflow_provider_chimera.factory.dags.report_rejected_intents`."""
+    from airflow_provider_chimera.factory.dags import report_rejected_intents as _report
+
+    _report(intents_dir)
+
+
+def build_maintenance_dags():
+    """See :func:`airflow_provider_chimera.factory.maintenance.build_maintenance_dags`."""
+    from airflow_provider_chimera.factory.maintenance import build_maintenance_dags as _build
+
+    return _build()

@@ -6,66 +6,78 @@ import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG, Asset
+from airflow.sdk import DAG
 
-from airflow_provider_chimera.contract.model import AdhocTrigger, EventTrigger, TimedTrigger
+from airflow_provider_chimera.factory.assets import source_asset, target_asset
+from airflow_provider_chimera.factory.docs import doc_md, tags
 from airflow_provider_chimera.factory.pipelines import Pipeline, discover
+from airflow_provider_chimera.factory.resources import pool_name, priority_weight
+from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
-from airflow_provider_chimera.settings import load_settings
+from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 
 log = logging.getLogger(__name__)
 
 START_DATE = datetime(2026, 1, 1)
 
 
-def schedule_of(pipeline: Pipeline) -> str | timedelta | list[Asset] | None:
-    trigger = pipeline.ingestion.trigger
-    if isinstance(trigger, TimedTrigger):
-        if trigger.schedule.startswith("P"):
-            import pendulum
-
-            duration = pendulum.parse(trigger.schedule)
-            return timedelta(seconds=duration.total_seconds())
-        return trigger.schedule
-    if isinstance(trigger, EventTrigger):
-        return [Asset(uri=trigger.on) if "://" in trigger.on else Asset(name=trigger.on)]
-    assert isinstance(trigger, AdhocTrigger)
-    return None
-
-
-def target_asset(pipeline: Pipeline, catalog: str) -> Asset:
-    return Asset(
-        uri=f"iceberg://{catalog}/{pipeline.target_namespace}/{pipeline.ingestion.target.table}",
-        name=pipeline.target_table,
-    )
-
-
-def build_dag(pipeline: Pipeline, catalog: str) -> DAG:
-    target = pipeline.ingestion.target
+def build_dag(pipeline: Pipeline, settings: ChimeraSettings) -> DAG:
+    schedule = schedule_of(pipeline, settings.events_kafka_conn_id)
     with DAG(
         dag_id=pipeline.id,
-        schedule=schedule_of(pipeline),
+        schedule=schedule,
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        tags=[pipeline.team.name, pipeline.project, pipeline.source.type, target.kind],
-        default_args={"owner": pipeline.team.name, "retries": 2, "retry_delay": timedelta(minutes=1)},
-        doc_md=(
-            f"**{pipeline.source.type}** `{pipeline.source.name}/{pipeline.object.name}` → "
-            f"Iceberg `{pipeline.target_table}` ({target.kind}, {pipeline.ingestion.mode.type})\n\n"
-            f"Intent `{pipeline.intent}` of team **{pipeline.team.name}** "
-            f"({pipeline.team.support_email})."
-        ),
+        tags=tags(pipeline),
+        doc_md=doc_md(pipeline),
+        default_args={
+            "owner": pipeline.team.name,
+            "retries": 2,
+            "retry_delay": timedelta(minutes=1),
+            "pool": pool_name(pipeline),
+            "priority_weight": priority_weight(pipeline),
+            "weight_rule": "absolute",
+        },
     ) as dag:
-        IngestOperator(task_id="ingest", pipeline=pipeline, outlets=[target_asset(pipeline, catalog)])
+        inlet = source_asset(pipeline)
+        # A pipeline triggered by its own Kafka topic: the watched asset is the inlet itself.
+        if isinstance(schedule, list):
+            inlet = next((asset for asset in schedule if asset.uri == inlet.uri), inlet)
+        IngestOperator(
+            task_id="ingest",
+            pipeline=pipeline,
+            inlets=[inlet],
+            outlets=[target_asset(pipeline, settings.catalog_name)],
+        )
     return dag
 
 
 def build_dags(intents_dir: Path | str | None = None) -> dict[str, DAG]:
     """One DAG per pipeline of the intents folder (``[chimera] intents_dir`` by default)."""
     settings = load_settings()
-    folder = Path(intents_dir) if intents_dir else settings.intents_dir
-    found = discover(folder)
+    found = discover(Path(intents_dir) if intents_dir else settings.intents_dir)
     for error in found.errors:
         log.error("intent rejected, its pipelines are not built:\n%s", error)
-    return {p.id: build_dag(p, settings.catalog_name) for p in found.pipelines}
+    return {p.id: build_dag(p, settings) for p in found.pipelines}
+
+
+class RejectedIntentsError(ValueError):
+    """Raised by the error-report DAG file so Airflow shows rejected intents as an import error."""
+
+
+def report_rejected_intents(intents_dir: Path | str | None = None) -> None:
+    """Raise one error naming every rejected intent file and its problems (file: /json/path: message).
+
+    Called from its own DAG file: Airflow records the exception as that file's import error, in the
+    UI's "DAG import errors" and ``airflow dags list-import-errors``, while the pipelines of every
+    valid intent, built by the other DAG file, stay listed and scheduled.
+    """
+    settings = load_settings()
+    found = discover(Path(intents_dir) if intents_dir else settings.intents_dir)
+    if found.errors:
+        count = len(found.errors)
+        details = "\n\n".join(str(error) for error in found.errors)
+        raise RejectedIntentsError(
+            f"{count} intent file(s) rejected; their pipelines are not built, every other intent's are:\n\n{details}"
+        )

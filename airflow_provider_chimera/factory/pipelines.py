@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from airflow_provider_chimera.contract import (
     load_intent,
     pipeline_id,
 )
+from airflow_provider_chimera.contract.load import LoadedIntent
 from airflow_provider_chimera.contract.model import Ingestion, Team
 
 
@@ -72,20 +74,67 @@ def pipelines_of(intent: Intent, file: str, content_hash: str) -> list[Pipeline]
 
 @dataclass
 class Catalogue:
-    """The pipelines of an intents folder, and the files that could not be used."""
+    """The pipelines of an intents folder, the files that could not be used, and what waits."""
 
     pipelines: list[Pipeline] = field(default_factory=list)
     errors: list[IntentError] = field(default_factory=list)
+    # "<file>: <source>/<object>: waits for onboarding" for objects added since the onboarded version.
+    pending: list[str] = field(default_factory=list)
 
 
-def discover(folder: Path) -> Catalogue:
-    """Load every intent in ``folder``; a bad file is reported, never fatal to the others."""
+def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
+    """Load every intent in ``folder``; a bad file is reported, never fatal to the others.
+
+    Rules over the whole folder (one writer per target table, one object per pipeline id) reject
+    the pipelines involved, on every side, and report each file. When an intent has an onboarded
+    version (a file under ``state_dir``, read without any database), only what that version
+    covers gets pipelines; objects and columns added since wait for onboarding.
+    """
+    from airflow_provider_chimera.contract.diff import effective_intent, withheld_objects
+    from airflow_provider_chimera.contract.validate import check_folder
+    from airflow_provider_chimera.registry.manifest import read_onboarded
+
+    if state_dir is None:
+        from airflow_provider_chimera.settings import load_settings
+
+        state_dir = load_settings().state_dir
     result = Catalogue()
+    loaded: dict[Path, LoadedIntent] = {}
     for path in intent_files(folder):
         try:
-            loaded = load_intent(path)
+            loaded[path] = load_intent(path)
+        except IntentError as exc:
+            result.errors.append(exc)
+    clashes = check_folder({path: item.intent for path, item in loaded.items()})
+    rejected_places: set[tuple[str, str]] = set()
+    by_file: dict[str, list] = {}
+    for problem in clashes:
+        by_file.setdefault(problem.file, []).append(problem)
+        place = re.match(r"/sources/\d+/objects/\d+", problem.path)
+        rejected_places.add((problem.file, place.group(0) if place else problem.path))
+    result.errors.extend(IntentError(problems) for problems in by_file.values())
+    for path, item in loaded.items():
+        intent = item.intent
+        try:
+            onboarded = read_onboarded(state_dir, intent.name)
         except IntentError as exc:
             result.errors.append(exc)
             continue
-        result.pipelines.extend(pipelines_of(loaded.intent, str(path), loaded.content_hash))
+        if onboarded is not None and onboarded.content_hash != item.content_hash:
+            for ref in withheld_objects(onboarded.intent, intent):
+                result.pending.append(f"{path}: {ref.source}/{ref.object}: added since the onboarded version; waits for onboarding")
+            intent = effective_intent(onboarded.intent, intent)
+        for pipeline in pipelines_of(intent, str(path), item.content_hash):
+            if (str(path), _object_place(item.intent, pipeline)) not in rejected_places:
+                result.pipelines.append(pipeline)
     return result
+
+
+def _object_place(intent: Intent, pipeline: Pipeline) -> str:
+    """JSON path of the pipeline's object in its intent file, as folder rules report it."""
+    for i, source in enumerate(intent.sources):
+        if source.name == pipeline.source.name and source.objects != "all":
+            for j, obj in enumerate(source.objects):
+                if obj.name == pipeline.object.name:
+                    return f"/sources/{i}/objects/{j}"
+    return ""

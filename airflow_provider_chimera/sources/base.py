@@ -62,6 +62,23 @@ class SourceHook(ABC):
     def probe(self) -> str:
         """Open a real connection and run the cheapest request; what succeeded, or raise."""
 
+    @abstractmethod
+    def check_object(self, obj: SourceObject) -> list[str]:
+        """Open a real connection and look ``obj`` up: why it cannot be read (empty: it can).
+
+        Checks that the object exists and has the columns it names and its ``incremental``
+        cursor column, with the cheapest request the source answers (a catalogue query, a
+        topic or collection listing, a file glob). Connection failures raise.
+        """
+
+    def check_objects(self, objects: list[SourceObject]) -> dict[str, list[str]]:
+        """:meth:`check_object` for each object, by object name."""
+        return {obj.name: self.check_object(obj) for obj in objects}
+
+    @abstractmethod
+    def list_objects(self) -> list[str]:
+        """The names of the objects the connection can see (tables, collections, topics, files)."""
+
     def test_connection(self) -> tuple[bool, str]:
         """``(ok, message)`` as Airflow's hooks report it."""
         try:
@@ -86,6 +103,46 @@ class DbApiSourceHook(SourceHook):
         finally:
             conn.close()
         return "connected"
+
+    @abstractmethod
+    def object_columns(self, conn, name: str) -> list[str] | None:
+        """The column names of table or view ``name`` as the source stores them; ``None`` if it
+        does not exist."""
+
+    @abstractmethod
+    def object_names(self, conn) -> list[str]:
+        """The tables and views ``conn`` can see, named as an intent names them."""
+
+    def resolve_column(self, name: str) -> str:
+        """A column name of an intent as the source stores it."""
+        return name
+
+    def check_objects(self, objects: list[SourceObject]) -> dict[str, list[str]]:
+        """Every object looked up over one connection."""
+        conn = self.connect()
+        try:
+            return {obj.name: self._check(conn, obj) for obj in objects}
+        finally:
+            conn.close()
+
+    def check_object(self, obj: SourceObject) -> list[str]:
+        return self.check_objects([obj])[obj.name]
+
+    def _check(self, conn, obj: SourceObject) -> list[str]:
+        try:
+            available = self.object_columns(conn, obj.name)
+        except Exception as exc:  # one unreadable object does not hide the others' results
+            return [f"cannot be looked up: {type(exc).__name__}: {exc}"]
+        if available is None:
+            return [f"table or view {obj.name!r} does not exist"]
+        return missing_columns(obj, available, self.resolve_column)
+
+    def list_objects(self) -> list[str]:
+        conn = self.connect()
+        try:
+            return self.object_names(conn)
+        finally:
+            conn.close()
 
 
 class CursorExtract(Extract):
@@ -126,15 +183,15 @@ class UnresolvedSecretError(LookupError):
     pass
 
 
-def resolve_uri(connection: Connection) -> str:
-    """The connection URI with ``${env:NAME}`` and ``${secret:NAME}`` placeholders filled in.
+def placeholder_values(uri: str) -> dict[str, str]:
+    """The value of each ``${env:NAME}`` / ``${secret:NAME}`` placeholder in ``uri``, keyed by the
+    placeholder as written; raises :class:`UnresolvedSecretError` naming one that has no value.
 
     ``env`` reads the process environment; ``secret`` asks Airflow's secrets backends (the
-    Variable of that name). The result holds credentials: never log it.
+    Variable of that name). The values are credentials: never log them.
     """
-    assert connection.uri is not None
-
-    def fill(match: re.Match[str]) -> str:
+    values: dict[str, str] = {}
+    for match in _PLACEHOLDER.finditer(uri):
         kind, name = match.group(1), match.group(2)
         if kind == "env":
             value = os.environ.get(name)
@@ -142,11 +199,34 @@ def resolve_uri(connection: Connection) -> str:
             from airflow.sdk import Variable
 
             value = Variable.get(name, default=None)
+            if value is not None:
+                _register_secret(value)
         if value is None:
             raise UnresolvedSecretError(f"placeholder ${{{kind}:{name}}} has no value")
-        return value
+        values[match.group(0)] = value
+    return values
 
-    return _PLACEHOLDER.sub(fill, connection.uri)
+
+def _register_secret(value: str) -> None:
+    """Keep a resolved secret out of task logs (Airflow's masker) and out of the audit log."""
+    from airflow_provider_chimera.registry.audit import remember_secret
+
+    remember_secret(value)
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # outside an Airflow 3 runtime there are no task logs to mask
+        return
+    mask_secret(value)
+
+
+def resolve_uri(connection: Connection) -> str:
+    """The connection URI with its placeholders filled in (:func:`placeholder_values`).
+
+    The result holds credentials: never log it.
+    """
+    assert connection.uri is not None
+    values = placeholder_values(connection.uri)
+    return _PLACEHOLDER.sub(lambda match: values[match.group(0)], connection.uri)
 
 
 class CursorTracker:
@@ -167,6 +247,20 @@ class CursorTracker:
             self._max = value
             py = value.as_py()
             self.value = py.isoformat() if hasattr(py, "isoformat") else str(py)
+
+
+def missing_columns(obj: SourceObject, available: list[str], resolve=lambda name: name) -> list[str]:
+    """Problems for the columns ``obj`` names and its cursor column that are not in ``available``
+    (``resolve`` maps an intent's column name to the source's spelling)."""
+    present = set(available)
+    problems = []
+    missing = [c for c in obj.columns or [] if resolve(c) not in present]
+    if missing:
+        problems.append(f"columns {missing} do not exist")
+    cursor = cursor_column(obj)
+    if cursor and resolve(cursor) not in present:
+        problems.append(f"cursor column {cursor!r} does not exist")
+    return problems
 
 
 def cursor_column(obj: SourceObject) -> str | None:

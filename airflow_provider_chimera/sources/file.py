@@ -66,6 +66,32 @@ class FileSourceHook(SourceHook):
         fs.ls(path)
         return "the base location is readable"
 
+    def check_object(self, obj: SourceObject) -> list[str]:
+        """The path must match a file; for CSV and Parquet, the first file's header must hold the
+        object's columns (all declared fields when it names none). JSON records may leave fields
+        out, so their fields are not looked for."""
+        fs, files = self.list_files(obj)
+        if not files:
+            return [f"path {obj.path!r} matches no file"]
+        if obj.format not in ("csv", "parquet"):
+            return []
+        wanted = obj.columns or ([f.name for f in obj.schema_.fields] if obj.schema_ else [])
+        try:
+            with fs.open(files[0], "rb") as handle:
+                if obj.format == "parquet":
+                    header = pq.ParquetFile(handle).schema_arrow.names
+                else:
+                    header = pacsv.open_csv(handle, read_options=pacsv.ReadOptions(block_size=1 << 20)).schema.names
+        except pa.ArrowException as exc:
+            return [f"{files[0]}: cannot read as {obj.format}: {exc}"]
+        missing = [c for c in wanted if c not in header]
+        return [f"columns {missing} are not in {files[0]}"] if missing else []
+
+    def list_objects(self) -> list[str]:
+        """The entries of the base location."""
+        fs, path = self._filesystem("")
+        return sorted(name.rsplit("/", 1)[-1] for name in fs.ls(path, detail=False))
+
 
 class FileExtract(Extract):
     def __init__(self, fs: fsspec.AbstractFileSystem, obj: SourceObject, files: list[str], done: list[str], batch_rows: int):

@@ -74,6 +74,37 @@ class KafkaSourceHook(SourceHook):
             consumer.close()
         return f"connected to {len(brokers)} broker(s)"
 
+    def _topics(self) -> dict:
+        """The cluster's topic metadata, by name (one metadata request; never creates a topic)."""
+        consumer = self.consumer()
+        try:
+            return consumer.list_topics(timeout=10).topics
+        finally:
+            consumer.close()
+
+    def check_objects(self, objects: list[SourceObject]) -> dict[str, list[str]]:
+        """Each topic must exist with at least one partition; message fields are not looked at."""
+        topics = self._topics()
+        problems: dict[str, list[str]] = {}
+        for obj in objects:
+            metadata = topics.get(obj.name)
+            if metadata is None:
+                problems[obj.name] = [f"topic {obj.name!r} does not exist"]
+            elif metadata.error is not None:
+                problems[obj.name] = [f"topic {obj.name!r} cannot be read ({metadata.error})"]
+            elif not metadata.partitions:
+                problems[obj.name] = [f"topic {obj.name!r} has no partitions"]
+            else:
+                problems[obj.name] = []
+        return problems
+
+    def check_object(self, obj: SourceObject) -> list[str]:
+        return self.check_objects([obj])[obj.name]
+
+    def list_objects(self) -> list[str]:
+        """Topics, without Kafka's internal ones (``__consumer_offsets``...)."""
+        return sorted(name for name in self._topics() if not name.startswith("__"))
+
 
 class KafkaExtract(Extract):
     def __init__(self, hook: KafkaSourceHook, obj: SourceObject, since: Position | None):

@@ -23,8 +23,12 @@ from airflow_provider_chimera.sources.base import (
     CursorExtract,
     Position,
     SourceHook,
+    cursor_column,
     resolve_uri,
 )
+
+# Documents looked at to find the fields an object names (documents need not share fields).
+SAMPLE_DOCUMENTS = 100
 
 
 class DocumentError(ValueError):
@@ -60,6 +64,41 @@ class MongoSourceHook(SourceHook):
         with client:
             database.command("ping")
         return "connected"
+
+    def check_objects(self, objects: list[SourceObject]) -> dict[str, list[str]]:
+        """Each collection must exist; the fields an object names and its cursor field must occur
+        in at least one of the collection's first :data:`SAMPLE_DOCUMENTS` documents."""
+        client, database = self.client_and_database()
+        with client:
+            existing = set(database.list_collection_names())
+            return {obj.name: self._check(database, obj, existing) for obj in objects}
+
+    def check_object(self, obj: SourceObject) -> list[str]:
+        return self.check_objects([obj])[obj.name]
+
+    def _check(self, database, obj: SourceObject, existing: set[str]) -> list[str]:
+        if obj.name not in existing:
+            return [f"collection {obj.name!r} does not exist"]
+        cursor = cursor_column(obj)
+        wanted = list(dict.fromkeys([*(obj.columns or []), *([cursor] if cursor else [])]))
+        if not wanted:
+            return []
+        sample = list(database[obj.name].find({}, {name: 1 for name in wanted}, limit=SAMPLE_DOCUMENTS))
+        if not sample:
+            return []  # an empty collection has no fields to look for yet
+        seen = {key for document in sample for key in document}
+        problems = []
+        missing = [name for name in obj.columns or [] if name not in seen]
+        if missing:
+            problems.append(f"fields {missing} occur in none of the first {len(sample)} documents")
+        if cursor and cursor not in seen:
+            problems.append(f"cursor field {cursor!r} occurs in none of the first {len(sample)} documents")
+        return problems
+
+    def list_objects(self) -> list[str]:
+        client, database = self.client_and_database()
+        with client:
+            return sorted(database.list_collection_names())
 
 
 class MongoExtract(CursorExtract):

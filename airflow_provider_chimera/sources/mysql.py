@@ -120,6 +120,27 @@ class MySqlSourceHook(DbApiSourceHook):
                 for column, data_type, column_type, precision, scale in cur.fetchall()
             ]
 
+    def object_columns(self, conn, name: str) -> list[str] | None:
+        schema, _, table = name.rpartition(".")
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) "
+                "AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+                (schema or None, table),
+            )
+            columns = [column for (column,) in cur.fetchall()]
+        return columns or None  # a MySQL table or view always has a column
+
+    def object_names(self, conn) -> list[str]:
+        """Tables of the connection's database by name, those of other databases as ``db.table``."""
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT IF(TABLE_SCHEMA = DATABASE(), TABLE_NAME, CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)) AS name "
+                "FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY name"
+            )
+            return [name for (name,) in cur.fetchall()]
+
     def extract(self, obj: SourceObject, since: Position | None) -> MySqlExtract:
         return MySqlExtract(self, obj, since)
 

@@ -80,6 +80,35 @@ class PostgresSourceHook(DbApiSourceHook):
             )
             return [(name, pg_type) for name, pg_type in cur.fetchall()]
 
+    def object_columns(self, conn, name: str) -> list[str] | None:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT to_regclass({quote_literal(name)})::oid")
+            (oid,) = cur.fetchone()
+            if oid is None:
+                return None
+            cur.execute(
+                f"SELECT a.attname FROM pg_attribute a WHERE a.attrelid = {int(oid)} AND a.attnum > 0 "
+                "AND NOT a.attisdropped ORDER BY a.attnum"
+            )
+            return [column for (column,) in cur.fetchall()]
+
+    def _check(self, conn, obj: SourceObject) -> list[str]:
+        problems = super()._check(conn, obj)
+        if not problems:
+            with conn.cursor() as cur:
+                cur.execute(f"SELECT has_table_privilege(to_regclass({quote_literal(obj.name)}), 'SELECT')")
+                if not cur.fetchone()[0]:
+                    problems.append(f"the connection's user may not SELECT from {obj.name!r}")
+        return problems
+
+    def object_names(self, conn) -> list[str]:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1"
+            )
+            return [name for (name,) in cur.fetchall()]
+
     def extract(self, obj: SourceObject, since: Position | None) -> PostgresExtract:
         return PostgresExtract(self, obj, since)
 

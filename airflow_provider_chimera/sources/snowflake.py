@@ -28,6 +28,7 @@ from airflow_provider_chimera.sources.base import (
 # snowflake.connector.constants.FIELD_TYPES, by type_code.
 _FIXED, _REAL, _TEXT, _DATE, _TIMESTAMP, _VARIANT, _TS_LTZ, _TS_TZ, _TS_NTZ, _OBJECT, _ARRAY, _BINARY, _TIME, _BOOLEAN = range(14)
 _MAX_INT64_DIGITS = 18
+_NO_SUCH_OBJECT = "42S02"  # SQLSTATE of "does not exist or not authorized"
 
 
 def resolve_ident(name: str) -> str:
@@ -106,6 +107,31 @@ class SnowflakeSourceHook(DbApiSourceHook):
         import snowflake.connector
 
         return snowflake.connector.connect(**self.connect_kwargs())
+
+    def object_columns(self, conn, name: str) -> list[str] | None:
+        from snowflake.connector.errors import ProgrammingError
+
+        table = ".".join(quote_ident(part) for part in name.split("."))
+        with conn.cursor() as cur:
+            try:
+                # ``describe`` compiles the query and returns its columns without running it.
+                described = cur.describe(f"SELECT * FROM {table}")
+            except ProgrammingError as exc:
+                if exc.sqlstate == _NO_SUCH_OBJECT:
+                    return None
+                raise
+        return [m.name for m in described]
+
+    def object_names(self, conn) -> list[str]:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema <> 'INFORMATION_SCHEMA' ORDER BY 1"
+            )
+            return [name for (name,) in cur.fetchall()]
+
+    def resolve_column(self, name: str) -> str:
+        return resolve_ident(name)
 
     def extract(self, obj: SourceObject, since: Position | None) -> SnowflakeExtract:
         return SnowflakeExtract(self, obj, since)

@@ -28,7 +28,7 @@ def test_validate_ok_and_failure_exit_codes(tmp_path):
     bad.write_text(json.dumps({"version": 1, "name": "bad"}))
     result = runner.invoke(app, ["intent", "validate", str(bad)])
     assert result.exit_code == 2
-    assert f"{bad}: /team: Field required" in result.output
+    assert f"{bad}: /team: 'team' is required (add \"team\"" in result.output
 
 
 def test_dags_list_json_and_errors(tmp_path):
@@ -40,5 +40,21 @@ def test_dags_list_json_and_errors(tmp_path):
         "retail_shop_shop_files_events",
         "retail_shop_shop_db_public_orders",
     ]
-    errors = runner.invoke(app, ["dags", "list", "--intents", str(tmp_path), "--errors", "--format", "json"]).output
-    assert [e["file"] for e in json.loads(errors)] == [str(tmp_path / "broken.json")]
+    result = runner.invoke(app, ["dags", "list", "--intents", str(tmp_path), "--errors", "--format", "json"])
+    assert result.exit_code == 2
+    report = json.loads(result.output)
+    assert [e["file"] for e in report["rejected"]] == [str(tmp_path / "broken.json")]
+    assert report["pending_onboarding"] == []
+
+
+def test_every_cli_action_is_audited(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
+    monkeypatch.setattr("sys.argv", ["chimera", "dags", "list", "--format", "ids", "--intents", str(REPO / "intents")])
+    result = runner.invoke(app, ["dags", "list", "--format", "ids", "--intents", str(REPO / "intents")])
+    assert result.exit_code == 0
+    from airflow_provider_chimera.registry.audit import entries
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry().session() as session:
+        rows = [(r.action, r.details["argv"][:2]) for r in entries(session)]
+    assert rows == [("cli.dags.list", ["dags", "list"])]

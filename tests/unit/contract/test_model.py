@@ -34,6 +34,7 @@ def test_shipped_sample_intents_validate():
 def test_name_must_equal_file_stem():
     assert _problems(CANONICAL, stem="other") == [
         "intents/other.json: /name: name 'sales_crm' must equal the file stem 'other'"
+        ' (rename the file to sales_crm.json, or set "name": "other")'
     ]
 
 

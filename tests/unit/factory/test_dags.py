@@ -28,10 +28,13 @@ def test_dag_carries_schedule_owner_tags_and_target_asset():
     dags = build_dags(REPO / "intents")
     customers = dags["retail_shop_shop_files_customers"]
     assert customers.schedule == "@daily"
-    assert set(customers.tags) == {"retail-analytics", "retail", "file", "append"}
+    assert set(customers.tags) == {"retail-analytics", "retail", "file", "append", "classified", "pii"}
     task = customers.get_task("ingest")
     assert task.owner == "retail-analytics"
-    assert [(a.name, a.uri) for a in task.outlets] == [("retail.customers", "iceberg://chimera/retail/customers")]
+    assert [(a.name, a.uri) for a in task.outlets] == [("iceberg://chimera.retail.customers", "iceberg://chimera.retail.customers/")]
+    assert [a.uri for a in task.inlets] == ["file://${env:CHIMERA_SAMPLE_DATA}/retail/customers.csv"]
+    orders = dags["retail_shop_shop_db_public_orders"].get_task("ingest")
+    assert [a.uri for a in orders.inlets] == ["postgres://retail_postgres:5432/default/public/orders"]
     assert "retail.web_events" in dags["retail_shop_shop_files_events"].doc_md
 
 
@@ -41,7 +44,22 @@ def test_trigger_kinds_map_to_schedules(tmp_path):
     assert set(dags) == {"sales_crm_crm_public_customers", "sales_crm_crm_public_orders", "sales_crm_clicks_web_clicks", "sales_crm_contracts_signed"}
     assert dags["sales_crm_crm_public_orders"].schedule == "0 * * * *"
     assert dags["sales_crm_contracts_signed"].schedule is None  # adhoc: REST API / UI only
-    assert [a.name for a in dags["sales_crm_clicks_web_clicks"].schedule] == ["web.clicks"]
+    # "on" naming a Kafka topic: event-driven scheduling through an AssetWatcher on the topic.
+    (clicks_asset,) = dags["sales_crm_clicks_web_clicks"].schedule
+    assert clicks_asset.uri == "kafka://events_kafka/web.clicks"
+    (watcher,) = clicks_asset.watchers
+    assert type(watcher.trigger).__name__ == "KafkaMessageQueueTrigger"
+    assert watcher.trigger.kwargs["topics"] == ["web.clicks"]
+    assert watcher.trigger.kwargs["kafka_config_id"] == "events_kafka"
+
+
+def test_event_on_an_asset_uri_is_data_aware(tmp_path):
+    intent = json.loads((FIXTURES / "sales_crm.json").read_text())
+    intent["sources"][0]["objects"][1]["ingestion"]["trigger"] = {"type": "event", "on": "iceberg://chimera.sales.customers"}
+    (tmp_path / "sales_crm.json").write_text(json.dumps(intent))
+    (asset,) = build_dags(tmp_path)["sales_crm_crm_public_orders"].schedule
+    assert asset.uri == "iceberg://chimera.sales.customers/"
+    assert asset.watchers == []
 
 
 def test_iso_duration_schedule_becomes_timedelta():
@@ -60,3 +78,70 @@ def test_broken_intent_does_not_remove_the_others(tmp_path):
     problems = [str(p) for p in found.errors[0].problems]
     assert f"{tmp_path / 'broken.json'}: /team: Field required" in problems
     assert set(build_dags(tmp_path)) == SAMPLE_IDS
+
+
+def test_tasks_get_their_team_source_pool_and_absolute_priority(tmp_path):
+    shutil.copy(FIXTURES / "sales_crm.json", tmp_path)
+    dags = build_dags(tmp_path)
+    customers = dags["sales_crm_crm_public_customers"].get_task("ingest")
+    assert customers.pool == "chimera__sales_analytics__crm_postgres"
+    assert (customers.priority_weight, customers.weight_rule) == (100, "absolute")  # "high"
+    clicks = dags["sales_crm_clicks_web_clicks"].get_task("ingest")
+    assert clicks.pool == "chimera__sales_analytics__events_kafka"
+    assert clicks.priority_weight == 1  # "low"
+    assert dags["sales_crm_crm_public_orders"].get_task("ingest").priority_weight == 10  # default "medium"
+    pdf = dags["sales_crm_contracts_signed"].get_task("ingest")
+    assert pdf.pool == "chimera__sales_analytics__file"
+
+
+def test_doc_md_renders_the_intent():
+    doc = build_dags(REPO / "tests" / "fixtures" / "intents")["sales_crm_crm_public_customers"].doc_md
+    assert "| owner team | sales-analytics |" in doc
+    assert "| support | sales-data@example.com |" in doc
+    assert "| SLA | fresh within PT2H, warn after PT90M |" in doc
+    assert "| classification | `email`: pii, `name`: pii |" in doc
+    assert "incremental (cursor `updated_at`)" in doc
+    assert "`sales.customers` (mdm, keys id)" in doc
+
+
+def test_rejected_intents_raise_one_import_error_naming_file_and_path(tmp_path):
+    import pytest
+
+    from airflow_provider_chimera.factory import report_rejected_intents
+    from airflow_provider_chimera.factory.dags import RejectedIntentsError
+
+    shutil.copy(REPO / "intents" / "retail_shop.json", tmp_path)
+    report_rejected_intents(tmp_path)  # nothing rejected: no error
+    (tmp_path / "broken.json").write_text(json.dumps({"version": 1, "name": "broken"}))
+    with pytest.raises(RejectedIntentsError, match=r"1 intent file\(s\) rejected") as raised:
+        report_rejected_intents(tmp_path)
+    assert f"{tmp_path / 'broken.json'}: /team: Field required" in str(raised.value)
+
+
+def test_two_intents_writing_one_table_lose_only_those_pipelines(tmp_path):
+    shutil.copy(REPO / "intents" / "retail_shop.json", tmp_path)
+    other = json.loads((REPO / "intents" / "retail_shop.json").read_text())
+    other["name"] = "retail_copy"
+    other["sources"] = [other["sources"][0]]  # its customers object writes retail.customers too
+    other["sources"][0]["objects"] = [other["sources"][0]["objects"][0]]
+    (tmp_path / "retail_copy.json").write_text(json.dumps(other))
+    found = discover(tmp_path)
+    assert {p.id for p in found.pipelines} == SAMPLE_IDS - {"retail_shop_shop_files_customers"}
+    messages = "\n".join(str(e) for e in found.errors)
+    assert f"{tmp_path / 'retail_copy.json'}: /sources/0/objects/0/ingestion/target/table" in messages
+    assert f"{tmp_path / 'retail_shop.json'}: /sources/0/objects/0/ingestion/target/table" in messages
+
+
+def test_objects_added_since_the_onboarded_version_wait(tmp_path):
+    from airflow_provider_chimera.registry.manifest import write_onboarded
+
+    intents, state = tmp_path / "intents", tmp_path / "state"
+    intents.mkdir()
+    full = json.loads((REPO / "intents" / "retail_shop.json").read_text())
+    onboarded = json.loads(json.dumps(full))
+    onboarded["sources"] = [onboarded["sources"][0]]  # the database source came later
+    write_onboarded(state, "retail_shop", json.dumps(onboarded).encode())
+    (intents / "retail_shop.json").write_text(json.dumps(full))
+    found = discover(intents, state_dir=state)
+    assert {p.id for p in found.pipelines} == SAMPLE_IDS - {"retail_shop_shop_db_public_orders"}
+    assert found.pending == [f"{intents / 'retail_shop.json'}: shop_db/public.orders: added since the onboarded version; waits for onboarding"]

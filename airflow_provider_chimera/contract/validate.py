@@ -1,0 +1,275 @@
+"""Validating intent files and folders: every problem at once, each with file, JSON path and a hint.
+
+One file goes through, in order: JSON syntax (line and column), unfilled ``<placeholder>`` values,
+the shipped JSON Schema, the rules no schema can express (``name`` equals the file stem, unique
+source and object names, cron expressions, presets and ISO-8601 durations) and the Pydantic model.
+A problem whose JSON path equals, contains or lies inside one already reported is left out, so one
+mistake is reported once. The intents of one folder are then checked together by
+:func:`check_folder`: no two pipelines write the same table, no two objects share a pipeline id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_chimera.contract import hints
+from airflow_provider_chimera.contract.load import IntentProblem, intent_files, model_problems, stem_problem
+from airflow_provider_chimera.contract.model import Intent
+from airflow_provider_chimera.contract.naming import pipeline_id
+from airflow_provider_chimera.contract.schema import pointer, schema_problems
+from airflow_provider_chimera.contract.timing import duration_problem, schedule_problem
+
+PLACEHOLDER = re.compile(r"^<[^<>]+>$")
+
+
+@dataclass
+class Report:
+    """The outcome of validating some files and folders."""
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[IntentProblem] = field(default_factory=list)
+    empty_folders: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_paths(paths: Iterable[Path]) -> Report:
+    """Validate intent files and folders of them; files in one folder are also checked together.
+
+    Files named one by one are grouped by the folder they are in. Only files that pass their own
+    checks take part in :func:`check_folder`.
+    """
+    groups: dict[Path, list[Path]] = {}
+    report = Report()
+    for path in paths:
+        if path.is_dir():
+            found = intent_files(path)
+            if not found:
+                report.empty_folders.append(path)
+            groups.setdefault(path.resolve(), []).extend(found)
+        else:
+            groups.setdefault(path.parent.resolve(), []).append(path)
+    for members in groups.values():
+        valid: dict[Path, Intent] = {}
+        for path in dict.fromkeys(members):  # each file once, in the order given
+            report.files.append(path)
+            intent, problems = check_file(path)
+            report.problems.extend(problems)
+            if intent is not None:
+                valid[path] = intent
+        report.problems.extend(check_folder(valid))
+    return report
+
+
+def check_file(path: Path) -> tuple[Intent | None, list[IntentProblem]]:
+    """One intent file: the intent when it is valid, and every problem found."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [
+            IntentProblem(str(path), "", f"cannot read: {exc.strerror}", "give an intent file or a folder of them")
+        ]
+    return check_bytes(raw, str(path), stem=path.stem)
+
+
+def check_bytes(raw: bytes, file: str, stem: str | None = None) -> tuple[Intent | None, list[IntentProblem]]:
+    """The bytes of one intent file; ``stem`` is the file name its ``name`` must equal."""
+    parsed, problems = _read_json(raw, file)
+    if not parsed:
+        return None, problems
+    data = parsed[0]
+    problems += _placeholders(file, data)
+    for found in (schema_problems(file, data), _semantic(file, data, stem)):
+        _add(problems, found)
+    intent, from_model = model_problems(file, data)
+    _add(problems, [p if p.hint else replace(p, hint=_model_hint(p)) for p in from_model])
+    problems.sort(key=lambda p: _order(p.path))
+    return (intent if not problems else None), problems
+
+
+def check_folder(intents: dict[Path, Intent]) -> list[IntentProblem]:
+    """Rules over a whole intents folder: each target table has one writer, each pipeline id one object.
+
+    Every place involved gets a problem naming the other places (file and JSON path), so whoever
+    reads either file learns of both.
+    """
+    targets: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    ids: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for path in sorted(intents):
+        intent = intents[path]
+        for i, source in enumerate(intent.sources):
+            if source.objects == "all":
+                continue
+            for j, obj in enumerate(source.objects):
+                at = f"/sources/{i}/objects/{j}"
+                pid = pipeline_id(intent.name, source.name, obj.name)
+                ids[pid].append((str(path), f"{at}/name", pid))
+                if obj.ingestion is not None:
+                    target = obj.ingestion.target
+                    table = f"{target.namespace or intent.project}.{target.table}"
+                    # Catalogs differ in case sensitivity; tables differing only in case collide somewhere.
+                    targets[table.lower()].append((str(path), f"{at}/ingestion/target/table", table))
+    problems: list[IntentProblem] = []
+    for places in targets.values():
+        problems.extend(_collisions(places, "writes target table {own}, as does {others}", hints.DUPLICATE_TARGET))
+    for places in ids.values():
+        problems.extend(
+            _collisions(places, "has pipeline id {own!r}, as does the object at {others}", hints.PIPELINE_ID)
+        )
+    return sorted(problems, key=lambda p: (p.file, _order(p.path)))
+
+
+def _collisions(places: list[tuple[str, str, str]], message: str, hint: str) -> Iterator[IntentProblem]:
+    if len(places) < 2:
+        return
+    for file, path, own in places:
+        others = ", ".join(f"{f}: {p}" for f, p, _ in places if (f, p) != (file, path))
+        yield IntentProblem(file, path, message.format(own=own, others=others), hint)
+
+
+def _related(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def _add(problems: list[IntentProblem], more: list[IntentProblem]) -> None:
+    """Add the problems of one more check, leaving out those about a place already reported."""
+    known = [p.path for p in problems]
+    problems.extend(p for p in more if not any(_related(p.path, k) for k in known))
+
+
+def _model_hint(problem: IntentProblem) -> str:
+    name = next((part for part in reversed(problem.path.split("/")) if part and not part.isdigit()), "")
+    return hints.missing(name) if problem.message == "Field required" else hints.invalid(name)
+
+
+def _order(path: str) -> list[tuple[int, int | str]]:
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in path.split("/")[1:]]
+
+
+def _read_json(raw: bytes, file: str) -> tuple[tuple[Any] | tuple[()], list[IntentProblem]]:
+    """Parse JSON: ``((data,), problems)``, or ``((), problems)`` when it is no JSON at all.
+
+    Syntax errors name line and column; a key given twice in one object is a problem too.
+    """
+    duplicates: dict[int, list[str]] = {}
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in items:
+            if key in obj:
+                duplicates.setdefault(id(obj), []).append(key)
+            obj[key] = value
+        return obj
+
+    try:
+        data = json.loads(raw, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        message = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        return (), [IntentProblem(file, "", message, hints.JSON_SYNTAX)]
+    except UnicodeDecodeError as exc:
+        return (), [
+            IntentProblem(file, "", f"not UTF-8 text: byte {exc.start} cannot be decoded", "save the file as UTF-8")
+        ]
+    problems = [
+        IntentProblem(
+            file, pointer([*path, key]), f"key '{key}' appears more than once in this object", hints.DUPLICATE_KEY
+        )
+        for path, node in _walk(data)
+        if isinstance(node, dict)
+        for key in duplicates.get(id(node), [])
+    ]
+    return (data,), problems
+
+
+def _walk(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, (*path, index))
+
+
+def _placeholders(file: str, data: Any) -> list[IntentProblem]:
+    return [
+        IntentProblem(file, pointer(path), f"placeholder {node} is not filled in", hints.PLACEHOLDER)
+        for path, node in _walk(data)
+        if isinstance(node, str) and PLACEHOLDER.match(node)
+    ]
+
+
+def _semantic(file: str, data: Any, stem: str | None) -> list[IntentProblem]:
+    """The rules of one file that the JSON Schema cannot express."""
+    if not isinstance(data, dict):
+        return []
+    problems = []
+    name = data.get("name")
+    if stem is not None and isinstance(name, str) and name != stem:
+        problems.append(stem_problem(file, name, stem))
+    sources = data.get("sources")
+    if not isinstance(sources, list):
+        return problems
+    problems.extend(
+        _duplicates(
+            file, sources, "/sources", "source {name!r} appears twice (first at {first})", hints.DUPLICATE_SOURCE
+        )
+    )
+    for i, source in enumerate(sources):
+        if not isinstance(source, dict):
+            continue
+        at = f"/sources/{i}"
+        blocks = [(source.get("defaults"), f"{at}/defaults")]
+        objects = source.get("objects")
+        if isinstance(objects, list):
+            message = "object {name!r} appears twice in source " + repr(source.get("name")) + " (first at {first})"
+            problems.extend(_duplicates(file, objects, f"{at}/objects", message, hints.DUPLICATE_OBJECT))
+            blocks += [
+                (o.get("ingestion"), f"{at}/objects/{j}/ingestion")
+                for j, o in enumerate(objects)
+                if isinstance(o, dict)
+            ]
+        for block, block_at in blocks:
+            if isinstance(block, dict):
+                problems.extend(_timing(file, block, block_at))
+    return problems
+
+
+def _duplicates(file: str, items: list, at: str, message: str, hint: str) -> Iterator[IntentProblem]:
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            yield IntentProblem(
+                file, f"{at}/{index}/name", message.format(name=name, first=f"{at}/{first[name]}"), hint
+            )
+        first.setdefault(name, index)
+
+
+def _timing(file: str, ingestion: dict, at: str) -> Iterator[IntentProblem]:
+    """Schedules and durations of one ingestion (or defaults) block."""
+    trigger = ingestion.get("trigger")
+    if isinstance(trigger, dict) and trigger.get("type") == "timed":
+        schedule = trigger.get("schedule")
+        if isinstance(schedule, str) and schedule and not PLACEHOLDER.match(schedule):
+            problem = schedule_problem(schedule)
+            if problem:
+                yield IntentProblem(file, f"{at}/trigger/schedule", problem, hints.SCHEDULE)
+    sla = ingestion.get("sla")
+    if isinstance(sla, dict):
+        for key in ("fresh_within", "warn_after"):
+            value = sla.get(key)
+            if isinstance(value, str) and value and not PLACEHOLDER.match(value):
+                problem = duration_problem(value)
+                if problem:
+                    yield IntentProblem(file, f"{at}/sla/{key}", problem, hints.DURATION)

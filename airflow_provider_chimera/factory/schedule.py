@@ -1,0 +1,65 @@
+"""A pipeline's ``trigger`` as an Airflow schedule.
+
+``timed``: the cron expression or preset, or an ISO-8601 duration as a ``timedelta``.
+``event``: data-aware scheduling on an Asset when ``on`` is an asset URI; when ``on`` names a
+Kafka topic, event-driven scheduling: an Asset whose AssetWatcher runs Kafka's message-queue
+trigger in the triggerer, so each message batch on the topic starts a run.
+``adhoc``: no schedule; runs start from the REST API or the UI.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import Asset
+
+from airflow_provider_chimera.contract.model import AdhocTrigger, EventTrigger, TimedTrigger
+from airflow_provider_chimera.factory.pipelines import Pipeline
+
+
+def accept_message(message: Any) -> bool:
+    """Kafka trigger filter: every message on the watched topic is an event."""
+    return True
+
+
+def duration(value: str) -> timedelta:
+    import pendulum
+
+    parsed = pendulum.parse(value)
+    return timedelta(seconds=parsed.total_seconds())  # type: ignore[union-attr]
+
+
+def topic_asset(pipeline: Pipeline, topic: str, events_conn_id: str) -> Asset:
+    """An Asset fed by a watcher on a Kafka topic."""
+    from airflow.providers.apache.kafka.triggers.msg_queue import KafkaMessageQueueTrigger
+    from airflow.sdk import AssetWatcher
+
+    source = pipeline.source
+    conn_id = source.connection.conn_id if source.type == "kafka" and source.connection.conn_id else events_conn_id
+    trigger = KafkaMessageQueueTrigger(
+        topics=[topic],
+        kafka_config_id=conn_id,
+        apply_function=f"{__name__}.accept_message",
+    )
+    uri = f"kafka://{conn_id}/{topic}"
+    # Named and grouped like the pipeline's source asset (factory.assets): when the topic is the
+    # pipeline's own source, inlet and schedule are one asset, as Airflow requires.
+    return Asset(
+        uri=uri,
+        name=uri,
+        group="chimera-source",
+        watchers=[AssetWatcher(name=f"chimera_{conn_id}_{topic}".replace(".", "_"), trigger=trigger)],
+    )
+
+
+def schedule_of(pipeline: Pipeline, events_conn_id: str = "kafka_default") -> str | timedelta | list[Asset] | None:
+    trigger = pipeline.ingestion.trigger
+    if isinstance(trigger, TimedTrigger):
+        return duration(trigger.schedule) if trigger.schedule.startswith("P") else trigger.schedule
+    if isinstance(trigger, EventTrigger):
+        if "://" in trigger.on:
+            return [Asset(uri=trigger.on)]
+        return [topic_asset(pipeline, trigger.on, events_conn_id)]
+    assert isinstance(trigger, AdhocTrigger)
+    return None

@@ -1,0 +1,1 @@
+"""Onboarding an intent: checks that run against the real sources before any pipeline exists."""

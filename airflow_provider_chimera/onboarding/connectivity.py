@@ -1,0 +1,169 @@
+"""Connectivity test of an intent: a real connection to each source, and its objects looked up.
+
+Every source is tested at the same time, each in its own thread under a hard time limit: a source
+that does not answer in time is reported ``timed out after N s`` and its thread is abandoned (it
+holds no lock and ends with the process). Reports never carry a secret: the resolved values of
+the connection's ``${secret:...}`` / ``${env:...}`` placeholders, the Airflow connection's password
+and sensitive extras, and any URI password are replaced with ``***`` (:mod:`.scrub`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import unquote, urlsplit
+
+from pydantic import BaseModel, Field
+
+from airflow_provider_chimera.contract.model import Connection, Intent, Source
+from airflow_provider_chimera.onboarding.scrub import Scrubber
+from airflow_provider_chimera.sources import (
+    SourceHook,
+    UnsupportedSourceError,
+    source_hook,
+)
+from airflow_provider_chimera.sources.base import (
+    UnresolvedSecretError,
+    airflow_connection,
+    placeholder_values,
+    resolve_uri,
+)
+
+DEFAULT_TIMEOUT_S = 30.0
+_SHOWN_FOUND = 20
+
+
+class ObjectReport(BaseModel):
+    """One object of a source: ``ok`` when it exists with the columns the intent names."""
+
+    name: str
+    ok: bool
+    problems: list[str] = Field(default_factory=list)
+
+
+class SourceReport(BaseModel):
+    """The outcome of testing one source of an intent."""
+
+    intent: str
+    source: str
+    type: str
+    ok: bool
+    reason: str
+    objects: list[ObjectReport] = Field(default_factory=list)
+    found: list[str] | None = None  # ``objects: "all"``: what the connection sees
+    elapsed_s: float
+
+
+def test_intent(intent: Intent, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[SourceReport]:
+    """Test every source of ``intent`` concurrently; one report per source, in intent order."""
+    runs = []
+    for source in intent.sources:
+        outcome: dict[str, SourceReport] = {}
+        thread = threading.Thread(
+            target=lambda s=source, o=outcome: o.setdefault("report", check_source(intent.name, s)),
+            name=f"chimera-test-{intent.name}-{source.name}",
+            daemon=True,  # abandoned on timeout: it must not keep the process alive
+        )
+        thread.start()
+        runs.append((source, thread, outcome))
+    deadline = time.monotonic() + timeout_s
+    reports = []
+    for source, thread, outcome in runs:
+        thread.join(max(0.0, deadline - time.monotonic()))
+        report = outcome.get("report")
+        if report is None:
+            report = SourceReport(
+                intent=intent.name,
+                source=source.name,
+                type=source.type,
+                ok=False,
+                reason=f"timed out after {timeout_s:g} s",
+                elapsed_s=round(timeout_s, 3),
+            )
+        reports.append(report)
+    return reports
+
+
+test_intent.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name
+
+
+def check_source(intent_name: str, source: Source) -> SourceReport:
+    """Test one source, without a time limit; never raises."""
+    start = time.monotonic()
+    scrub = Scrubber()
+    objects: list[ObjectReport] = []
+    found: list[str] | None = None
+    try:
+        scrub.add(*connection_secrets(source.connection))
+        hook = _hook(source)
+        if source.objects == "all":
+            found = hook.list_objects()
+            reason = f"connected; {len(found)} object(s) found"
+        else:
+            checked = hook.check_objects(list(source.objects))
+            objects = [
+                ObjectReport(name=name, ok=not problems, problems=[scrub(p) for p in problems])
+                for name, problems in checked.items()
+            ]
+            failed = [o.name for o in objects if not o.ok]
+            if failed:
+                reason = f"{len(failed)} of {len(objects)} object(s) cannot be read: {', '.join(failed)}"
+            else:
+                reason = f"connected; {len(objects)} object(s) found with the columns named"
+        ok = all(o.ok for o in objects)
+    except (UnresolvedSecretError, UnsupportedSourceError) as exc:
+        ok, reason = False, str(exc)
+    except Exception as exc:  # a failed source is reported, never raised
+        ok, reason = False, f"{type(exc).__name__}: {str(exc).strip()}"
+    return SourceReport(
+        intent=intent_name,
+        source=source.name,
+        type=source.type,
+        ok=ok,
+        reason=scrub(reason),
+        objects=objects,
+        found=[scrub(name) for name in found] if found is not None else None,
+        elapsed_s=round(time.monotonic() - start, 3),
+    )
+
+
+def connection_secrets(connection: Connection) -> list[str]:
+    """The credentials a source's connection resolves to, to keep out of reports.
+
+    For a URI: each placeholder's value and the resolved URI's password (raises
+    :class:`UnresolvedSecretError` naming a placeholder without a value). For an Airflow
+    connection: its password and the extras Airflow deems sensitive.
+    """
+    if connection.uri is not None:
+        secrets = list(placeholder_values(connection.uri).values())
+        try:
+            password = urlsplit(resolve_uri(connection)).password
+        except ValueError:  # not a URL the standard parser takes; the hook will say so
+            password = None
+        return [*secrets, password or "", unquote(password or "")]
+    from airflow.sdk._shared.secrets_masker import should_hide_value_for_key
+
+    conn = airflow_connection(connection.conn_id)
+    extras = [str(v) for k, v in conn.extra_dejson.items() if v and should_hide_value_for_key(k)]
+    return [conn.password or "", *extras]
+
+
+def _hook(source: Source) -> SourceHook:
+    if source.type == "pdf":
+        # A document set is a file set to look up: the same base location and path globs.
+        from airflow_provider_chimera.sources.file import FileSourceHook
+
+        return FileSourceHook(source)
+    return source_hook(source)
+
+
+def describe(report: SourceReport) -> list[str]:
+    """The report's reason and details as lines of text, for people."""
+    lines = [report.reason]
+    for obj in report.objects:
+        lines.extend(f"{obj.name}: {problem}" for problem in obj.problems)
+    if report.found:
+        shown = ", ".join(report.found[:_SHOWN_FOUND])
+        more = f" and {len(report.found) - _SHOWN_FOUND} more" if len(report.found) > _SHOWN_FOUND else ""
+        lines.append(f"found: {shown}{more}")
+    return lines

@@ -1,0 +1,166 @@
+"""Opening the registry: engine, sessions, and migrations applied up to the newest revision.
+
+``open_registry`` may run in several processes at once (the CLI, a task, a second CLI): the
+upgrade runs under an exclusive lock — a lock file next to a SQLite database, an advisory lock
+on PostgreSQL — and is skipped when the database is already at the newest revision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Self
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from airflow_provider_chimera.settings import ChimeraSettings, load_settings
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+class Registry:
+    """An open registry: its engine, sessions, and the state folder of the onboarded versions."""
+
+    def __init__(self, engine: Engine, state_dir: Path):
+        self.engine = engine
+        self.state_dir = state_dir
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the registry-wide lock ``name`` (across processes) for the duration of the block."""
+        with _lock(self.engine, name):
+            yield
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_registry(settings: ChimeraSettings | None = None, *, url: str | None = None) -> Registry:
+    """Connect to the registry of ``settings`` (or ``url``) and migrate it to the newest revision."""
+    settings = settings or load_settings()
+    engine = _engine((url or settings.sql_alchemy_conn).strip())
+    upgrade(engine)
+    return Registry(engine, settings.state_dir)
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is what Chimera ships with
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with _quiet_alembic(), engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextlib.contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Alembic reports every connection it inspects at INFO; keep the command line readable."""
+    logger = logging.getLogger("alembic")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every missing migration; cheap when the database is already current."""
+    from alembic import command
+    from alembic.config import Config
+
+    head = head_revision()
+    if current_revision(engine) == head:
+        return
+    with _lock(engine, "migrate"):
+        current = current_revision(engine)
+        if current == head:  # another process migrated while we waited
+            return
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with _quiet_alembic(), engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        log.debug("Chimera registry %s migrated from %s to %s", engine.url.render_as_string(hide_password=True), current, head)
+
+
+@contextlib.contextmanager
+def _lock(engine: Engine, name: str) -> Iterator[None]:
+    backend = engine.url.get_backend_name()
+    if backend == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            yield  # a private in-memory database has no other process to race
+            return
+        path = Path(database).expanduser().with_name(Path(database).name + f".{name}.lock")
+        with open(path, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if backend == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"chimera.registry.{name}".encode()).digest()[:8], "big", signed=True)
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
+        return
+    yield  # other databases: rely on their own transactional DDL

@@ -1,0 +1,94 @@
+"""The onboarded version of each intent, as a file the DAG factory reads while Airflow parses DAGs.
+
+``<state_dir>/onboarded/<intent>.json`` holds the exact bytes of the version that was onboarded.
+Reading it is a ``stat`` and, when the file changed, a parse; no database, no network (see
+``docs/decisions``). The registry's ``intent_versions.onboarded_at`` records the same fact for
+people; this file is what the factory trusts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from airflow_provider_chimera.contract.diff import effective_intent
+from airflow_provider_chimera.contract.load import parse_intent
+from airflow_provider_chimera.contract.model import Intent
+
+FOLDER = "onboarded"
+
+
+@dataclass(frozen=True)
+class OnboardedVersion:
+    """The onboarded version of one intent: its content hash and parsed intent."""
+
+    name: str
+    content_hash: str
+    intent: Intent
+    path: Path
+
+
+# path -> ((mtime_ns, size, inode), version): re-read only when the file changed.
+_CACHE: dict[Path, tuple[tuple[int, int, int], OnboardedVersion]] = {}
+
+
+def onboarded_path(state_dir: Path, intent_name: str) -> Path:
+    return Path(state_dir) / FOLDER / f"{intent_name}.json"
+
+
+def write_onboarded(state_dir: Path, intent_name: str, raw: bytes) -> Path:
+    """Store ``raw`` as the onboarded version of ``intent_name``; readers never see a partial file."""
+    path = onboarded_path(state_dir, intent_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{intent_name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_onboarded(state_dir: Path, intent_name: str) -> OnboardedVersion | None:
+    """The onboarded version of ``intent_name``, or ``None`` if it was never onboarded.
+
+    Raises :class:`~airflow_provider_chimera.contract.IntentError` (naming the file) when the
+    stored version no longer validates.
+    """
+    path = onboarded_path(state_dir, intent_name)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        _CACHE.pop(path, None)
+        return None
+    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _CACHE.get(path)
+    if cached and cached[0] == key:
+        return cached[1]
+    raw = path.read_bytes()
+    version = OnboardedVersion(
+        name=intent_name,
+        content_hash=hashlib.sha256(raw).hexdigest(),
+        intent=parse_intent(raw, str(path), stem=intent_name),
+        path=path,
+    )
+    _CACHE[path] = (key, version)
+    return version
+
+
+def onboarded_scope(state_dir: Path, intent: Intent) -> Intent:
+    """``intent`` cut down to its onboarded version (:func:`~..contract.diff.effective_intent`).
+
+    An intent that was never onboarded is returned whole: submitting it onboards it, until an
+    onboarding step records a version.
+    """
+    onboarded = read_onboarded(state_dir, intent.name)
+    return intent if onboarded is None else effective_intent(onboarded.intent, intent)

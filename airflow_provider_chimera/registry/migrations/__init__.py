@@ -1,0 +1,1 @@
+"""Alembic migrations of the registry; applied by :func:`airflow_provider_chimera.registry.db.upgrade`."""

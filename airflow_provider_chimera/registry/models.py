@@ -1,0 +1,197 @@
+"""The registry's tables, as SQLAlchemy 2.0 ORM models.
+
+Changing a model needs a new Alembic revision in ``registry/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar, Literal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+PipelineStatus = Literal["active", "retired", "pending_onboarding"]
+IntentStatus = Literal["valid", "rejected", "removed"]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always returned time-zone aware (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: ClassVar[dict] = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class TeamRow(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    support_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProjectRow(Base):
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IntentRow(Base):
+    __tablename__ = "intents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    file: Mapped[str | None] = mapped_column(Text)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    # valid, rejected (the file is in the folder but cannot be used) or removed (the file is gone)
+    status: Mapped[str] = mapped_column(String(20), default="valid")
+    current_hash: Mapped[str | None] = mapped_column(String(64))
+    # What the last rejection was about (file hash and error text, hashed): audited once per change.
+    rejection_digest: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    versions: Mapped[list[IntentVersionRow]] = relationship(back_populates="intent")
+
+
+class IntentVersionRow(Base):
+    __tablename__ = "intent_versions"
+    __table_args__ = (UniqueConstraint("intent_id", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intent_id: Mapped[int] = mapped_column(ForeignKey("intents.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    git_commit: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    onboarded_at: Mapped[dt.datetime | None] = mapped_column()
+
+    intent: Mapped[IntentRow] = relationship(back_populates="versions")
+
+
+class SourceRow(Base):
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("intent_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intent_id: Mapped[int] = mapped_column(ForeignKey("intents.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    # ``conn_id:<id>`` or the URI as written (placeholders only, scrubbed): never a credential.
+    connection: Mapped[str] = mapped_column(Text)
+    all_objects: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class ObjectRow(Base):
+    __tablename__ = "objects"
+    __table_args__ = (UniqueConstraint("source_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    name: Mapped[str] = mapped_column(String(500))
+    columns: Mapped[list[str] | None] = mapped_column(JSON)
+    has_ingestion: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class PipelineRow(Base):
+    __tablename__ = "pipelines"
+
+    pipeline_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    intent_id: Mapped[int] = mapped_column(ForeignKey("intents.id"))
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    object_id: Mapped[int] = mapped_column(ForeignKey("objects.id"))
+    target_table: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    intent_hash: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (UniqueConstraint("pipeline_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_id: Mapped[str] = mapped_column(ForeignKey("pipelines.pipeline_id"))
+    run_id: Mapped[str] = mapped_column(String(250))
+    state: Mapped[str] = mapped_column(String(20))
+    rows: Mapped[int | None] = mapped_column(BigInteger)
+    snapshot_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(250), index=True)
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    intent: Mapped[str | None] = mapped_column(String(200), index=True)
+    intent_hash: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "intent": self.intent,
+            "intent_hash": self.intent_hash,
+            "details": self.details,
+        }

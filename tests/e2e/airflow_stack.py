@@ -1,0 +1,154 @@
+"""A real Airflow 3 deployment for end-to-end tests, in a temporary AIRFLOW_HOME.
+
+Metadata in a fresh database on the local PostgreSQL (`make services`), LocalExecutor, and the
+four processes Airflow 3 runs: api-server (REST API v2 and the task execution API), scheduler,
+dag-processor and triggerer. DAGs come from the repo's ``dags/`` folder with
+``[chimera] intents_dir`` pointed at the test's intents.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.conftest import REPO, SERVICES
+
+BIN = REPO / ".venv" / "bin"
+PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AirflowStack:
+    def __init__(self, home: Path, intents: Path, extra_env: dict[str, str] | None = None):
+        self.home = home
+        self.intents = intents
+        self.port = _free_port()
+        self.database = f"airflow_e2e_{secrets.token_hex(4)}"
+        pg = SERVICES
+        self._pg = dict(host=pg["CHIMERA_PG_HOST"], port=pg["CHIMERA_PG_PORT"], user=pg["CHIMERA_PG_USER"], password=pg["CHIMERA_PG_PASSWORD"])
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYICEBERG"))}
+        env.update(
+            AIRFLOW_HOME=str(home),
+            AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+            AIRFLOW__CORE__PARALLELISM="8",
+            AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{self.port}/execution/",
+            AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
+            AIRFLOW__API__PORT=str(self.port),
+            AIRFLOW__API__HOST="127.0.0.1",
+            AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{self.port}",
+            AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(16),
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=(
+                f"postgresql+psycopg2://{self._pg['user']}:{self._pg['password']}@{self._pg['host']}:{self._pg['port']}/{self.database}"
+            ),
+            AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
+            AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="5",
+            AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+            AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC="1",
+            AIRFLOW__CHIMERA__INTENTS_DIR=str(intents),
+            AIRFLOW__CHIMERA__WAREHOUSE=str(home / "warehouse"),
+            AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'registry.db'}",
+            AIRFLOW__CHIMERA__STATE_DIR=str(home / "chimera"),
+            CHIMERA_SAMPLE_DATA=str(REPO / "samples"),
+            **(extra_env or {}),
+        )
+        self.env = env
+        self.procs: list[subprocess.Popen] = []
+        self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.port}/api/v2", timeout=30)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> AirflowStack:
+        with psycopg.connect(**self._pg, dbname=SERVICES["CHIMERA_PG_DB"], autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {self.database}")
+        self.run("airflow", "db", "migrate")
+        for name in PROCESSES:
+            log = open(self.home / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+            self.procs.append(
+                subprocess.Popen([str(BIN / "airflow"), name], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home)
+            )
+        self.wait(lambda: self._get("/monitor/health") is not None, 120, "the api-server to answer")
+        return self
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.api.close()
+        with psycopg.connect(**self._pg, dbname=SERVICES["CHIMERA_PG_DB"], autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name} (tail)\n" + p.read_text()[-4000:] for p in sorted(self.home.glob("*.log")))
+
+    # -- helpers ---------------------------------------------------------------------------
+    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / argv[0]), *argv[1:]], env=self.env, capture_output=True, text=True, check=check, cwd=self.home, timeout=300
+        )
+
+    def _get(self, path: str, **params: Any) -> Any:
+        try:
+            response = self.api.get(path, params=params)
+        except httpx.HTTPError:
+            return None
+        return response.json() if response.status_code == 200 else None
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = self.api.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def wait(self, condition, timeout: float, what: str, every: float = 1.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(every)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{self.logs()}")
+
+    def dag_ids(self) -> set[str]:
+        return {d["dag_id"] for d in self.get("/dags", limit=1000)["dags"]}
+
+    def unpause(self, dag_id: str) -> None:
+        self.api.patch(f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        response = self.api.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        response.raise_for_status()
+        return response.json()["dag_run_id"]
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.get(f"/dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
+
+    def wait_for_run(self, dag_id: str, timeout: float = 180, run_type: str | None = None) -> dict:
+        def finished():
+            for run in self.runs(dag_id):
+                if run_type and run["run_type"] != run_type:
+                    continue
+                if run["state"] in ("success", "failed"):
+                    return run
+            return None
+
+        run = self.wait(finished, timeout, f"a finished {run_type or ''} run of {dag_id}", every=2)
+        if run["state"] != "success":
+            raise AssertionError(f"{dag_id} run {run['dag_run_id']} {run['state']}\n{self.logs()}")
+        return run

@@ -1,0 +1,57 @@
+"""The registry on PostgreSQL: migrations in a schema of its own, and an audit round trip."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import inspect, text
+
+from airflow_provider_chimera.registry.audit import entries, record
+from airflow_provider_chimera.registry.db import head_revision, open_registry
+from tests.conftest import require_service
+
+TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log", "alembic_version"}
+
+
+@pytest.fixture
+def pg_url(services, monkeypatch, tmp_path):
+    host, port = services["CHIMERA_PG_HOST"], services["CHIMERA_PG_PORT"]
+    require_service("PostgreSQL", host, port)
+    user, password, db = services["CHIMERA_PG_USER"], services["CHIMERA_PG_PASSWORD"], services["CHIMERA_PG_DB"]
+    schema = f"chimera_registry_{uuid.uuid4().hex[:12]}"
+    admin = psycopg.connect(host=host, port=port, user=user, password=password, dbname=db, autocommit=True)
+    admin.execute(f"CREATE SCHEMA {schema}")
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
+    # Plain postgresql:// as an operator would write it; the schema through libpq's options.
+    yield f"postgresql://{user}:{password}@{host}:{port}/{db}?options=-csearch_path%3D{schema}", schema, admin
+    admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.close()
+
+
+def test_migrations_and_audit_round_trip(pg_url, monkeypatch):
+    url, schema, admin = pg_url
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", url)
+    registry = open_registry()
+    again = open_registry()  # already at head: nothing to do, no error
+    try:
+        assert registry.engine.dialect.name == "postgresql"
+        assert "***" in registry.url and ":chimera@" not in registry.url
+        assert set(inspect(registry.engine).get_table_names(schema=schema)) == TABLES
+        with registry.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
+
+        record(registry, "jane", "intent.onboarded", intent="sales_crm", intent_hash="cd" * 32,
+               details={"uri": "postgresql://reader:Pg5ecret@crm/crm", "token": "t-1234", "keys": ["id"]})
+        with again.session() as session:
+            (entry,) = entries(session, intent="sales_crm", since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+        assert (entry.actor, entry.action, entry.intent_hash) == ("jane", "intent.onboarded", "cd" * 32)
+        assert entry.details == {"uri": "postgresql://reader:***@crm/crm", "token": "***", "keys": ["id"]}
+        assert entry.at.tzinfo is not None
+        stored = admin.execute(f"SELECT details::text FROM {schema}.audit_log").fetchone()[0]
+        assert "Pg5ecret" not in stored and "t-1234" not in stored
+    finally:
+        registry.close()
+        again.close()

@@ -1,0 +1,77 @@
+"""Pools and priority: both concurrency limits hold by construction; priority is absolute."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from airflow_provider_chimera.factory.resources import PRIORITY_WEIGHTS, Shares, allocate, pool_name
+from tests.helpers import pipeline_for
+
+
+def _pipeline(team: str, conn_id: str, obj: str = "public.t"):
+    source = {
+        "name": "src",
+        "type": "postgres",
+        "connection": {"conn_id": conn_id},
+        "objects": [{"name": obj, "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "full"}, "target": {"table": f"{team}_{conn_id}"}}}],
+    }
+    pipeline = pipeline_for(source)
+    return pipeline.model_copy(update={"team": pipeline.team.model_copy(update={"name": team})})
+
+
+def test_pool_is_per_team_and_source_system():
+    assert pool_name(_pipeline("Sales Analytics", "crm_pg")) == "chimera__sales_analytics__crm_pg"
+
+
+def test_uri_sources_share_a_pool_by_host_and_never_leak_credentials():
+    source = {
+        "name": "src",
+        "type": "mysql",
+        "connection": {"uri": "mysql://reader:${secret:pw}@db.internal:3306/shop"},
+        "objects": [{"name": "orders", "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "full"}, "target": {"table": "o"}}}],
+    }
+    assert pool_name(pipeline_for(source)) == "chimera__qa__mysql_db_internal_3306"
+
+
+def test_allocation_keeps_every_source_and_team_within_its_limit():
+    pipelines = [
+        _pipeline(team, conn)
+        for team, conn in [("a", "pg"), ("a", "mysql"), ("a", "kafka"), ("b", "pg"), ("c", "pg"), ("c", "mysql")]
+    ]
+    shares = Shares(teams={"a": 9, "b": 3}, sources={"pg": 6}, default_team_slots=4, default_source_slots=4)
+    allocation = allocate(pipelines, shares)
+    assert allocation.warnings == []
+    per_team, per_source = defaultdict(int), defaultdict(int)
+    for pool in allocation.pools:
+        assert pool.slots >= 1
+        per_team[pool.team] += pool.slots
+        per_source[pool.source] += pool.slots
+    assert per_team["a"] <= 9 and per_team["b"] <= 3 and per_team["c"] <= 4
+    assert per_source["pg"] <= 6 and per_source["mysql"] <= 4 and per_source["kafka"] <= 4
+    slots = {pool.name: pool.slots for pool in allocation.pools}
+    assert slots["chimera__a__pg"] == 2  # min(9 // 3 sources, 6 // 3 teams)
+    assert slots["chimera__a__kafka"] == 3  # min(9 // 3, 4 // 1)
+
+
+def test_a_share_too_small_for_its_sources_is_reported():
+    pipelines = [_pipeline("a", conn) for conn in ("pg", "mysql", "kafka")]
+    allocation = allocate(pipelines, Shares(teams={"a": 2}))
+    assert len(allocation.warnings) == 3
+    assert "team 'a' (share 2, 3 sources)" in allocation.warnings[0]
+
+
+def test_shares_file_overrides_defaults(tmp_path):
+    path = tmp_path / "pools.json"
+    path.write_text(json.dumps({"teams": {"a": 12}, "sources": {"pg": 1}}))
+    shares = Shares.load(path, team_slots=8, source_slots=4)
+    assert (shares.team("a"), shares.team("b"), shares.source("pg"), shares.source("x")) == (12, 8, 1, 4)
+    path.write_text(json.dumps({"team": {}}))
+    with pytest.raises(ValueError, match="team"):
+        Shares.load(path, 8, 4)
+
+
+def test_priority_order_is_strict():
+    assert PRIORITY_WEIGHTS["critical"] > PRIORITY_WEIGHTS["high"] > PRIORITY_WEIGHTS["medium"] > PRIORITY_WEIGHTS["low"]

@@ -1,0 +1,80 @@
+"""The registry database: migrations on a fresh SQLite file, repeatable and safe to race."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from airflow_provider_chimera.registry.db import head_revision, open_registry
+from airflow_provider_chimera.registry.models import Base
+from airflow_provider_chimera.settings import load_settings
+
+TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log"}
+
+
+def test_default_location_is_under_airflow_home(chimera_home):
+    settings = load_settings()
+    assert settings.sql_alchemy_conn == f"sqlite:///{chimera_home}/chimera/registry.db"
+    assert settings.state_dir == chimera_home / "chimera"
+
+
+def test_migrations_create_every_table_on_a_fresh_file(registry, chimera_home):
+    assert (chimera_home / "chimera" / "registry.db").is_file()
+    assert set(inspect(registry.engine).get_table_names()) == TABLES | {"alembic_version"}
+    with registry.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
+
+
+def test_models_and_migrations_agree(registry):
+    with registry.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_opening_twice_is_fine(registry):
+    with registry.session() as session:
+        session.execute(text("INSERT INTO teams (name, created_at) VALUES ('kept', '2026-11-25 00:00:00')"))
+    again = open_registry()
+    with again.session() as session:
+        assert session.execute(text("SELECT name FROM teams")).scalars().all() == ["kept"]
+    again.close()
+
+
+def _race(url: str, settings, barrier, results) -> None:
+    barrier.wait(timeout=60)  # every process opens the fresh database at the same moment
+    try:
+        open_registry(settings, url=url).close()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the test, which names it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path, chimera_home):
+    url, racers = f"sqlite:///{tmp_path / 'race' / 'registry.db'}", 4
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(racers), ctx.Queue()
+    settings = load_settings()
+    procs = [ctx.Process(target=_race, args=(url, settings, barrier, results)) for _ in range(racers)]
+    for proc in procs:
+        proc.start()
+    outcomes = sorted(results.get(timeout=120) for _ in procs)
+    for proc in procs:
+        proc.join(timeout=60)
+    assert outcomes == ["ok"] * racers
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head_revision()]
+    assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
+    engine.dispose()
+
+
+def test_state_dir_option_moves_the_manifests(chimera_home, monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path / "shared"))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    reg = open_registry()
+    assert reg.state_dir == tmp_path / "shared"
+    assert reg.url == f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    assert (tmp_path / "elsewhere.db").is_file()
+    reg.close()
