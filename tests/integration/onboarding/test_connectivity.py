@@ -17,15 +17,21 @@ from airflow_provider_chimera.cli.connectivity import register
 from airflow_provider_chimera.contract import parse_intent
 from airflow_provider_chimera.onboarding.connectivity import SourceReport
 from airflow_provider_chimera.onboarding.connectivity import test_intent as run_test
-from tests.conftest import require_service
-from tests.helpers import intent_with
+from tests.helpers import (
+    adhoc_ingestion,
+    intent_with,
+    kafka_uri,
+    mongo_uri,
+    mysql_uri,
+    postgres_uri,
+    record_schema,
+    snowflake_uri,
+)
 
 runner = CliRunner()
-FIELDS = [
-    {"name": "id", "type": "long", "nullable": False},
-    {"name": "sku", "type": "string"},
-    {"name": "updated_at", "type": "timestamptz"},
-]
+TYPES = {"id": "long", "sku": "string", "updated_at": "timestamptz"}
+SCHEMA = record_schema(["id"], **TYPES)
+PG_SECRET = "${secret:QA_CONN_PG_PASSWORD}"
 
 
 def _obj(name: str, columns: list[str] | None = None, cursor: str | None = None, **fields) -> dict:
@@ -33,17 +39,16 @@ def _obj(name: str, columns: list[str] | None = None, cursor: str | None = None,
     if columns is not None:
         obj["columns"] = columns
     if cursor is not None:
-        obj["ingestion"] = {
-            "trigger": {"type": "adhoc"},
-            "mode": {"type": "incremental", "cursor": cursor},
-            "target": {"namespace": "qa", "table": f"t_{uuid.uuid4().hex[:8]}"},
-        }
+        obj["ingestion"] = adhoc_ingestion({"type": "incremental", "cursor": cursor}, f"t_{uuid.uuid4().hex[:8]}")
     return obj
 
 
+def _source(source_type: str, connection: dict, objects, name: str = "src") -> dict:
+    return {"name": name, "type": source_type, "connection": connection, "objects": objects}
+
+
 def _test(source_type: str, connection: dict, objects, timeout_s: float = 30) -> SourceReport:
-    source = {"name": "src", "type": source_type, "connection": connection, "objects": objects}
-    intent = parse_intent(json.dumps(intent_with(source)).encode(), "qa_intent.json")
+    intent = parse_intent(json.dumps(intent_with(_source(source_type, connection, objects))).encode(), "qa_intent.json")
     [report] = run_test(intent, timeout_s)
     return report
 
@@ -56,28 +61,11 @@ def _problems(report: SourceReport) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def pg(services, monkeypatch):
-    import psycopg
-
-    host, port = services["CHIMERA_PG_HOST"], services["CHIMERA_PG_PORT"]
-    require_service("PostgreSQL", host, port)
-    user, password, db = services["CHIMERA_PG_USER"], services["CHIMERA_PG_PASSWORD"], services["CHIMERA_PG_DB"]
-    monkeypatch.setenv("AIRFLOW_CONN_QA_CONN_POSTGRES", f"postgresql://{user}:{password}@{host}:{port}/{db}")
-    conn = psycopg.connect(host=host, port=port, user=user, password=password, dbname=db, autocommit=True)
-    conn.execute("DROP SCHEMA IF EXISTS qa_conn CASCADE")
-    conn.execute("CREATE SCHEMA qa_conn")
+def pg(pg_schema, services):
+    conn = pg_schema("qa_conn", conn_id="qa_conn_postgres")
     conn.execute("CREATE TABLE qa_conn.orders (id bigint, amount numeric(12,2), updated_at timestamp)")
     conn.execute("CREATE VIEW qa_conn.big_orders AS SELECT * FROM qa_conn.orders WHERE amount > 100")
-    yield services
-    conn.execute("DROP SCHEMA IF EXISTS qa_conn CASCADE")
-    conn.close()
-
-
-def _pg_uri(services, password: str = "${secret:QA_CONN_PG_PASSWORD}", port: int | str | None = None) -> str:
-    return (
-        f"postgresql://{services['CHIMERA_PG_USER']}:{password}@{services['CHIMERA_PG_HOST']}:"
-        f"{port or services['CHIMERA_PG_PORT']}/{services['CHIMERA_PG_DB']}"
-    )
+    return services
 
 
 def test_postgres_ok(pg):
@@ -116,7 +104,7 @@ def test_postgres_objects_all_lists_tables_and_views(pg):
 )
 def test_wrong_password_is_not_in_the_report(pg, monkeypatch, password, reason):
     monkeypatch.setenv("AIRFLOW_VAR_QA_CONN_PG_PASSWORD", password)
-    report = _test("postgres", {"uri": _pg_uri(pg)}, [_obj("qa_conn.orders")])
+    report = _test("postgres", {"uri": postgres_uri(pg, PG_SECRET)}, [_obj("qa_conn.orders")])
     assert not report.ok
     assert report.reason.startswith("OperationalError: ")
     assert reason in report.reason
@@ -124,7 +112,7 @@ def test_wrong_password_is_not_in_the_report(pg, monkeypatch, password, reason):
 
 
 def test_wrong_password_of_a_connection_is_not_in_the_report(pg, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_QA_CONN_POSTGRES", _pg_uri(pg, password="Wr0ng%25zzS3cret"))
+    monkeypatch.setenv("AIRFLOW_CONN_QA_CONN_POSTGRES", postgres_uri(pg, password="Wr0ng%25zzS3cret"))
     report = _test("postgres", {"conn_id": "qa_conn_postgres"}, [_obj("qa_conn.orders")])
     assert not report.ok
     assert 'password authentication failed for user "chimera"' in report.reason
@@ -132,7 +120,7 @@ def test_wrong_password_of_a_connection_is_not_in_the_report(pg, monkeypatch):
 
 
 def test_unresolvable_secret_fails_the_source_naming_the_placeholder(pg):
-    report = _test("postgres", {"uri": _pg_uri(pg, password="${secret:NOPE}")}, [_obj("qa_conn.orders")])
+    report = _test("postgres", {"uri": postgres_uri(pg, password="${secret:NOPE}")}, [_obj("qa_conn.orders")])
     assert not report.ok
     assert report.reason == "placeholder ${secret:NOPE} has no value"
     assert report.objects == []
@@ -142,20 +130,10 @@ def test_unresolvable_secret_fails_the_source_naming_the_placeholder(pg):
 
 
 @pytest.fixture
-def mysql(services, monkeypatch):
-    import MySQLdb
-
-    host, port = services["CHIMERA_MYSQL_HOST"], int(services["CHIMERA_MYSQL_PORT"])
-    require_service("MariaDB", host, port)
-    user, password, db = services["CHIMERA_MYSQL_USER"], services["CHIMERA_MYSQL_PASSWORD"], services["CHIMERA_MYSQL_DB"]
-    monkeypatch.setenv("AIRFLOW_CONN_QA_CONN_MYSQL", f"mysql://{user}:{password}@{host}:{port}/{db}")
-    conn = MySQLdb.connect(host=host, port=port, user=user, password=password, database=db, autocommit=True)
-    cur = conn.cursor()
-    cur.execute("DROP TABLE IF EXISTS qa_conn_orders")
+def mysql(mysql_tables, services):
+    cur = mysql_tables("qa_conn_mysql", "qa_conn_orders")
     cur.execute("CREATE TABLE qa_conn_orders (id BIGINT, amount DECIMAL(12,2), updated_at DATETIME(6))")
-    yield services
-    cur.execute("DROP TABLE IF EXISTS qa_conn_orders")
-    conn.close()
+    return services
 
 
 def test_mysql_ok(mysql):
@@ -166,9 +144,7 @@ def test_mysql_ok(mysql):
 
 def test_mysql_missing_table_and_column_are_named(mysql, monkeypatch):
     monkeypatch.setenv("QA_CONN_MYSQL_PASSWORD", mysql["CHIMERA_MYSQL_PASSWORD"])
-    uri = "mysql://{u}:${{env:QA_CONN_MYSQL_PASSWORD}}@{h}:{p}/{d}".format(
-        u=mysql["CHIMERA_MYSQL_USER"], h=mysql["CHIMERA_MYSQL_HOST"], p=mysql["CHIMERA_MYSQL_PORT"], d=mysql["CHIMERA_MYSQL_DB"]
-    )
+    uri = mysql_uri(mysql, password="${env:QA_CONN_MYSQL_PASSWORD}")
     objects = [_obj("qa_conn_nope"), _obj(f"{mysql['CHIMERA_MYSQL_DB']}.qa_conn_orders", ["id", "qty"])]
     report = _test("mysql", {"uri": uri}, objects)
     assert not report.ok
@@ -184,24 +160,10 @@ def test_mysql_missing_table_and_column_are_named(mysql, monkeypatch):
 
 
 @pytest.fixture
-def snowflake(services, monkeypatch):
-    import snowflake.connector
-
-    host, port = services["CHIMERA_SNOWFLAKE_HOST"], int(services["CHIMERA_SNOWFLAKE_PORT"])
-    require_service("Snowflake (fakesnow)", host, port)
-    extra = {"account": "fakesnow", "database": "QA", "host": host, "port": port, "protocol": "http"}
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_QA_CONN_SNOWFLAKE",
-        json.dumps({"conn_type": "snowflake", "login": "qa", "password": "qa", "schema": "CONN", "extra": extra}),
-    )
-    conn = snowflake.connector.connect(user="qa", password="qa", account="fakesnow", host=host, port=port, protocol="http")
-    cur = conn.cursor()
-    cur.execute("CREATE DATABASE IF NOT EXISTS QA")
-    cur.execute("CREATE SCHEMA IF NOT EXISTS QA.CONN")
+def snowflake(snowflake_schema, services):
+    cur = snowflake_schema("CONN", "qa_conn_snowflake", "ORDERS")
     cur.execute("CREATE OR REPLACE TABLE QA.CONN.ORDERS (ID NUMBER(38,0), AMOUNT NUMBER(12,2), UPDATED_AT TIMESTAMP_NTZ)")
-    yield services
-    cur.execute("DROP TABLE IF EXISTS QA.CONN.ORDERS")
-    conn.close()
+    return services
 
 
 def test_snowflake_ok(snowflake):
@@ -213,10 +175,7 @@ def test_snowflake_ok(snowflake):
 
 def test_snowflake_missing_table_and_column_are_named(snowflake, monkeypatch):
     monkeypatch.setenv("QA_CONN_SNOWFLAKE_PASSWORD", "qa")
-    uri = (
-        "snowflake://qa:${env:QA_CONN_SNOWFLAKE_PASSWORD}@fakesnow/QA/CONN"
-        f"?host={snowflake['CHIMERA_SNOWFLAKE_HOST']}&port={snowflake['CHIMERA_SNOWFLAKE_PORT']}&protocol=http"
-    )
+    uri = snowflake_uri(snowflake, "CONN", password="${env:QA_CONN_SNOWFLAKE_PASSWORD}")
     objects = [_obj("conn.nope"), _obj("conn.orders", ["id", "qty"], cursor="changed_at")]
     report = _test("snowflake", {"uri": uri}, objects)
     assert not report.ok
@@ -232,22 +191,14 @@ def test_snowflake_missing_table_and_column_are_named(snowflake, monkeypatch):
 
 
 @pytest.fixture
-def mongo(services, monkeypatch):
-    import pymongo
-
-    host, port = services["CHIMERA_MONGO_HOST"], services["CHIMERA_MONGO_PORT"]
-    require_service("MongoDB (FerretDB)", host, port)
-    monkeypatch.setenv("AIRFLOW_CONN_QA_CONN_MONGO", f"mongo://{host}:{port}/qa_conn")  # Airflow's type: "mongo"
-    client = pymongo.MongoClient(host, int(port))
-    client.drop_database("qa_conn")
-    client["qa_conn"]["products"].insert_many([{"id": n, "sku": f"SKU-{n}", "updated_at": n} for n in range(3)])
-    yield services
-    client.drop_database("qa_conn")
-    client.close()
+def mongo(mongo_database, services):
+    database = mongo_database("qa_conn", conn_id="qa_conn_mongo")
+    database["products"].insert_many([{"id": n, "sku": f"SKU-{n}", "updated_at": n} for n in range(3)])
+    return services
 
 
 def test_mongodb_ok(mongo):
-    objects = [_obj("products", ["id", "sku"], cursor="updated_at", schema={"fields": FIELDS})]
+    objects = [_obj("products", ["id", "sku"], cursor="updated_at", schema=SCHEMA)]
     report = _test("mongodb", {"conn_id": "qa_conn_mongo"}, objects)
     assert report.ok, report
     assert _problems(report) == {"products": []}
@@ -255,10 +206,9 @@ def test_mongodb_ok(mongo):
 
 
 def test_mongodb_missing_collection_and_field_are_named(mongo):
-    uri = f"mongodb://{mongo['CHIMERA_MONGO_HOST']}:{mongo['CHIMERA_MONGO_PORT']}/qa_conn"
-    fields = [*FIELDS, {"name": "qty", "type": "long"}]
-    objects = [_obj("nope", schema={"fields": FIELDS}), _obj("products", ["id", "qty"], schema={"fields": fields})]
-    report = _test("mongodb", {"uri": uri}, objects)
+    with_qty = record_schema(["id"], **TYPES, qty="long")
+    objects = [_obj("nope", schema=SCHEMA), _obj("products", ["id", "qty"], schema=with_qty)]
+    report = _test("mongodb", {"uri": mongo_uri(mongo, "qa_conn")}, objects)
     assert not report.ok
     assert _problems(report) == {
         "nope": ["collection 'nope' does not exist"],
@@ -270,22 +220,12 @@ def test_mongodb_missing_collection_and_field_are_named(mongo):
 
 
 @pytest.fixture
-def kafka(services, monkeypatch):
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    bootstrap = services["CHIMERA_KAFKA_BOOTSTRAP"]
-    host, _, port = bootstrap.partition(":")
-    require_service("Kafka", host, port)
-    monkeypatch.setenv("AIRFLOW_CONN_QA_CONN_KAFKA", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": bootstrap}}))
-    topic = f"qa.conn.{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(timeout=30)
-    yield topic
-    admin.delete_topics([topic])[topic].result(timeout=30)
+def kafka(kafka_topic):
+    return kafka_topic("qa.conn", conn_id="qa_conn_kafka", partitions=2)
 
 
 def test_kafka_ok(kafka):
-    report = _test("kafka", {"conn_id": "qa_conn_kafka"}, [_obj(kafka, schema={"fields": FIELDS})])
+    report = _test("kafka", {"conn_id": "qa_conn_kafka"}, [_obj(kafka, schema=SCHEMA)])
     assert report.ok, report
     assert _problems(report) == {kafka: []}
     listed = _test("kafka", {"conn_id": "qa_conn_kafka"}, "all")
@@ -295,7 +235,7 @@ def test_kafka_ok(kafka):
 
 def test_kafka_missing_topic_is_named(kafka, services):
     missing = f"{kafka}.nope"
-    report = _test("kafka", {"uri": f"kafka://{services['CHIMERA_KAFKA_BOOTSTRAP']}"}, [_obj(missing, schema={"fields": FIELDS})])
+    report = _test("kafka", {"uri": kafka_uri(services)}, [_obj(missing, schema=SCHEMA)])
     assert not report.ok
     assert _problems(report) == {missing: [f"topic '{missing}' does not exist"]}
 
@@ -304,7 +244,7 @@ def test_kafka_missing_topic_is_named(kafka, services):
 
 
 def _file_object(path: str, fmt: str = "csv", columns: list[str] | None = None) -> dict:
-    return _obj("things", columns, path=path, format=fmt, schema={"fields": FIELDS})
+    return _obj("things", columns, path=path, format=fmt, schema=SCHEMA)
 
 
 def test_file_ok(tmp_path):
@@ -363,10 +303,8 @@ def silent_server():
 
 
 def _write_intent(tmp_path, sources: list[dict], name: str = "qa_intent"):
-    raw = intent_with(sources[0], name=name)
-    raw["sources"] = sources
     path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps(raw))
+    path.write_text(json.dumps(intent_with(*sources, name=name)))
     return path
 
 
@@ -379,13 +317,13 @@ def _cli():
 
 def test_hung_sources_time_out_concurrently_and_the_others_report(pg, silent_server, monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW_VAR_QA_CONN_PG_PASSWORD", pg["CHIMERA_PG_PASSWORD"])
-    hung = {"type": "postgres", "connection": {"uri": _pg_uri(pg, port=silent_server)}, "objects": [_obj("qa_conn.orders")]}
+    hung = {"uri": postgres_uri(pg, PG_SECRET, port=silent_server)}
     path = _write_intent(
         tmp_path,
         [
-            {"name": "hung_a", **hung},
-            {"name": "hung_b", **hung},
-            {"name": "live", "type": "postgres", "connection": {"uri": _pg_uri(pg)}, "objects": [_obj("qa_conn.orders")]},
+            _source("postgres", hung, [_obj("qa_conn.orders")], name="hung_a"),
+            _source("postgres", hung, [_obj("qa_conn.orders")], name="hung_b"),
+            _source("postgres", {"uri": postgres_uri(pg, PG_SECRET)}, [_obj("qa_conn.orders")], name="live"),
         ],
     )
     started = time.monotonic()
@@ -401,17 +339,13 @@ def test_hung_sources_time_out_concurrently_and_the_others_report(pg, silent_ser
 
 
 def test_cli_text_table_and_exit_codes(pg, tmp_path):
-    good = _write_intent(
-        tmp_path, [{"name": "db", "type": "postgres", "connection": {"conn_id": "qa_conn_postgres"}, "objects": [_obj("qa_conn.orders")]}], "good"
-    )
+    good = _write_intent(tmp_path, [_source("postgres", {"conn_id": "qa_conn_postgres"}, [_obj("qa_conn.orders")], name="db")], "good")
     result = runner.invoke(_cli(), ["test", str(good)])
     assert result.exit_code == 0, result.output
     assert "connected; 1 object(s) found with the columns named" in result.stdout
     assert " ok " in result.stdout
 
-    bad = _write_intent(
-        tmp_path, [{"name": "db", "type": "postgres", "connection": {"conn_id": "qa_conn_postgres"}, "objects": [_obj("qa_conn.nope")]}], "bad"
-    )
+    bad = _write_intent(tmp_path, [_source("postgres", {"conn_id": "qa_conn_postgres"}, [_obj("qa_conn.nope")], name="db")], "bad")
     result = runner.invoke(_cli(), ["test", str(good), str(bad)])
     assert result.exit_code == 2, result.output
     assert "failed" in result.stdout

@@ -5,30 +5,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import psycopg
 import pytest
 from sqlalchemy import inspect, text
 
 from airflow_provider_chimera.registry.audit import entries, record
 from airflow_provider_chimera.registry.db import head_revision, open_registry
-from tests.conftest import require_service
+from tests.helpers import postgres_uri
 
 TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log", "alembic_version"}
 
 
 @pytest.fixture
-def pg_url(services, monkeypatch, tmp_path):
-    host, port = services["CHIMERA_PG_HOST"], services["CHIMERA_PG_PORT"]
-    require_service("PostgreSQL", host, port)
-    user, password, db = services["CHIMERA_PG_USER"], services["CHIMERA_PG_PASSWORD"], services["CHIMERA_PG_DB"]
+def pg_url(pg_schema, services, monkeypatch, tmp_path):
     schema = f"chimera_registry_{uuid.uuid4().hex[:12]}"
-    admin = psycopg.connect(host=host, port=port, user=user, password=password, dbname=db, autocommit=True)
-    admin.execute(f"CREATE SCHEMA {schema}")
+    admin = pg_schema(schema)
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     # Plain postgresql:// as an operator would write it; the schema through libpq's options.
-    yield f"postgresql://{user}:{password}@{host}:{port}/{db}?options=-csearch_path%3D{schema}", schema, admin
-    admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    admin.close()
+    return f"{postgres_uri(services)}?options=-csearch_path%3D{schema}", schema, admin
 
 
 def test_migrations_and_audit_round_trip(pg_url, monkeypatch):

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 
 import pytest
 
 from airflow_provider_chimera.sources.kafka import MessageError
-from tests.conftest import require_service
-from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
+from tests.helpers import assert_incremental_runs, kafka_uri, pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 
-SCHEMA = {
-    "fields": [
-        {"name": "user_id", "type": "string", "nullable": False},
-        {"name": "url", "type": "string"},
-        {"name": "n", "type": "long"},
-        {"name": "ts", "type": "timestamptz", "nullable": False},
-    ]
-}
+SCHEMA = record_schema(["user_id", "ts"], user_id="string", url="string", n="long", ts="timestamptz")
 
 
 @pytest.fixture
-def kafka(services, monkeypatch):
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    bootstrap = services["CHIMERA_KAFKA_BOOTSTRAP"]
-    host, _, port = bootstrap.partition(":")
-    require_service("Kafka", host, port)
-    monkeypatch.setenv("AIRFLOW_CONN_QA_KAFKA", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": bootstrap}}))
-    topic = f"qa.clicks.{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout=30)
-    yield topic
-    admin.delete_topics([topic])[topic].result(timeout=30)
+def kafka(kafka_topic):
+    return kafka_topic("qa.clicks", conn_id="qa_kafka", partitions=3)
 
 
 def _produce(services, topic: str, first: int, last: int, raw: dict[int, bytes] | None = None) -> None:
@@ -57,10 +38,7 @@ def _source(topic: str, mode: dict, connection: dict | None = None) -> dict:
 def test_incremental_reads_each_message_once(kafka, services, catalog):
     source = _source(kafka, {"type": "incremental"})
     _produce(services, kafka, 1, 300)
-    assert run_pipeline(pipeline_for(source))["rows"] == 300
-    assert run_pipeline(pipeline_for(source))["committed"] is False
-    _produce(services, kafka, 301, 350)
-    assert run_pipeline(pipeline_for(source))["rows"] == 50
+    assert_incremental_runs(source, 300, lambda: _produce(services, kafka, 301, 350), 50)
     table = read_table(catalog, "qa.clicks").sort_by("n")
     assert table.column("n").to_pylist() == list(range(1, 351))
     first = table.slice(0, 1).to_pylist()[0]
@@ -68,7 +46,7 @@ def test_incremental_reads_each_message_once(kafka, services, catalog):
 
 
 def test_full_mode_rereads_the_topic_by_uri(kafka, services, catalog):
-    source = _source(kafka, {"type": "full"}, {"uri": f"kafka://{services['CHIMERA_KAFKA_BOOTSTRAP']}"})
+    source = _source(kafka, {"type": "full"}, {"uri": kafka_uri(services)})
     _produce(services, kafka, 1, 40)
     assert run_pipeline(pipeline_for(source))["rows"] == 40
     _produce(services, kafka, 41, 45)

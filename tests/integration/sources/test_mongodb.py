@@ -6,36 +6,20 @@ import datetime as dt
 import decimal
 import json
 
-import pymongo
 import pytest
 from bson import ObjectId
 
 from airflow_provider_chimera.sources.mongodb import DocumentError
-from tests.conftest import require_service
-from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
+from tests.helpers import assert_incremental_runs, mongo_uri, pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 
-SCHEMA = {
-    "fields": [
-        {"name": "_id", "type": "string", "nullable": False},
-        {"name": "sku", "type": "string"},
-        {"name": "qty", "type": "long"},
-        {"name": "price", "type": "decimal(10,2)"},
-        {"name": "tags", "type": "json"},
-        {"name": "updated_at", "type": "timestamptz"},
-    ]
-}
+SCHEMA = record_schema(
+    ["_id"], _id="string", sku="string", qty="long", price="decimal(10,2)", tags="json", updated_at="timestamptz"
+)
 
 
 @pytest.fixture
-def mongo(services, monkeypatch):
-    host, port = services["CHIMERA_MONGO_HOST"], services["CHIMERA_MONGO_PORT"]
-    require_service("MongoDB (FerretDB)", host, port)
-    monkeypatch.setenv("AIRFLOW_CONN_QA_MONGO", f"mongo://{host}:{port}/qa_shop")  # Airflow's type: "mongo"
-    client = pymongo.MongoClient(host, int(port), tz_aware=True)
-    client.drop_database("qa_shop")
-    yield client["qa_shop"]["products"]
-    client.drop_database("qa_shop")
-    client.close()
+def mongo(mongo_database):
+    return mongo_database("qa_shop", conn_id="qa_mongo")["products"]
 
 
 def _source(mode: dict, connection: dict | None = None) -> dict:
@@ -74,13 +58,9 @@ def test_full_load_round_trips_documents(mongo, catalog):
 
 
 def test_incremental_reads_only_documents_past_the_cursor(mongo, catalog, services):
-    uri = f"mongodb://{services['CHIMERA_MONGO_HOST']}:{services['CHIMERA_MONGO_PORT']}/qa_shop"
-    source = _source({"type": "incremental", "cursor": "updated_at"}, {"uri": uri})
+    source = _source({"type": "incremental", "cursor": "updated_at"}, {"uri": mongo_uri(services, "qa_shop")})
     mongo.insert_many(_documents(1, 100))
-    assert run_pipeline(pipeline_for(source))["rows"] == 100
-    assert run_pipeline(pipeline_for(source))["committed"] is False
-    mongo.insert_many(_documents(101, 125))
-    assert run_pipeline(pipeline_for(source))["rows"] == 25
+    assert_incremental_runs(source, 100, lambda: mongo.insert_many(_documents(101, 125)), 25)
     assert sorted(read_table(catalog, "qa.products").column("qty").to_pylist()) == list(range(1, 126))
 
 

@@ -5,27 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-import MySQLdb
 import pyarrow as pa
 import pytest
 
-from tests.conftest import require_service
-from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
+from tests.helpers import assert_incremental_runs, mysql_uri, pipeline_for, read_table, run_pipeline, single_object_source
 
 
 @pytest.fixture
-def mysql(services, monkeypatch):
-    host, port = services["CHIMERA_MYSQL_HOST"], int(services["CHIMERA_MYSQL_PORT"])
-    require_service("MariaDB", host, port)
-    user, password, db = services["CHIMERA_MYSQL_USER"], services["CHIMERA_MYSQL_PASSWORD"], services["CHIMERA_MYSQL_DB"]
-    monkeypatch.setenv("AIRFLOW_CONN_QA_MYSQL", f"mysql://{user}:{password}@{host}:{port}/{db}")
-    conn = MySQLdb.connect(host=host, port=port, user=user, password=password, database=db, autocommit=True)
-    cur = conn.cursor()
-    cur.execute("SET time_zone = '+00:00'")
-    cur.execute("DROP TABLE IF EXISTS qa_orders")
-    yield cur
-    cur.execute("DROP TABLE IF EXISTS qa_orders")
-    conn.close()
+def mysql(mysql_tables):
+    return mysql_tables("qa_mysql", "qa_orders")
 
 
 def _source(mode: dict, connection: dict | None = None) -> dict:
@@ -66,24 +54,14 @@ def test_full_load_round_trips_types(mysql, catalog):
     assert read_table(catalog, "qa.orders").num_rows == 1000
 
 
-def test_incremental_reads_only_rows_past_the_cursor(mysql, catalog, services):
-    uri = "mysql://{u}:${{env:QA_MYSQL_PASSWORD}}@{h}:{p}/{d}".format(
-        u=services["CHIMERA_MYSQL_USER"], h=services["CHIMERA_MYSQL_HOST"], p=services["CHIMERA_MYSQL_PORT"], d=services["CHIMERA_MYSQL_DB"]
-    )
-    import os
-
-    os.environ["QA_MYSQL_PASSWORD"] = services["CHIMERA_MYSQL_PASSWORD"]
-    try:
-        source = _source({"type": "incremental", "cursor": "updated_at"}, {"uri": uri})
-        _create(mysql, 1, 100)
-        assert run_pipeline(pipeline_for(source))["rows"] == 100
-        assert run_pipeline(pipeline_for(source))["committed"] is False
-        _create(mysql, 101, 130)
-        assert run_pipeline(pipeline_for(source))["rows"] == 30
-        ids = read_table(catalog, "qa.orders").column("id").to_pylist()
-        assert sorted(ids) == list(range(1, 131))
-    finally:
-        del os.environ["QA_MYSQL_PASSWORD"]
+def test_incremental_reads_only_rows_past_the_cursor(mysql, catalog, services, monkeypatch):
+    monkeypatch.setenv("QA_MYSQL_PASSWORD", services["CHIMERA_MYSQL_PASSWORD"])
+    uri = mysql_uri(services, password="${env:QA_MYSQL_PASSWORD}")
+    source = _source({"type": "incremental", "cursor": "updated_at"}, {"uri": uri})
+    _create(mysql, 1, 100)
+    assert_incremental_runs(source, 100, lambda: _create(mysql, 101, 130), 30)
+    ids = read_table(catalog, "qa.orders").column("id").to_pylist()
+    assert sorted(ids) == list(range(1, 131))
 
 
 def test_missing_table_is_named(mysql, catalog):

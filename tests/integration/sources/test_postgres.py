@@ -5,43 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
-import psycopg
 import pytest
 
-from tests.conftest import require_service
-from tests.helpers import pipeline_for, read_table, run_pipeline
+from tests.helpers import assert_incremental_runs, pipeline_for, read_table, run_pipeline, single_object_source
 
 
 @pytest.fixture
-def pg(services, monkeypatch):
-    host, port = services["CHIMERA_PG_HOST"], services["CHIMERA_PG_PORT"]
-    require_service("PostgreSQL", host, port)
-    user, password, db = services["CHIMERA_PG_USER"], services["CHIMERA_PG_PASSWORD"], services["CHIMERA_PG_DB"]
-    monkeypatch.setenv("AIRFLOW_CONN_QA_POSTGRES", f"postgresql://{user}:{password}@{host}:{port}/{db}")
-    conn = psycopg.connect(host=host, port=port, user=user, password=password, dbname=db, autocommit=True)
-    conn.execute("DROP SCHEMA IF EXISTS qa_pg CASCADE")
-    conn.execute("CREATE SCHEMA qa_pg")
-    yield conn
-    conn.execute("DROP SCHEMA IF EXISTS qa_pg CASCADE")
-    conn.close()
+def pg(pg_schema):
+    return pg_schema("qa_pg", conn_id="qa_postgres")
 
 
 def _orders_source(mode: dict) -> dict:
-    return {
-        "name": "shop",
-        "type": "postgres",
-        "connection": {"conn_id": "qa_postgres"},
-        "objects": [
-            {
-                "name": "qa_pg.orders",
-                "ingestion": {
-                    "trigger": {"type": "adhoc"},
-                    "mode": mode,
-                    "target": {"namespace": "qa", "table": "orders"},
-                },
-            }
-        ],
-    }
+    return single_object_source("postgres", {"conn_id": "qa_postgres"}, "qa_pg.orders", mode, "orders", source_name="shop")
 
 
 def _create_orders(pg, rows: int) -> None:
@@ -78,13 +53,11 @@ def test_full_load_round_trips_types(pg, catalog):
 def test_incremental_reads_only_rows_past_the_cursor(pg, catalog):
     _create_orders(pg, 100)
     source = _orders_source({"type": "incremental", "cursor": "updated_at"})
-    assert run_pipeline(pipeline_for(source))["rows"] == 100
-    assert run_pipeline(pipeline_for(source))["committed"] is False
-    pg.execute(
+    late = (
         "INSERT INTO qa_pg.orders SELECT g, g, 'late', NULL, NULL, NULL, timestamp '2026-12-01' + g * interval '1 second' "
         "FROM generate_series(101, 130) g"
     )
-    assert run_pipeline(pipeline_for(source))["rows"] == 30
+    assert_incremental_runs(source, 100, lambda: pg.execute(late), 30)
     table = read_table(catalog, "qa.orders")
     assert table.num_rows == 130
     assert sorted(table.column("id").to_pylist()) == list(range(1, 131))

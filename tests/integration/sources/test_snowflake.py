@@ -9,29 +9,12 @@ import json
 import pyarrow as pa
 import pytest
 
-from tests.conftest import require_service
-from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
+from tests.helpers import assert_incremental_runs, pipeline_for, read_table, run_pipeline, single_object_source, snowflake_uri
 
 
 @pytest.fixture
-def snowflake(services, monkeypatch):
-    import snowflake.connector
-
-    host, port = services["CHIMERA_SNOWFLAKE_HOST"], int(services["CHIMERA_SNOWFLAKE_PORT"])
-    require_service("Snowflake (fakesnow)", host, port)
-    extra = {"account": "fakesnow", "database": "QA", "host": host, "port": port, "protocol": "http"}
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_QA_SNOWFLAKE",
-        json.dumps({"conn_type": "snowflake", "login": "qa", "password": "qa", "schema": "SHOP", "extra": extra}),
-    )
-    conn = snowflake.connector.connect(user="qa", password="qa", account="fakesnow", host=host, port=port, protocol="http")
-    cur = conn.cursor()
-    cur.execute("CREATE DATABASE IF NOT EXISTS QA")
-    cur.execute("CREATE SCHEMA IF NOT EXISTS QA.SHOP")
-    cur.execute("DROP TABLE IF EXISTS QA.SHOP.ORDERS")
-    yield cur
-    cur.execute("DROP TABLE IF EXISTS QA.SHOP.ORDERS")
-    conn.close()
+def snowflake(snowflake_schema):
+    return snowflake_schema("SHOP", "qa_snowflake", "ORDERS")
 
 
 def _source(mode: dict, connection: dict | None = None) -> dict:
@@ -72,16 +55,10 @@ def test_full_load_round_trips_types(snowflake, catalog):
 
 def test_incremental_reads_only_rows_past_the_cursor(snowflake, catalog, services, monkeypatch):
     monkeypatch.setenv("QA_SNOWFLAKE_PASSWORD", "qa")
-    uri = (
-        "snowflake://qa:${env:QA_SNOWFLAKE_PASSWORD}@fakesnow/QA/SHOP"
-        f"?host={services['CHIMERA_SNOWFLAKE_HOST']}&port={services['CHIMERA_SNOWFLAKE_PORT']}&protocol=http"
-    )
+    uri = snowflake_uri(services, "SHOP", password="${env:QA_SNOWFLAKE_PASSWORD}")
     source = _source({"type": "incremental", "cursor": "updated_at"}, {"uri": uri})
     _create(snowflake, 1, 100)
-    assert run_pipeline(pipeline_for(source))["rows"] == 100
-    assert run_pipeline(pipeline_for(source))["committed"] is False
-    _create(snowflake, 101, 120)
-    assert run_pipeline(pipeline_for(source))["rows"] == 20
+    assert_incremental_runs(source, 100, lambda: _create(snowflake, 101, 120), 20)
     ids = read_table(catalog, "qa.orders").column("ID").to_pylist()
     assert sorted(ids) == list(range(1, 121))
 

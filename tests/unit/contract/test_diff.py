@@ -15,6 +15,7 @@ from airflow_provider_chimera.contract.diff import (
     withheld_objects,
 )
 from airflow_provider_chimera.factory.pipelines import pipelines_of
+from tests.helpers import sales_crm_intent
 
 
 def _ingestion(table: str, **extra) -> dict:
@@ -26,36 +27,29 @@ def _ingestion(table: str, **extra) -> dict:
     }
 
 
-BASE = {
-    "version": 1,
-    "name": "sales_crm",
-    "team": {"name": "sales", "support_email": "sales@example.com"},
-    "project": "sales",
-    "declaration": {"declared_by": "jane", "statement": "allowed", "declared_at": "2026-11-20"},
-    "sources": [
-        {
-            "name": "crm",
-            "type": "postgres",
-            "connection": {"conn_id": "crm_postgres"},
-            "objects": [
-                {"name": "public.customers", "columns": ["id", "name", "country", "updated_at"], "ingestion": _ingestion("customers")},
-                {"name": "public.orders", "ingestion": _ingestion("orders")},
-            ],
-        },
-        {
-            "name": "clicks",
-            "type": "kafka",
-            "connection": {"conn_id": "events_kafka"},
-            "objects": [
-                {
-                    "name": "web.clicks",
-                    "schema": {"fields": [{"name": "user_id", "type": "string"}, {"name": "url", "type": "string"}]},
-                    "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "stream"}, "target": {"table": "clicks"}},
-                }
-            ],
-        },
-    ],
-}
+BASE = sales_crm_intent(
+    {
+        "name": "crm",
+        "type": "postgres",
+        "connection": {"conn_id": "crm_postgres"},
+        "objects": [
+            {"name": "public.customers", "columns": ["id", "name", "country", "updated_at"], "ingestion": _ingestion("customers")},
+            {"name": "public.orders", "ingestion": _ingestion("orders")},
+        ],
+    },
+    {
+        "name": "clicks",
+        "type": "kafka",
+        "connection": {"conn_id": "events_kafka"},
+        "objects": [
+            {
+                "name": "web.clicks",
+                "schema": {"fields": [{"name": "user_id", "type": "string"}, {"name": "url", "type": "string"}]},
+                "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "stream"}, "target": {"table": "clicks"}},
+            }
+        ],
+    },
+)
 
 
 def intent(data: dict):

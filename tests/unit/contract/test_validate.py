@@ -11,9 +11,8 @@ import pytest
 from airflow_provider_chimera.contract import IntentError, parse_intent
 from airflow_provider_chimera.contract.timing import PRESETS
 from airflow_provider_chimera.contract.validate import check_bytes, check_file, check_folder, validate_paths
+from tests.helpers import DECLARATION, TEAM
 
-TEAM = {"name": "qa", "support_email": "qa@example.com"}
-DECLARATION = {"declared_by": "qa", "statement": "test data", "declared_at": "2026-11-24"}
 FIELDS = {"fields": [{"name": "id", "type": "long", "nullable": False}, {"name": "ts", "type": "timestamptz"}]}
 
 

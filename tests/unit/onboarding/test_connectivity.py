@@ -22,9 +22,7 @@ def _intent(*names: str, connection: dict | None = None):
         {"name": name, "type": "postgres", "connection": connection or {"uri": "postgresql://h/db"}, "objects": [{"name": "s.t"}]}
         for name in names
     ]
-    raw = intent_with(sources[0])
-    raw["sources"] = sources
-    return parse_intent(json.dumps(raw).encode(), "qa_intent.json")
+    return parse_intent(json.dumps(intent_with(*sources)).encode(), "qa_intent.json")
 
 
 class _Hook:

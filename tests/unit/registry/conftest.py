@@ -8,35 +8,30 @@ from pathlib import Path
 
 import pytest
 
-INTENT = {
-    "version": 1,
-    "name": "sales_crm",
-    "team": {"name": "sales", "support_email": "sales@example.com"},
-    "project": "sales",
-    "declaration": {"declared_by": "jane", "statement": "allowed", "declared_at": "2026-11-20"},
-    "sources": [
-        {
-            "name": "crm",
-            "type": "postgres",
-            "connection": {"uri": "postgresql://reader:${secret:crm_password}@crm:5432/crm"},
-            "objects": [
-                {
-                    "name": "public.customers",
-                    "columns": ["id", "name", "updated_at"],
-                    "ingestion": {
-                        "trigger": {"type": "timed", "schedule": "@hourly"},
-                        "mode": {"type": "incremental", "cursor": "updated_at"},
-                        "target": {"table": "customers"},
-                    },
+from tests.helpers import sales_crm_intent
+
+INTENT = sales_crm_intent(
+    {
+        "name": "crm",
+        "type": "postgres",
+        "connection": {"uri": "postgresql://reader:${secret:crm_password}@crm:5432/crm"},
+        "objects": [
+            {
+                "name": "public.customers",
+                "columns": ["id", "name", "updated_at"],
+                "ingestion": {
+                    "trigger": {"type": "timed", "schedule": "@hourly"},
+                    "mode": {"type": "incremental", "cursor": "updated_at"},
+                    "target": {"table": "customers"},
                 },
-                {
-                    "name": "public.orders",
-                    "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "full"}, "target": {"table": "orders"}},
-                },
-            ],
-        }
-    ],
-}
+            },
+            {
+                "name": "public.orders",
+                "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "full"}, "target": {"table": "orders"}},
+            },
+        ],
+    }
+)
 
 
 def intent_data(**changes) -> dict:
