@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential
 
-.PHONY: install system-deps services services-stop test test-unit demo demo-clean lock clean
+.PHONY: install system-deps services services-stop test test-unit demo demo-clean lock clean bench bench-parse
 
 install: system-deps $(VENV)/.installed
 
@@ -49,5 +49,20 @@ demo: install
 demo-clean:
 	rm -rf .demo
 
+# Benchmarks (docs/benchmarks.md): Chimera side by side with its peers and the raw limit, in
+# .bench/venv = the locked dependencies + Chimera + the peers pinned in bench/requirements.txt.
+BENCH_VENV := .bench/venv
+
+bench: bench-parse
+
+bench-parse: install $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/parse/run.py
+
+$(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
+	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)
+	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python -r requirements/lock.txt -r bench/requirements.txt
+	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python --no-deps -e .
+	touch $@
+
 clean: demo-clean
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .bench

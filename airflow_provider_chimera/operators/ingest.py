@@ -9,8 +9,6 @@ from airflow.sdk import BaseOperator
 from airflow_provider_chimera.contract.model import FullMode, IncrementalMode
 from airflow_provider_chimera.factory.pipelines import Pipeline
 from airflow_provider_chimera.settings import load_settings
-from airflow_provider_chimera.sources import source_hook
-from airflow_provider_chimera.writer import CommitInfo, IcebergWriter, chimera_catalog
 
 
 class UnsupportedModeError(NotImplementedError):
@@ -32,6 +30,11 @@ class IngestOperator(BaseOperator):
         self.pipeline = pipeline
 
     def execute(self, context: Any) -> dict[str, Any]:
+        # Imported here, not at module level: DAG files import this module on every parse, and
+        # the readers and writer pull in pyiceberg, pyarrow and the drivers (~0.7 s per parse).
+        from airflow_provider_chimera.sources import source_hook
+        from airflow_provider_chimera.writer import CommitInfo, IcebergWriter, chimera_catalog
+
         pipeline = self.pipeline
         settings = load_settings()
         mode = pipeline.ingestion.mode
