@@ -34,6 +34,7 @@ class IngestOperator(BaseOperator):
         # the readers and writer pull in pyiceberg, pyarrow and the drivers (~0.7 s per parse).
         from airflow_provider_chimera.sources import source_hook
         from airflow_provider_chimera.writer import CommitInfo, IcebergWriter, chimera_catalog
+        from airflow_provider_chimera.writer.quarantine import quarantine
 
         pipeline = self.pipeline
         settings = load_settings()
@@ -59,16 +60,28 @@ class IngestOperator(BaseOperator):
         since = writer.last_position(pipeline.id) if incremental else None
         extract = source_hook(pipeline.source, settings.batch_rows).extract(pipeline.object, since)
         run_id = str(context.get("run_id", "manual")) if context else "manual"
+        source_name = f"{pipeline.source.name}/{pipeline.object.name}"
+        quarantined = 0
+
+        def before_commit() -> CommitInfo:
+            """Runs once every batch is read: rejected records go to quarantine before the commit."""
+            nonlocal quarantined
+            quarantined = quarantine(
+                writer.catalog, pipeline.target_namespace, target.table,
+                pipeline=pipeline.id, run_id=run_id, source=source_name, rejected=getattr(extract, "rejected", []),
+            )
+            if quarantined:
+                self.log.warning("%s: %d record(s) quarantined in %s__quarantine", pipeline.id, quarantined, writer.name)
+            return CommitInfo(
+                pipeline=pipeline.id, run_id=run_id, source=source_name, position=extract.position(),
+                record_anyway=quarantined > 0,
+            )
+
         result = writer.write(
             extract.schema,
             extract.batches(),
             mode="append" if incremental else "overwrite",
-            info=lambda: CommitInfo(
-                pipeline=pipeline.id,
-                run_id=run_id,
-                source=f"{pipeline.source.name}/{pipeline.object.name}",
-                position=extract.position(),
-            ),
+            info=lambda: before_commit(),
             chunk_bytes=settings.target_file_size_mb << 20,
         )
         if result.committed:
@@ -81,4 +94,5 @@ class IngestOperator(BaseOperator):
             "rows": result.rows,
             "snapshot_id": result.snapshot_id,
             "committed": result.committed,
+            "quarantined": quarantined,
         }

@@ -10,6 +10,7 @@ from airflow_provider_chimera.sources.base import Extract, Position, SourceHook
 # type -> "module:Class"; imported on use so that parsing DAGs never loads a driver.
 HOOKS: dict[str, str] = {
     "file": "airflow_provider_chimera.sources.file:FileSourceHook",
+    "pdf": "airflow_provider_chimera.sources.pdf:PdfSourceHook",
     "postgres": "airflow_provider_chimera.sources.postgres:PostgresSourceHook",
     "mysql": "airflow_provider_chimera.sources.mysql:MySqlSourceHook",
     "snowflake": "airflow_provider_chimera.sources.snowflake:SnowflakeSourceHook",

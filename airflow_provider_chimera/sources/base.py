@@ -276,3 +276,13 @@ def airflow_connection(conn_id: str):
     from airflow.sdk import BaseHook
 
     return BaseHook.get_connection(conn_id)
+
+
+class Rejected(BaseModel):
+    """A source record that cannot be ingested: it goes to the target's quarantine table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    position: str  # where it is in the source: file path, "partition/offset", document _id
+    raw: str | None = None  # the raw value, when there is one to keep

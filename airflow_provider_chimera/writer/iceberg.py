@@ -47,6 +47,8 @@ class CommitInfo:
     run_id: str
     source: str
     position: Position
+    # Commit a snapshot even without rows, to record the position (e.g. every record was quarantined).
+    record_anyway: bool = False
 
     def properties(self, rows: int) -> dict[str, str]:
         return {
@@ -147,9 +149,10 @@ class IcebergWriter:
                         table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=table.io
                     )
                 )
-            if not data_files and mode == "append":
+            commit_info = info()
+            if not data_files and mode == "append" and not commit_info.record_anyway:
                 return CommitResult(snapshot_id=None, rows=0, committed=False)
-            properties = info().properties(rows)
+            properties = commit_info.properties(rows)
             if mode == "overwrite":
                 with warnings.catch_warnings():
                     # Replacing an empty table is no news; pyiceberg warns about it.
