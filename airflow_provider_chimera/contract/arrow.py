@@ -45,3 +45,31 @@ def arrow_schema(schema: ObjectSchema, columns: list[str] | None = None) -> pa.S
             raise ValueError(f"columns {missing} are not in the object's schema")
         fields = [by_name[c] for c in columns]
     return pa.schema(fields)
+
+
+def avro_schema(schema: ObjectSchema, name: str = "record") -> dict:
+    """The Avro record schema matching an object's declared ``schema`` (nullable fields: a union
+    with null). Kafka values in Avro are decoded with it."""
+
+    def avro_type(contract_type: str):
+        match = _DECIMAL.match(contract_type)
+        if match:
+            return {"type": "bytes", "logicalType": "decimal", "precision": int(match.group(1)), "scale": int(match.group(2))}
+        return {
+            "string": "string",
+            "json": "string",
+            "int": "int",
+            "long": "long",
+            "double": "double",
+            "boolean": "boolean",
+            "binary": "bytes",
+            "date": {"type": "int", "logicalType": "date"},
+            "timestamp": {"type": "long", "logicalType": "local-timestamp-micros"},
+            "timestamptz": {"type": "long", "logicalType": "timestamp-micros"},
+        }[contract_type]
+
+    fields = []
+    for field in schema.fields:
+        kind = avro_type(field.type)
+        fields.append({"name": field.name, "type": ["null", kind], "default": None} if field.nullable else {"name": field.name, "type": kind})
+    return {"type": "record", "name": "".join(c if c.isalnum() else "_" for c in name), "fields": fields}

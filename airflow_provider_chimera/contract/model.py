@@ -19,6 +19,9 @@ from airflow_provider_chimera.contract.timing import duration_problem, schedule_
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 Text = Annotated[str, Field(min_length=1)]
+# The ``format`` values each source type reads (others take no ``format``).
+FORMATS: dict[str, tuple[str, ...]] = {"file": ("csv", "json", "parquet"), "kafka": ("json", "avro")}
+
 SourceType = Literal["postgres", "mysql", "snowflake", "mongodb", "kafka", "file", "pdf"]
 # Sources whose incremental reads need no cursor column: Kafka keeps offsets, files and PDFs new files.
 INCREMENTAL_WITHOUT_CURSOR = ("kafka", "file", "pdf")
@@ -245,7 +248,7 @@ class IngestionDefaults(_Model):
 class SourceObject(_Model):
     name: Text
     path: Text | None = None
-    format: Literal["csv", "json", "parquet"] | None = None
+    format: Literal["csv", "json", "parquet", "avro"] | None = None  # file: csv/json/parquet; kafka: json/avro
     columns: list[Text] | None = Field(default=None, min_length=1)
     schema_: ObjectSchema | None = Field(default=None, alias="schema")
     ingestion: Ingestion | None = None
@@ -300,6 +303,11 @@ class Source(_Model):
                 errors.append(((*at, "path"), f"a '{self.type}' object needs a 'path'", hints.PATH))
             if self.type == "file" and obj.format is None:
                 errors.append(((*at, "format"), "a 'file' object needs a 'format'", hints.FORMAT))
+            allowed = FORMATS.get(self.type)
+            if obj.format is not None and allowed is not None and obj.format not in allowed:
+                errors.append(
+                    ((*at, "format"), f"a '{self.type}' object's format is one of {', '.join(allowed)}", hints.FORMAT)
+                )
             mode = obj.ingestion.mode if obj.ingestion else None
             if isinstance(mode, IncrementalMode) and mode.cursor is None and self.type not in INCREMENTAL_WITHOUT_CURSOR:
                 errors.append(

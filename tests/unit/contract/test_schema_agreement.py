@@ -79,6 +79,7 @@ CLICKS = "/sources/1/objects/0"
 # Schema-expressible rejections: (edit, the JSON path both must name).
 REJECTED = {
     "missing team": (_edit("/team", delete=True), "/team"),
+    "kafka object in csv": (_edit(f"{CLICKS}/format", "csv"), f"{CLICKS}/format"),
     "support email not an email": (_edit("/team/support_email", "sales-data"), "/team/support_email"),
     "missing declaration": (_edit("/declaration", delete=True), "/declaration"),
     "missing declared_by": (_edit("/declaration/declared_by", delete=True), "/declaration/declared_by"),
