@@ -87,12 +87,23 @@ def pipeline_for(source: dict[str, Any], object_name: str | None = None) -> Pipe
     return next(p for p in pipelines if p.object.name == object_name)
 
 
-def run_pipeline(pipeline: Pipeline, run_id: str = "test-run") -> dict[str, Any]:
-    """Execute the pipeline's ingest task in-process, as the task runner would."""
+def run_pipeline(
+    pipeline: Pipeline,
+    run_id: str = "test-run",
+    conf: dict[str, Any] | None = None,
+    interval: tuple[Any, Any] | None = None,
+) -> dict[str, Any]:
+    """Execute the pipeline's ingest task in-process, as the task runner would (``conf``: the DAG run's conf;
+    ``interval``: the run's ``(data_interval_start, data_interval_end)``, its start being the logical date)."""
+    from types import SimpleNamespace
+
     from airflow_provider_chimera.operators.ingest import IngestOperator
 
     operator = IngestOperator(task_id="ingest", pipeline=pipeline)
-    return operator.execute({"run_id": run_id})
+    context: dict[str, Any] = {"run_id": run_id, "dag_run": SimpleNamespace(conf=conf or {})}
+    if interval is not None:
+        context.update(data_interval_start=interval[0], data_interval_end=interval[1], logical_date=interval[0])
+    return operator.execute(context)
 
 
 def assert_incremental_runs(source: dict[str, Any], first: int, add_more: Callable[[], object], more: int) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_chimera.contract.model import FullMode, IncrementalMode
+from airflow_provider_chimera.contract.model import FullMode, IncrementalMode, PartitionedMode
 from airflow_provider_chimera.factory.pipelines import Pipeline
 from airflow_provider_chimera.settings import load_settings
 
@@ -19,8 +19,11 @@ class IngestOperator(BaseOperator):
     """Reads one source object and commits it to its Iceberg target.
 
     ``full`` replaces the table's contents in one commit; ``incremental`` appends what lies past
-    the position recorded by the pipeline's last commit (cursor value, or files already read).
-    Returns (and pushes to XCom) the rows written and the snapshot id; never a value of the data.
+    the position recorded by the pipeline's last commit (cursor value, or files already read);
+    ``partitioned`` reads the rows of the run's data interval and replaces exactly those rows.
+    Returns (and pushes to XCom) the rows written and the snapshot id, with the run statistics
+    also recorded in the registry (``operators.runstats``); never a value of the data. A retry
+    resumes from the snapshot's position (``operators.resume``): nothing is lost or read twice.
     """
 
     ui_color = "#cfe8ff"
@@ -30,36 +33,86 @@ class IngestOperator(BaseOperator):
         self.pipeline = pipeline
 
     def execute(self, context: Any) -> dict[str, Any]:
+        """Ingest, recording the run (start, end, rows, bytes, CPU, peak RSS) in the registry's
+        ``runs`` table; the same statistics are part of the returned XCom value."""
+        from airflow_provider_chimera.operators.runstats import RunMeter, save_run
+
+        meter = RunMeter()
+        pipeline = self.pipeline
+        run_id = str(context.get("run_id", "manual")) if context else "manual"
+        attempt = getattr(context.get("ti") if context else None, "try_number", None)
+        save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at)
+        try:
+            result, stats = self._ingest(context, run_id, meter)
+        except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
+            error = f"{type(exc).__name__}: {exc}"
+            save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error)
+            raise
+        save_run(pipeline.id, run_id, "success", attempt=attempt, stats=stats, snapshot_id=result["snapshot_id"])
+        return result
+
+    def _ingest(self, context: Any, run_id: str, meter) -> tuple[dict[str, Any], Any]:
         # Imported here, not at module level: DAG files import this module on every parse, and
         # the readers and writer pull in pyiceberg, pyarrow and the drivers (~0.7 s per parse).
+        from airflow_provider_chimera.faults import fault_point
+        from airflow_provider_chimera.operators.resume import Start, run_conf, start_position
+        from airflow_provider_chimera.operators.runstats import bytes_added, current_snapshot_id
         from airflow_provider_chimera.sources import source_hook
         from airflow_provider_chimera.writer import CommitInfo, IcebergWriter, chimera_catalog
+        from airflow_provider_chimera.writer.partitions import partition_fields, run_window
         from airflow_provider_chimera.writer.quarantine import quarantine
 
         pipeline = self.pipeline
         settings = load_settings()
         mode = pipeline.ingestion.mode
-        if not isinstance(mode, (FullMode, IncrementalMode)):
+        if not isinstance(mode, (FullMode, IncrementalMode, PartitionedMode)):
             raise UnsupportedModeError(
                 f"{pipeline.intent_file}: pipeline {pipeline.id}: mode {mode.type!r} is not supported yet"
             )
         target = pipeline.ingestion.target
-        writer = IcebergWriter(
+        if isinstance(mode, PartitionedMode) and target.kind in ("mdm", "reference"):
+            raise UnsupportedModeError(
+                f"{pipeline.intent_file}: pipeline {pipeline.id}: a 'partitioned' mode replaces rows, "
+                f"a '{target.kind}' target keeps every version; use 'incremental' or 'full'"
+            )
+        writer_class, history = IcebergWriter, {}
+        if target.kind in ("mdm", "reference"):
+            # Versions per key (mdm) or bitemporal versions (reference); never replaced by `full`.
+            from airflow_provider_chimera.writer.history import HistoryWriter
+
+            # A key repeated within a run keeps its last row by the cursor, else by dedup's order_by.
+            cursor = mode.cursor if isinstance(mode, IncrementalMode) else None
+            dedup = pipeline.ingestion.dedup
+            writer_class, history = HistoryWriter, {
+                "kind": target.kind,
+                "keys": target.keys,
+                "order_by": cursor or (dedup.order_by if dedup else None),
+                "schema_evolution": pipeline.ingestion.schema_evolution,
+            }
+        writer = writer_class(
             chimera_catalog(settings),
             pipeline.target_namespace,
             target.table,
-            partition_by=target.partition_by,
+            partition_by=partition_fields(pipeline.ingestion),
             properties={
                 "write.parquet.compression-codec": settings.parquet_compression,
                 "write.target-file-size-bytes": str(settings.target_file_size_mb << 20),
                 "chimera.pipeline": pipeline.id,
                 "chimera.team": pipeline.team.name,
             },
+            **history,
+            **({} if history else {"schema_evolution": pipeline.ingestion.schema_evolution, "dedup": pipeline.ingestion.dedup}),
         )
         incremental = isinstance(mode, IncrementalMode)
-        since = writer.last_position(pipeline.id) if incremental else None
-        extract = source_hook(pipeline.source, settings.batch_rows).extract(pipeline.object, since)
-        run_id = str(context.get("run_id", "manual")) if context else "manual"
+        hook = source_hook(pipeline.source, settings.batch_rows)
+        # The newest snapshot's position, or an explicit adoption; never a guess (operators.resume).
+        start = start_position(writer, pipeline, hook, run_conf(context)) if incremental else Start(None)
+        since = start.position
+        # partitioned: the run's data interval, read from the source and replaced in the table.
+        window = None
+        if isinstance(mode, PartitionedMode):
+            window = run_window(mode, context, f"{pipeline.intent_file}: pipeline {pipeline.id}")
+        extract = hook.extract(pipeline.object, since, window=window)
         source_name = f"{pipeline.source.name}/{pipeline.object.name}"
         quarantined = 0
 
@@ -74,20 +127,33 @@ class IngestOperator(BaseOperator):
                 self.log.warning("%s: %d record(s) quarantined in %s__quarantine", pipeline.id, quarantined, writer.name)
             return CommitInfo(
                 pipeline=pipeline.id, run_id=run_id, source=source_name, position=extract.position(),
-                record_anyway=quarantined > 0,
+                # An adoption records its position even when nothing lies past it.
+                record_anyway=quarantined > 0 or start.adopted,
             )
 
+        before = current_snapshot_id(writer.load())
         result = writer.write(
             extract.schema,
-            extract.batches(),
+            meter.count(extract.batches(), after=lambda: fault_point("after_read")),
             mode="append" if incremental else "overwrite",
             info=lambda: before_commit(),
             chunk_bytes=settings.target_file_size_mb << 20,
+            **({"window": window} if window else {}),
         )
         if result.committed:
             self.log.info("%s: committed %d rows to %s (snapshot %s)", pipeline.id, result.rows, writer.name, result.snapshot_id)
         else:
             self.log.info("%s: nothing new since the last commit; %s unchanged", pipeline.id, writer.name)
+        meter.committed(result.rows, bytes_added(writer.load(), before) if result.committed else 0, result.snapshot_id)
+        fault_point("after_commit")
+        # The snapshot is the truth; the source may mirror it (Kafka: the group's offsets).
+        acknowledged = extract.position() if result.committed else since
+        if acknowledged is not None:
+            try:
+                hook.committed(pipeline.object, acknowledged, pipeline.id)
+            except Exception as exc:  # the next run acknowledges the snapshot's position again
+                self.log.warning("%s: committed, but the source was not told the new position: %s", pipeline.id, exc)
+        stats = meter.stop()
         return {
             "pipeline": pipeline.id,
             "target": writer.name,
@@ -95,4 +161,5 @@ class IngestOperator(BaseOperator):
             "snapshot_id": result.snapshot_id,
             "committed": result.committed,
             "quarantined": quarantined,
-        }
+            **stats.as_dict(),
+        }, stats

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -172,6 +173,13 @@ class RunRow(Base):
     snapshot_id: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[dt.datetime | None] = mapped_column()
     ended_at: Mapped[dt.datetime | None] = mapped_column()
+    # Run statistics (revision 0002): ``rows`` above is the rows written.
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    rows_read: Mapped[int | None] = mapped_column(BigInteger)
+    bytes_written: Mapped[int | None] = mapped_column(BigInteger)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float)
+    peak_rss_kib: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditRow(Base):

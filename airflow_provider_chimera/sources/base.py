@@ -16,6 +16,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_chimera.contract.model import Connection, Source, SourceObject
+from airflow_provider_chimera.sources.window import Window
 
 
 class Position(BaseModel):
@@ -55,8 +56,29 @@ class SourceHook(ABC):
         self.batch_rows = batch_rows
 
     @abstractmethod
-    def extract(self, obj: SourceObject, since: Position | None) -> Extract:
-        """Read ``obj`` past ``since`` (``None``: from the beginning)."""
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> Extract:
+        """Read ``obj`` past ``since`` (``None``: from the beginning).
+
+        With a ``window`` (``partitioned`` mode) only the rows whose window column falls in it
+        are read, the predicate evaluated by the source where it has a query language.
+        """
+
+    def committed(self, obj: SourceObject, position: Position, pipeline_id: str) -> None:
+        """Called once ``position`` of ``obj`` is committed to Iceberg by ``pipeline_id``.
+
+        The snapshot stays the state of truth; a source may mirror the position where its own
+        tools look for it (Kafka: the consumer group's offsets). Nothing to do by default.
+        """
+
+    def adopted_position(self, obj: SourceObject, value: object) -> Position:
+        """The position an ``adopt_from`` run conf value states: a cursor value, by default.
+
+        Written the way Chimera records cursors: ISO-8601 for dates and timestamps, digits for
+        numbers. Rows with a cursor value up to and including it count as already ingested.
+        """
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError(f"adopt_from: expected the last cursor value already in the table, got {value!r}")
+        return Position(cursor=str(value))
 
     @abstractmethod
     def probe(self) -> str:

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
 from airflow_provider_chimera.sources.base import Extract, Position, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.window import Window
 
 
 class FileReadError(ValueError):
@@ -53,13 +54,28 @@ class FileSourceHook(SourceHook):
         fs, pattern = self._filesystem(obj.path)
         return fs, sorted(fs.glob(pattern))
 
-    def extract(self, obj: SourceObject, since: Position | None) -> FileExtract:
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> FileExtract:
         fs, files = self.list_files(obj)
         seen = set(since.files) if since else set()
         incremental = obj.ingestion is not None and isinstance(obj.ingestion.mode, IncrementalMode)
         todo = [f for f in files if f not in seen] if incremental else files
         done = sorted(seen | set(todo)) if incremental else todo
-        return FileExtract(fs, obj, todo, done, self.batch_rows)
+        return FileExtract(fs, obj, todo, done, self.batch_rows, window)
+
+    def adopted_position(self, obj: SourceObject, value: object) -> Position:
+        """A glob, or a list of globs, written like an object's ``path``: the files they match
+        count as already ingested. A glob that matches no file is an error."""
+        patterns = [value] if isinstance(value, str) else value
+        if not isinstance(patterns, list) or not patterns or not all(isinstance(p, str) and p for p in patterns):
+            raise ValueError(f"adopt_from: expected a glob or a list of globs of files already ingested, got {value!r}")
+        files: set[str] = set()
+        for pattern in patterns:
+            fs, path = self._filesystem(pattern)
+            matched = fs.glob(path)
+            if not matched:
+                raise ValueError(f"adopt_from: {pattern!r} matches no file")
+            files.update(matched)
+        return Position(files=sorted(files))
 
     def probe(self) -> str:
         fs, path = self._filesystem("")
@@ -94,7 +110,15 @@ class FileSourceHook(SourceHook):
 
 
 class FileExtract(Extract):
-    def __init__(self, fs: fsspec.AbstractFileSystem, obj: SourceObject, files: list[str], done: list[str], batch_rows: int):
+    def __init__(
+        self,
+        fs: fsspec.AbstractFileSystem,
+        obj: SourceObject,
+        files: list[str],
+        done: list[str],
+        batch_rows: int,
+        window: Window | None = None,
+    ):
         assert obj.schema_ is not None and obj.format is not None
         self.fs = fs
         self.obj = obj
@@ -102,6 +126,11 @@ class FileExtract(Extract):
         self._done = done
         self.batch_rows = batch_rows
         self.schema = arrow_schema(obj.schema_, obj.columns)
+        self.window = window
+        if window is not None:
+            if window.column not in self.schema.names:
+                raise LookupError(f"{obj.name}: partition column {window.column!r} is not among the columns read")
+            window.bounds(self.schema.field(window.column).type)  # a date or timestamp column, or raise
 
     def position(self) -> Position:
         return Position(files=self._done)
@@ -110,7 +139,11 @@ class FileExtract(Extract):
         for name in self.files:
             try:
                 for batch in self._read(name):
-                    yield batch.select(self.schema.names).cast(self.schema)
+                    batch = batch.select(self.schema.names).cast(self.schema)
+                    if self.window is not None:
+                        # Files have no server to evaluate the window: rows outside it are dropped here.
+                        batch = self.window.filter(batch)
+                    yield batch
             except (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, KeyError) as exc:
                 raise FileReadError(f"{name}: cannot read as {self.obj.format} with the declared schema: {exc}") from exc
 

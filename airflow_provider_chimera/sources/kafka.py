@@ -5,12 +5,17 @@ configuration, ``{"bootstrap.servers": ...}``) or the intent's URI (``kafka://ho
 A run reads every partition from the offset the last Iceberg snapshot recorded (``incremental``)
 or from the earliest retained offset (``full``) up to the partition's end as it was when the run
 started, so a run always finishes and the next one starts exactly where this one stopped. Offsets
-live in the snapshot, committed with the rows, never in a consumer group: a failed write leaves
-the offsets where they were.
+live in the snapshot, committed with the rows: a failed write leaves the offsets where they were.
+Once the snapshot is committed, the same offsets are committed to the consumer group
+``chimera-<pipeline id>`` so that lag monitoring sees the pipeline; the group's offsets are never
+read back. After a crash between the two commits the snapshot's offsets win, and the next run
+commits them to the group again.
 
-Message values are JSON objects; they are parsed with Arrow's JSON reader against the declared
-schema. A message that is not a JSON object stops the read with an error naming its topic,
-partition and offset.
+Message values are JSON objects (the default), parsed with Arrow's JSON reader against the
+declared schema, or Avro records (``"format": "avro"``) decoded with fastavro, the declared schema
+serving as the writer schema (see :func:`~airflow_provider_chimera.contract.arrow.avro_schema`;
+a Confluent wire-format header is skipped). A message that does not decode stops the read with
+an error naming its topic, partition and offset.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.json as pajson
 
-from airflow_provider_chimera.contract.arrow import arrow_schema
+from airflow_provider_chimera.contract.arrow import arrow_schema, avro_schema
 from airflow_provider_chimera.contract.model import FullMode, SourceObject
 from airflow_provider_chimera.sources.base import Extract, Position, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.window import Window, WindowError
 
 log = logging.getLogger(__name__)
 _POLL_SECONDS = 1.0
@@ -41,10 +47,12 @@ class KafkaSourceHook(SourceHook):
 
     source_type = "kafka"
 
-    def consumer(self):
-        """A consumer that never commits offsets to Kafka (they live in the Iceberg snapshots)."""
+    def consumer(self, group: str | None = None):
+        """A consumer that never commits offsets by itself (they live in the Iceberg snapshots);
+        in the consumer group ``group`` when given, whatever the connection's configuration says."""
         from confluent_kafka import Consumer
 
+        overrides = {"group.id": group} if group else {}
         defaults = {
             "group.id": f"chimera-{self.source.name}",
             "enable.auto.commit": False,
@@ -54,17 +62,57 @@ class KafkaSourceHook(SourceHook):
         connection = self.source.connection
         if connection.uri is not None:
             servers = resolve_uri(connection).split("://", 1)[-1].strip("/")
-            return Consumer({**defaults, "bootstrap.servers": servers})
+            return Consumer({**defaults, "bootstrap.servers": servers, **overrides})
         from airflow.providers.apache.kafka.hooks.consume import KafkaConsumerHook
 
         class _Hook(KafkaConsumerHook):
             def _get_client(self, config):
-                return super()._get_client({**defaults, **config, "enable.auto.commit": False})
+                return super()._get_client({**defaults, **config, "enable.auto.commit": False, **overrides})
 
         return _Hook(topics=[], kafka_config_id=connection.conn_id).get_conn
 
-    def extract(self, obj: SourceObject, since: Position | None) -> KafkaExtract:
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> KafkaExtract:
+        if window is not None:
+            raise WindowError(
+                f"source {self.source.name!r}: topic {obj.name!r} cannot be read in 'partitioned' mode "
+                "(a topic has no time window to re-read); use 'incremental' or 'stream'"
+            )
         return KafkaExtract(self, obj, since)
+
+    @staticmethod
+    def group_of(pipeline_id: str) -> str:
+        """The consumer group whose offsets mirror ``pipeline_id``'s committed position."""
+        return f"chimera-{pipeline_id}"
+
+    def committed(self, obj: SourceObject, position: Position, pipeline_id: str) -> None:
+        """Commit the snapshot's offsets (the next offset to read, per partition) to the
+        pipeline's consumer group, synchronously."""
+        from confluent_kafka import TopicPartition
+
+        if not position.offsets:
+            return
+        consumer = self.consumer(group=self.group_of(pipeline_id))
+        try:
+            consumer.commit(
+                offsets=[TopicPartition(obj.name, int(p), offset) for p, offset in sorted(position.offsets.items())],
+                asynchronous=False,
+            )
+        finally:
+            consumer.close()
+
+    def adopted_position(self, obj: SourceObject, value: object) -> Position:
+        """``{"<partition>": <next offset to read>, ...}``: messages before those offsets count as
+        already ingested; partitions not named are read from their earliest retained offset."""
+        problem = f"adopt_from: expected {{\"<partition>\": <next offset to read>, ...}} for topic {obj.name!r}, got {value!r}"
+        if not isinstance(value, dict) or not value:
+            raise ValueError(problem)
+        try:
+            offsets = {str(int(p)): int(o) for p, o in value.items() if not isinstance(o, bool)}
+        except (TypeError, ValueError):
+            raise ValueError(problem) from None
+        if len(offsets) != len(value) or any(o < 0 for o in offsets.values()):
+            raise ValueError(problem)
+        return Position(offsets=offsets)
 
     def probe(self) -> str:
         consumer = self.consumer()
@@ -114,6 +162,7 @@ class KafkaExtract(Extract):
         self.topic = obj.name
         self.schema = arrow_schema(obj.schema_, obj.columns)
         self._full_schema = arrow_schema(obj.schema_)
+        self._avro = None  # parsed Avro schema, for "format": "avro"
         full = obj.ingestion is not None and isinstance(obj.ingestion.mode, FullMode)
         recorded = {} if full or since is None else {int(p): o for p, o in since.offsets.items()}
         self.ranges = self._plan(recorded)
@@ -201,6 +250,8 @@ class KafkaExtract(Extract):
                 consumer.incremental_unassign([TopicPartition(self.topic, part.partition)])
 
     def _batch(self, messages: list) -> pa.RecordBatch:
+        if self.obj.format == "avro":
+            return self._avro_batch(messages)
         lines = b"\n".join(_one_line(m.value()) for m in messages)
         try:
             table = pajson.read_json(
@@ -211,6 +262,28 @@ class KafkaExtract(Extract):
             raise self._locate(messages, exc) from exc
         if table.num_rows != len(messages):
             raise self._locate(messages, ValueError("a message is not exactly one JSON object"))
+        return table.select(self.schema.names).cast(self.schema).combine_chunks().to_batches()[0]
+
+    def _avro_batch(self, messages: list) -> pa.RecordBatch:
+        """Avro values, decoded with the declared schema as the writer schema (a Confluent
+        wire-format header, magic byte 0 and a 4-byte schema id, is skipped)."""
+        import fastavro
+
+        assert self.obj.schema_ is not None
+        if self._avro is None:
+            self._avro = fastavro.parse_schema(avro_schema(self.obj.schema_, self.topic))
+        rows = []
+        for message in messages:
+            value = message.value()
+            payload = value[5:] if len(value) > 5 and value[0] == 0 else value
+            try:
+                rows.append(fastavro.schemaless_reader(io.BytesIO(payload), self._avro, None))
+            except Exception as exc:  # fastavro raises several types for malformed input
+                raise MessageError(
+                    f"topic {self.topic!r} partition {message.partition()} offset {message.offset()}: "
+                    f"not an Avro record of the declared schema: {type(exc).__name__}: {exc}"
+                ) from exc
+        table = pa.Table.from_pylist(rows, schema=self._full_schema)
         return table.select(self.schema.names).cast(self.schema).combine_chunks().to_batches()[0]
 
     def _locate(self, messages: list, cause: Exception) -> MessageError:

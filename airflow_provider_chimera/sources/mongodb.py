@@ -26,6 +26,7 @@ from airflow_provider_chimera.sources.base import (
     cursor_column,
     resolve_uri,
 )
+from airflow_provider_chimera.sources.window import Window
 
 # Documents looked at to find the fields an object names (documents need not share fields).
 SAMPLE_DOCUMENTS = 100
@@ -56,8 +57,8 @@ class MongoSourceHook(SourceHook):
         client = hook.get_conn()
         return client, client.get_database(hook.connection.schema, codec_options=client.codec_options.with_options(tz_aware=True))
 
-    def extract(self, obj: SourceObject, since: Position | None) -> MongoExtract:
-        return MongoExtract(self, obj, since)
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> MongoExtract:
+        return MongoExtract(self, obj, since, window)
 
     def probe(self) -> str:
         client, database = self.client_and_database()
@@ -104,7 +105,7 @@ class MongoSourceHook(SourceHook):
 class MongoExtract(CursorExtract):
     hook: MongoSourceHook
 
-    def __init__(self, hook: MongoSourceHook, obj: SourceObject, since: Position | None):
+    def __init__(self, hook: MongoSourceHook, obj: SourceObject, since: Position | None, window: Window | None = None):
         assert obj.schema_ is not None  # the contract requires one for mongodb objects
         super().__init__(hook, obj, since)
         self.schema = arrow_schema(obj.schema_, obj.columns)
@@ -113,6 +114,15 @@ class MongoExtract(CursorExtract):
         if self.cursor_column and self.since_cursor is not None:
             cursor_type = arrow_schema(obj.schema_).field(self.cursor_column).type
             self.filter = {self.cursor_column: {"$gt": _typed(self.since_cursor, cursor_type)}}
+        if window is not None:
+            declared = arrow_schema(obj.schema_)
+            if window.column not in declared.names:
+                raise LookupError(f"{obj.name}: partition field {window.column!r} is not in the object's schema")
+            # BSON stores instants (UTC); a date field is stored as its midnight.
+            start, end = window.bounds(declared.field(window.column).type)
+            bounds = {"$gte": _bson_instant(start), "$lt": _bson_instant(end)}
+            in_window = {window.column: bounds}
+            self.filter = {"$and": [self.filter, in_window]} if self.filter else in_window
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         client, database = self.hook.client_and_database()
@@ -173,6 +183,13 @@ def _plain(value: Any, arrow_type: pa.DataType) -> Any:
     if pa.types.is_date(arrow_type) and isinstance(value, dt.datetime):
         return value.date()
     return value
+
+
+def _bson_instant(value: dt.date | dt.datetime) -> dt.datetime:
+    """A window bound as the aware UTC datetime BSON compares with."""
+    if not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _typed(text: str, arrow_type: pa.DataType) -> Any:

@@ -22,6 +22,7 @@ from airflow_provider_chimera.sources.base import (
     UnsupportedColumnError,
     resolve_uri,
 )
+from airflow_provider_chimera.sources.window import Window, WindowError
 
 _INTEGERS = {
     "tinyint": pa.int16(),  # int8 would not hold TINYINT UNSIGNED
@@ -141,14 +142,14 @@ class MySqlSourceHook(DbApiSourceHook):
             )
             return [name for (name,) in cur.fetchall()]
 
-    def extract(self, obj: SourceObject, since: Position | None) -> MySqlExtract:
-        return MySqlExtract(self, obj, since)
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> MySqlExtract:
+        return MySqlExtract(self, obj, since, window)
 
 
 class MySqlExtract(CursorExtract):
     hook: MySqlSourceHook
 
-    def __init__(self, hook: MySqlSourceHook, obj: SourceObject, since: Position | None):
+    def __init__(self, hook: MySqlSourceHook, obj: SourceObject, since: Position | None, window: Window | None = None):
         super().__init__(hook, obj, since)
         conn = hook.connect()
         try:
@@ -166,10 +167,27 @@ class MySqlExtract(CursorExtract):
             for c in wanted
         )
         self.sql = f"SELECT {select} FROM {'.'.join(quote_ident(p) for p in obj.name.split('.'))}"
-        self.params: tuple = ()
+        where: list[str] = []
+        params: list = []
         if self.cursor_column and self.since_cursor is not None:
-            self.sql += f" WHERE {quote_ident(self.cursor_column)} > %s"
-            self.params = (self.since_cursor,)
+            where.append(f"{quote_ident(self.cursor_column)} > %s")
+            params.append(self.since_cursor)
+        if window is not None:
+            if window.column not in types:
+                raise LookupError(f"{obj.name}: partition column {window.column!r} does not exist")
+            arrow_type, data_type = types[window.column]
+            if data_type not in ("date", "datetime", "timestamp"):
+                raise WindowError(
+                    f"{obj.name}: partition column {window.column!r} is {data_type}; "
+                    "a 'partitioned' mode needs a date or timestamp column"
+                )
+            # The session runs in UTC: TIMESTAMP and DATETIME both compare with UTC wall-clock values.
+            start, end = window.bounds(pa.timestamp("us") if data_type != "date" else arrow_type)
+            where.append(f"{quote_ident(window.column)} >= %s AND {quote_ident(window.column)} < %s")
+            params.extend([start, end])
+        if where:
+            self.sql += " WHERE " + " AND ".join(where)
+        self.params: tuple = tuple(params)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         import MySQLdb.cursors

@@ -22,6 +22,7 @@ from airflow_provider_chimera.sources.base import (
     UnsupportedColumnError,
     resolve_uri,
 )
+from airflow_provider_chimera.sources.window import Window, WindowError
 
 # Types read as their text form and converted in Arrow, because ADBC's own mapping is opaque.
 CAST_AS_TEXT = ("numeric", "json", "jsonb", "uuid", "money", "inet", "cidr", "xml", "interval")
@@ -109,15 +110,16 @@ class PostgresSourceHook(DbApiSourceHook):
             )
             return [name for (name,) in cur.fetchall()]
 
-    def extract(self, obj: SourceObject, since: Position | None) -> PostgresExtract:
-        return PostgresExtract(self, obj, since)
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> PostgresExtract:
+        return PostgresExtract(self, obj, since, window)
 
 
 class PostgresExtract(CursorExtract):
     hook: PostgresSourceHook
 
-    def __init__(self, hook: PostgresSourceHook, obj: SourceObject, since: Position | None):
+    def __init__(self, hook: PostgresSourceHook, obj: SourceObject, since: Position | None, window: Window | None = None):
         super().__init__(hook, obj, since)
+        self.window = window
         with hook.connect() as conn:
             table_columns = hook.columns(conn, obj.name)
             self._plan(table_columns)
@@ -134,6 +136,9 @@ class PostgresExtract(CursorExtract):
         self.check_columns(list(types), wanted)
         self.targets = {c: _arrow_target(types[c]) for c in wanted}
         self.cursor_type = types.get(self.cursor_column or "", "")
+        if self.window is not None and self.window.column not in types:
+            raise LookupError(f"{obj.name}: partition column {self.window.column!r} does not exist")
+        self.window_type = types.get(self.window.column, "") if self.window else ""
         self.sql = self._query(wanted)
 
     def _query(self, wanted: list[str]) -> str:
@@ -144,11 +149,37 @@ class PostgresExtract(CursorExtract):
         schema, _, table = self.obj.name.rpartition(".")
         source = f"{quote_ident(schema)}.{quote_ident(table)}" if schema else quote_ident(table)
         sql = f"SELECT {select} FROM {source}"
+        where = []
         if self.cursor_column and self.since_cursor is not None:
             # The cursor value is the one a previous Chimera commit recorded; it is quoted as a
             # literal because COPY (ADBC's fast path) takes no bind parameters.
-            sql += f" WHERE {quote_ident(self.cursor_column)} > {quote_literal(self.since_cursor)}::{self.cursor_type}"
+            where.append(f"{quote_ident(self.cursor_column)} > {quote_literal(self.since_cursor)}::{self.cursor_type}")
+        if self.window is not None:
+            where.append(self._window_predicate(self.window))
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         return sql
+
+    def _window_predicate(self, window: Window) -> str:
+        """``start <= column < end`` with both bounds literals of the column's own type."""
+        pg_type = self.window_type
+        if pg_type.startswith("timestamp") and "with time zone" in pg_type:
+            arrow_type = pa.timestamp("us", tz="UTC")
+        elif pg_type.startswith("timestamp"):
+            arrow_type = pa.timestamp("us")
+        elif pg_type == "date":
+            arrow_type = pa.date32()
+        else:
+            raise WindowError(
+                f"{self.obj.name}: partition column {window.column!r} is {pg_type}; "
+                "a 'partitioned' mode needs a date or timestamp column"
+            )
+        start, end = window.bounds(arrow_type)
+        column = quote_ident(window.column)
+        return (
+            f"{column} >= {quote_literal(start.isoformat())}::{pg_type} "
+            f"AND {column} < {quote_literal(end.isoformat())}::{pg_type}"
+        )
 
     def _convert_schema(self, schema: pa.Schema) -> pa.Schema:
         return pa.schema(

@@ -24,6 +24,7 @@ from airflow_provider_chimera.sources.base import (
     UnsupportedColumnError,
     resolve_uri,
 )
+from airflow_provider_chimera.sources.window import Window
 
 # snowflake.connector.constants.FIELD_TYPES, by type_code.
 _FIXED, _REAL, _TEXT, _DATE, _TIMESTAMP, _VARIANT, _TS_LTZ, _TS_TZ, _TS_NTZ, _OBJECT, _ARRAY, _BINARY, _TIME, _BOOLEAN = range(14)
@@ -133,14 +134,14 @@ class SnowflakeSourceHook(DbApiSourceHook):
     def resolve_column(self, name: str) -> str:
         return resolve_ident(name)
 
-    def extract(self, obj: SourceObject, since: Position | None) -> SnowflakeExtract:
-        return SnowflakeExtract(self, obj, since)
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> SnowflakeExtract:
+        return SnowflakeExtract(self, obj, since, window)
 
 
 class SnowflakeExtract(CursorExtract):
     hook: SnowflakeSourceHook
 
-    def __init__(self, hook: SnowflakeSourceHook, obj: SourceObject, since: Position | None):
+    def __init__(self, hook: SnowflakeSourceHook, obj: SourceObject, since: Position | None, window: Window | None = None):
         super().__init__(hook, obj, since)
         since_cursor = self.since_cursor
         select = ", ".join(quote_ident(c) for c in obj.columns) if obj.columns else "*"
@@ -157,6 +158,25 @@ class SnowflakeExtract(CursorExtract):
                 raise LookupError(f"{obj.name}: cannot be read: {exc}") from exc
         self.schema = pa.schema([pa.field(m.name, _arrow_type(m.name, m.type_code, m.precision, m.scale)) for m in described])
         self.check_columns(self.schema.names, [])
+        if window is not None:
+            self._limit_to(window, table)
+
+    def _limit_to(self, window: Window, table: str) -> None:
+        """Add ``start <= column < end``; the bounds' type follows the column's (described) type."""
+        column = resolve_ident(window.column)
+        if column in self.schema.names:
+            column_type = self.schema.field(column).type
+        else:  # a column the object does not select can still bound the read
+            with self.hook.connect() as conn, conn.cursor() as cur:
+                described = {m.name: m for m in cur.describe(f"SELECT * FROM {table}")}
+            if column not in described:
+                raise LookupError(f"{self.obj.name}: partition column {window.column!r} does not exist")
+            m = described[column]
+            column_type = _arrow_type(m.name, m.type_code, m.precision, m.scale)
+        start, end = window.bounds(column_type)
+        predicate = f"{quote_ident(window.column)} >= %s AND {quote_ident(window.column)} < %s"
+        self.sql += (" AND " if self.params else " WHERE ") + predicate  # params: the cursor's bound
+        self.params = (*self.params, start, end)
 
     def resolve_column(self, name: str) -> str:
         return resolve_ident(name)

@@ -22,8 +22,13 @@ from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.table import Table
 from pyiceberg.transforms import parse_transform
 
-from airflow_provider_chimera.contract.model import PartitionField
+from airflow_provider_chimera.contract.model import Dedup, PartitionField
+from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.sources.base import Position
+from airflow_provider_chimera.sources.window import Window
+from airflow_provider_chimera.writer.dedup import deduplicate
+from airflow_provider_chimera.writer.evolution import Policy, SchemaMismatchError, fit_schema  # noqa: F401 (re-exported)
+from airflow_provider_chimera.writer.partitions import column_named, for_table, inside, window_filter
 
 PIPELINE = "chimera.pipeline"
 RUN_ID = "chimera.run-id"
@@ -60,10 +65,6 @@ class CommitInfo:
         }
 
 
-class SchemaMismatchError(ValueError):
-    """The batches do not fit the target table; the message lists the columns."""
-
-
 class IcebergWriter:
     """Writes one target table."""
 
@@ -74,11 +75,15 @@ class IcebergWriter:
         table: str,
         partition_by: list[PartitionField] | None = None,
         properties: dict[str, str] | None = None,
+        schema_evolution: Policy = "evolve",
+        dedup: Dedup | None = None,
     ):
         self.catalog = catalog
         self.identifier = (namespace, table)
         self.partition_by = partition_by or []
         self.properties = properties or {}
+        self.schema_evolution = schema_evolution  # writer.evolution
+        self.dedup = dedup  # writer.dedup
 
     @property
     def name(self) -> str:
@@ -100,7 +105,8 @@ class IcebergWriter:
         if self.partition_by and table.spec().is_unpartitioned():
             with table.update_spec() as spec:
                 for field in self.partition_by:
-                    spec.add_field(field.column, parse_transform(field.transform), f"{field.column}_{field.transform.split('[')[0]}")
+                    column = column_named(schema.names, field.column)
+                    spec.add_field(column, parse_transform(field.transform), f"{column}_{field.transform.split('[')[0]}")
         return table
 
     def last_position(self, pipeline: str) -> Position | None:
@@ -124,23 +130,36 @@ class IcebergWriter:
         mode: WriteMode,
         info: Callable[[], CommitInfo],
         chunk_bytes: int = 128 << 20,
+        window: Window | None = None,
     ) -> CommitResult:
-        """Commit ``batches`` in one Iceberg transaction (``overwrite`` replaces the contents).
+        """Commit ``batches`` in one Iceberg transaction (``overwrite`` replaces the contents;
+        with a ``window``, only the rows whose window column falls in it: ``partitioned`` mode).
 
         Data files are written as the batches stream in, ``chunk_bytes`` of Arrow data at a
         time, so memory stays bounded by the chunk, not the table. ``info`` is called once the
         batches are consumed (a source knows its end position only then) and its properties
         go into every snapshot of the commit. An append of nothing commits nothing: a re-run
         that finds no new data leaves the table as it was.
+
+        The table's schema is first fitted to ``schema`` (``schema_evolution``); with ``dedup``
+        the run's rows are reduced to the latest per key and compared with the table's.
         """
         table = self.ensure_table(schema)
-        target_schema = table.schema().as_arrow()
-        missing = [n for n in schema.names if n not in target_schema.names]
-        if missing:
-            raise SchemaMismatchError(f"{self.name}: columns {missing} are not in the target table")
         with table.transaction() as txn:
+            # A schema change is part of the run's commit: a failed run leaves the table as it was.
+            fit_schema(txn, schema, self.schema_evolution, self.name)
+            table_schema = txn.table_metadata.schema()
+            target_schema = table_schema.as_arrow()
+            window = for_table(window, target_schema.names) if window else None
+            replace = None if mode == "append" else window_filter(window, table_schema, self.name) if window else AlwaysTrue()
+            stream = _conform(batches, target_schema)
+            if window is not None:
+                stream = inside(stream, window, self.name)
+            dropped = 0
+            if self.dedup is not None:
+                stream, replace, dropped = deduplicate(txn, table.io, stream, target_schema, self.dedup, replace, self.name)
             data_files, rows = [], 0
-            for chunk in _chunks(_conform(batches, target_schema), target_schema, chunk_bytes):
+            for chunk in _chunks(stream, target_schema, chunk_bytes):
                 rows += chunk.num_rows
                 # pyiceberg's own append() is built on this function; calling it per chunk lets
                 # partitioned tables stream too (append() takes a reader only when unpartitioned).
@@ -150,17 +169,19 @@ class IcebergWriter:
                     )
                 )
             commit_info = info()
-            if not data_files and mode == "append" and not commit_info.record_anyway:
+            # Rows read but all dropped as duplicates still move the position: commit it.
+            if not data_files and mode == "append" and not commit_info.record_anyway and not dropped:
                 return CommitResult(snapshot_id=None, rows=0, committed=False)
             properties = commit_info.properties(rows)
-            if mode == "overwrite":
+            if replace is not None:
                 with warnings.catch_warnings():
-                    # Replacing an empty table is no news; pyiceberg warns about it.
+                    # Replacing an empty table (or partition) is no news; pyiceberg warns about it.
                     warnings.filterwarnings("ignore", "Delete operation did not match any records")
-                    txn.delete(AlwaysTrue(), snapshot_properties=properties)
+                    txn.delete(replace, snapshot_properties=properties)
             with txn.update_snapshot(snapshot_properties=properties).fast_append() as append:
                 for data_file in data_files:
                     append.append_data_file(data_file)
+            fault_point("after_files")  # files written, snapshot staged, nothing committed
         snapshot = table.refresh().current_snapshot()
         return CommitResult(snapshot_id=snapshot.snapshot_id if snapshot else None, rows=rows, committed=True)
 

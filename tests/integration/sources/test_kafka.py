@@ -58,3 +58,34 @@ def test_message_that_is_not_json_is_named(kafka, services, catalog):
     _produce(services, kafka, 1, 10, raw={5: b"not json"})
     with pytest.raises(MessageError, match=rf"topic '{kafka}' partition \d offset \d+: not a JSON object"):
         run_pipeline(pipeline_for(_source(kafka, {"type": "incremental"})))
+
+
+def test_avro_values_with_and_without_the_confluent_header(kafka, services, catalog):
+    import io
+    import struct
+
+    import fastavro
+    from confluent_kafka import Producer
+
+    from airflow_provider_chimera.contract.arrow import avro_schema
+    from airflow_provider_chimera.contract.model import ObjectSchema
+
+    avro = fastavro.parse_schema(avro_schema(ObjectSchema.model_validate(SCHEMA)))
+    producer = Producer({"bootstrap.servers": services["CHIMERA_KAFKA_BOOTSTRAP"]})
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    for n in range(1, 21):
+        out = io.BytesIO()
+        if n % 2:  # Confluent wire format: magic byte 0, then the registry's 4-byte schema id
+            out.write(b"\x00" + struct.pack(">I", 7))
+        fastavro.schemaless_writer(out, avro, {"user_id": f"u{n}", "url": None, "n": n, "ts": start + dt.timedelta(seconds=n)})
+        producer.produce(kafka, value=out.getvalue())
+    assert producer.flush(30) == 0
+    source = _source(kafka, {"type": "incremental"})
+    source["objects"][0]["format"] = "avro"
+    assert run_pipeline(pipeline_for(source))["rows"] == 20
+    table = read_table(catalog, "qa.clicks").sort_by("n")
+    assert table.slice(1, 1).to_pylist()[0] == {"user_id": "u2", "url": None, "n": 2, "ts": start + dt.timedelta(seconds=2)}
+    producer.produce(kafka, value=b"\x02garbage")
+    assert producer.flush(30) == 0
+    with pytest.raises(MessageError, match=rf"topic '{kafka}' partition \d offset \d+: not an Avro record"):
+        run_pipeline(pipeline_for(source))
