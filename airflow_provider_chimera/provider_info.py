@@ -97,6 +97,23 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "/opt/airflow/chimera-pools.json",
         "default": "",
     },
+    "stream_batch_rows": {
+        "description": "Most Kafka messages in one ``stream`` micro-batch (one Iceberg commit).\n",
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "500000",
+        "default": "100000",
+    },
+    "stream_run_seconds": {
+        "description": (
+            "How long one run of a ``stream`` pipeline keeps committing micro-batches before it "
+            "ends; the next message on the topic starts the next run.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "3600",
+        "default": "600",
+    },
     "events_kafka_conn_id": {
         "description": (
             "Airflow connection of the Kafka cluster watched for ``event`` triggers whose ``on`` "

@@ -58,6 +58,8 @@ class ChimeraSettings(BaseModel):
     source_slots: int = 4
     pools_config: Path | None = None
     events_kafka_conn_id: str = "kafka_default"
+    stream_batch_rows: int = 100_000
+    stream_run_seconds: int = 600
     sql_alchemy_conn: str = ""
     state_dir: Path = Path()
 
@@ -81,6 +83,8 @@ def load_settings() -> ChimeraSettings:
         source_slots=int(_option("source_slots")),
         pools_config=Path(_option("pools_config")).expanduser() if _option("pools_config") else None,
         events_kafka_conn_id=_option("events_kafka_conn_id"),
+        stream_batch_rows=int(_option("stream_batch_rows")),
+        stream_run_seconds=int(_option("stream_run_seconds")),
         sql_alchemy_conn=_option("sql_alchemy_conn") or f"sqlite:///{airflow_home() / 'chimera' / 'registry.db'}",
         state_dir=Path(_option("state_dir") or airflow_home() / "chimera").expanduser(),
     )

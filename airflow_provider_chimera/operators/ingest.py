@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_chimera.contract.model import FullMode, IncrementalMode, PartitionedMode
+from airflow_provider_chimera.contract.model import FullMode, IncrementalMode, PartitionedMode, StreamMode
 from airflow_provider_chimera.factory.pipelines import Pipeline
 from airflow_provider_chimera.settings import load_settings
 
@@ -20,7 +20,9 @@ class IngestOperator(BaseOperator):
 
     ``full`` replaces the table's contents in one commit; ``incremental`` appends what lies past
     the position recorded by the pipeline's last commit (cursor value, or files already read);
-    ``partitioned`` reads the rows of the run's data interval and replaces exactly those rows.
+    ``partitioned`` reads the rows of the run's data interval and replaces exactly those rows;
+    ``stream`` (Kafka) commits micro-batches of at most ``[chimera] stream_batch_rows`` messages,
+    one snapshot each, until the topic is caught up or ``stream_run_seconds`` have passed.
     Returns (and pushes to XCom) the rows written and the snapshot id, with the run statistics
     also recorded in the registry (``operators.runstats``); never a value of the data. A retry
     resumes from the snapshot's position (``operators.resume``): nothing is lost or read twice.
@@ -43,7 +45,10 @@ class IngestOperator(BaseOperator):
         attempt = getattr(context.get("ti") if context else None, "try_number", None)
         save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at)
         try:
-            result, stats = self._ingest(context, run_id, meter)
+            if isinstance(pipeline.ingestion.mode, StreamMode):
+                result, stats = self._stream(context, run_id, meter)
+            else:
+                result, stats = self._ingest(context, run_id, meter)
         except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
             error = f"{type(exc).__name__}: {exc}"
             save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error)
@@ -51,7 +56,30 @@ class IngestOperator(BaseOperator):
         save_run(pipeline.id, run_id, "success", attempt=attempt, stats=stats, snapshot_id=result["snapshot_id"])
         return result
 
-    def _ingest(self, context: Any, run_id: str, meter) -> tuple[dict[str, Any], Any]:
+    def _stream(self, context: Any, run_id: str, meter) -> tuple[dict[str, Any], Any]:
+        """Micro-batches until caught up or out of time; each one is an exactly-once commit."""
+        import time
+
+        settings = load_settings()
+        deadline = time.monotonic() + settings.stream_run_seconds
+        rows = written = batches = 0
+        snapshot_id = None
+        while True:
+            result, stats = self._ingest(context, run_id, meter, limit=settings.stream_batch_rows)
+            if result["committed"]:
+                batches += 1
+                rows += result["rows"]
+                written += stats.bytes_written
+                snapshot_id = result["snapshot_id"]
+            if not result["committed"] or result["rows"] < settings.stream_batch_rows or time.monotonic() >= deadline:
+                break
+        meter.committed(rows, written, snapshot_id)
+        stats = meter.stop()
+        self.log.info("%s: %d micro-batch(es), %d rows", self.pipeline.id, batches, rows)
+        summary = {"rows": rows, "snapshot_id": snapshot_id, "micro_batches": batches, "committed": batches > 0}
+        return {**result, **stats.as_dict(), **summary}, stats
+
+    def _ingest(self, context: Any, run_id: str, meter, limit: int | None = None) -> tuple[dict[str, Any], Any]:
         # Imported here, not at module level: DAG files import this module on every parse, and
         # the readers and writer pull in pyiceberg, pyarrow and the drivers (~0.7 s per parse).
         from airflow_provider_chimera.faults import fault_point
@@ -65,7 +93,12 @@ class IngestOperator(BaseOperator):
         pipeline = self.pipeline
         settings = load_settings()
         mode = pipeline.ingestion.mode
-        if not isinstance(mode, (FullMode, IncrementalMode, PartitionedMode)):
+        if isinstance(mode, StreamMode) and pipeline.source.type != "kafka":
+            raise UnsupportedModeError(
+                f"{pipeline.intent_file}: pipeline {pipeline.id}: 'stream' mode reads Kafka topics; "
+                f"a '{pipeline.source.type}' source takes 'incremental'"
+            )
+        if not isinstance(mode, (FullMode, IncrementalMode, PartitionedMode, StreamMode)):
             raise UnsupportedModeError(
                 f"{pipeline.intent_file}: pipeline {pipeline.id}: mode {mode.type!r} is not supported yet"
             )
@@ -103,7 +136,7 @@ class IngestOperator(BaseOperator):
             **history,
             **({} if history else {"schema_evolution": pipeline.ingestion.schema_evolution, "dedup": pipeline.ingestion.dedup}),
         )
-        incremental = isinstance(mode, IncrementalMode)
+        incremental = isinstance(mode, (IncrementalMode, StreamMode))
         hook = source_hook(pipeline.source, settings.batch_rows)
         # The newest snapshot's position, or an explicit adoption; never a guess (operators.resume).
         start = start_position(writer, pipeline, hook, run_conf(context)) if incremental else Start(None)
@@ -112,7 +145,7 @@ class IngestOperator(BaseOperator):
         window = None
         if isinstance(mode, PartitionedMode):
             window = run_window(mode, context, f"{pipeline.intent_file}: pipeline {pipeline.id}")
-        extract = hook.extract(pipeline.object, since, window=window)
+        extract = hook.extract(pipeline.object, since, window=window, **({"limit": limit} if limit else {}))
         source_name = f"{pipeline.source.name}/{pipeline.object.name}"
         quarantined = 0
 

@@ -117,9 +117,9 @@ def save_run(
 ) -> bool:
     """Record the run in the registry's ``runs`` table; whether it was recorded.
 
-    The registry is bookkeeping: when it cannot be reached, or does not know the pipeline yet
-    (no ``chimera registry sync`` since the intent was added), a warning is logged and the
-    ingestion goes on.
+    A pipeline the registry does not know yet is recorded first (a registry sync of the intents
+    folder). The registry is bookkeeping: when it cannot be reached, or the pipeline is not in the
+    intents folder (a test's ad hoc pipeline), a warning is logged and the ingestion goes on.
     """
     from airflow_provider_chimera.registry.audit import scrub
 
@@ -140,8 +140,19 @@ def save_run(
             )
         if error is not None:
             values["error"] = scrub(error)[:4000]
-        with open_registry() as registry, registry.session() as session:
-            record_run(session, pipeline_id, run_id, state, **values)
+        with open_registry() as registry:
+            try:
+                with registry.session() as session:
+                    record_run(session, pipeline_id, run_id, state, **values)
+            except LookupError:
+                # A pipeline the registry has not seen yet (no sync since its intent arrived):
+                # record the intents folder first, as `chimera registry sync` would, then the run.
+                from airflow_provider_chimera.registry.sync import sync_registry
+                from airflow_provider_chimera.settings import load_settings
+
+                sync_registry(registry, load_settings().intents_dir)
+                with registry.session() as session:
+                    record_run(session, pipeline_id, run_id, state, **values)
         return True
     except Exception as exc:  # the registry must never fail an ingestion
         log.warning(

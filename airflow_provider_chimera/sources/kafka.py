@@ -71,13 +71,16 @@ class KafkaSourceHook(SourceHook):
 
         return _Hook(topics=[], kafka_config_id=connection.conn_id).get_conn
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> KafkaExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> KafkaExtract:
+        """``limit``: read at most that many messages (a ``stream`` micro-batch), partitions in order."""
         if window is not None:
             raise WindowError(
                 f"source {self.source.name!r}: topic {obj.name!r} cannot be read in 'partitioned' mode "
                 "(a topic has no time window to re-read); use 'incremental' or 'stream'"
             )
-        return KafkaExtract(self, obj, since)
+        return KafkaExtract(self, obj, since, limit)
 
     @staticmethod
     def group_of(pipeline_id: str) -> str:
@@ -155,7 +158,7 @@ class KafkaSourceHook(SourceHook):
 
 
 class KafkaExtract(Extract):
-    def __init__(self, hook: KafkaSourceHook, obj: SourceObject, since: Position | None):
+    def __init__(self, hook: KafkaSourceHook, obj: SourceObject, since: Position | None, limit: int | None = None):
         assert obj.schema_ is not None  # the contract requires one for kafka objects
         self.hook = hook
         self.obj = obj
@@ -166,6 +169,8 @@ class KafkaExtract(Extract):
         full = obj.ingestion is not None and isinstance(obj.ingestion.mode, FullMode)
         recorded = {} if full or since is None else {int(p): o for p, o in since.offsets.items()}
         self.ranges = self._plan(recorded)
+        if limit is not None:
+            self.ranges = _capped(self.ranges, limit)
         self._offsets = {str(p): end for p, (_, end) in self.ranges.items()}
         self._offsets.update({str(p): o for p, o in recorded.items() if p not in self.ranges})
         self.tombstones = 0
@@ -314,3 +319,22 @@ def _one_line(value: bytes | None) -> bytes:
         except ValueError:
             return value.replace(b"\n", b" ").replace(b"\r", b" ")
     return value
+
+
+def _capped(ranges: dict[int, tuple[int, int]], limit: int) -> dict[int, tuple[int, int]]:
+    """The ranges cut to at most ``limit`` messages in all, shared evenly between the partitions
+    with a backlog (so no partition waits for another to be drained)."""
+    taken = {p: 0 for p in ranges}
+    while limit > 0:
+        open_ = [p for p, (start, end) in sorted(ranges.items()) if start + taken[p] < end]
+        if not open_:
+            break
+        share = max(limit // len(open_), 1)
+        for p in open_:
+            start, end = ranges[p]
+            take = min(share, end - start - taken[p], limit)
+            taken[p] += take
+            limit -= take
+            if limit == 0:
+                break
+    return {p: (start, start + taken[p]) for p, (start, end) in ranges.items()}

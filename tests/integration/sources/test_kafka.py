@@ -89,3 +89,18 @@ def test_avro_values_with_and_without_the_confluent_header(kafka, services, cata
     assert producer.flush(30) == 0
     with pytest.raises(MessageError, match=rf"topic '{kafka}' partition \d offset \d+: not an Avro record"):
         run_pipeline(pipeline_for(source))
+
+
+def test_stream_mode_commits_micro_batches_until_caught_up(kafka, services, catalog, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__STREAM_BATCH_ROWS", "40")
+    source = _source(kafka, {"type": "stream"})
+    _produce(services, kafka, 1, 100)
+    result = run_pipeline(pipeline_for(source))
+    assert (result["rows"], result["micro_batches"]) == (100, 3)  # 40 + 40 + 20
+    table = catalog.load_table("qa.clicks")
+    assert sorted(table.scan().to_arrow().column("n").to_pylist()) == list(range(1, 101))
+    assert len([s for s in table.snapshots() if s.summary.get("chimera.pipeline")]) == 3
+    again = run_pipeline(pipeline_for(source))
+    assert (again["rows"], again["micro_batches"], again["committed"]) == (0, 0, False)
+    _produce(services, kafka, 101, 110)
+    assert run_pipeline(pipeline_for(source))["rows"] == 10
