@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential
 
-.PHONY: install system-deps services services-stop test test-unit demo demo-clean lock clean bench bench-parse
+.PHONY: install system-deps services services-stop test test-unit demo demo-clean lock clean bench bench-parse bench-ingest
 
 install: system-deps $(VENV)/.installed
 
@@ -53,10 +53,16 @@ demo-clean:
 # .bench/venv = the locked dependencies + Chimera + the peers pinned in bench/requirements.txt.
 BENCH_VENV := .bench/venv
 
-bench: bench-parse
+bench: bench-parse bench-ingest
 
 bench-parse: install $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/parse/run.py
+
+# Sizes: BENCH_ROWS (10000000), BENCH_MESSAGES (5000000), BENCH_REPEAT (3), from the environment
+# or the command line: make bench-ingest BENCH_ROWS=200000 BENCH_MESSAGES=100000 BENCH_REPEAT=1
+bench-ingest: install services $(BENCH_VENV)/.installed
+	BENCH_ROWS=$(BENCH_ROWS) BENCH_MESSAGES=$(BENCH_MESSAGES) BENCH_REPEAT=$(BENCH_REPEAT) \
+	  $(BENCH_VENV)/bin/python bench/ingest/run.py
 
 $(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
 	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)

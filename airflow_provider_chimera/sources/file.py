@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
 from airflow_provider_chimera.sources.base import Extract, Position, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.jsonrows import JsonRows
 from airflow_provider_chimera.sources.window import Window
 
 
@@ -176,12 +177,30 @@ class FileExtract(Extract):
             # re-read as lines, giving both JSON forms the same type conversion.
             lines = b"\n".join(json.dumps(row).encode() for row in json.load(handle))
             handle = io.BytesIO(lines)
-        reader = pajson.open_json(
-            handle,
-            read_options=pajson.ReadOptions(block_size=1 << 22),
-            parse_options=pajson.ParseOptions(explicit_schema=full, unexpected_field_behavior="ignore"),
-        )
-        yield from _rechunk(reader, self.batch_rows)
+        rows = JsonRows.of(self.obj.schema_)
+        if rows.json_fields:
+            # ``json`` fields may hold objects: re-encoded in Python, a block of lines at a time.
+            for lines in _line_blocks(handle, 1 << 22):
+                yield from _rechunk(rows.read(lines).to_batches(), self.batch_rows)
+            return
+        reader = pajson.open_json(handle, read_options=pajson.ReadOptions(block_size=1 << 22), parse_options=rows.options())
+        for batch in _rechunk(reader, self.batch_rows):
+            yield rows.finish(pa.Table.from_batches([batch])).to_batches()[0] if rows.read_schema != rows.schema else batch
+
+
+def _line_blocks(handle, size: int) -> Iterator[bytes]:
+    """Whole lines, about ``size`` bytes at a time."""
+    rest = b""
+    while block := handle.read(size):
+        block = rest + block
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            rest = block
+            continue
+        yield block[:cut]
+        rest = block[cut + 1 :]
+    if rest.strip():
+        yield rest
 
 
 def _rechunk(reader, batch_rows: int) -> Iterator[pa.RecordBatch]:

@@ -26,11 +26,11 @@ import logging
 from collections.abc import Iterator
 
 import pyarrow as pa
-import pyarrow.json as pajson
 
 from airflow_provider_chimera.contract.arrow import arrow_schema, avro_schema
 from airflow_provider_chimera.contract.model import FullMode, SourceObject
 from airflow_provider_chimera.sources.base import Extract, Position, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.jsonrows import JsonRows
 from airflow_provider_chimera.sources.window import Window, WindowError
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ class KafkaExtract(Extract):
         self.schema = arrow_schema(obj.schema_, obj.columns)
         self._full_schema = arrow_schema(obj.schema_)
         self._avro = None  # parsed Avro schema, for "format": "avro"
+        self._json = JsonRows.of(obj.schema_)
         full = obj.ingestion is not None and isinstance(obj.ingestion.mode, FullMode)
         recorded = {} if full or since is None else {int(p): o for p, o in since.offsets.items()}
         self.ranges = self._plan(recorded)
@@ -259,11 +260,8 @@ class KafkaExtract(Extract):
             return self._avro_batch(messages)
         lines = b"\n".join(_one_line(m.value()) for m in messages)
         try:
-            table = pajson.read_json(
-                io.BytesIO(lines),
-                parse_options=pajson.ParseOptions(explicit_schema=self._full_schema, unexpected_field_behavior="ignore"),
-            )
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            table = self._json.read(lines)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
             raise self._locate(messages, exc) from exc
         if table.num_rows != len(messages):
             raise self._locate(messages, ValueError("a message is not exactly one JSON object"))
@@ -293,10 +291,9 @@ class KafkaExtract(Extract):
 
     def _locate(self, messages: list, cause: Exception) -> MessageError:
         """The first message that does not parse alone, named by partition and offset."""
-        options = pajson.ParseOptions(explicit_schema=self._full_schema, unexpected_field_behavior="ignore")
         for message in messages:
             try:
-                if pajson.read_json(io.BytesIO(_one_line(message.value())), parse_options=options).num_rows != 1:
+                if self._json.read(_one_line(message.value())).num_rows != 1:
                     raise ValueError("not exactly one JSON object")
             except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
                 return MessageError(
