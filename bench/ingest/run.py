@@ -44,7 +44,7 @@ PATHS = {
 SIDE_LABELS = {
     "postgres": {"chimera": "Chimera (ADBC COPY → Iceberg)", "dlt": "dlt (sql_table, {backend} → Iceberg)",
                  "limit": "raw limit (ADBC COPY → Parquet)"},
-    "mysql": {"chimera": "Chimera (mysqlclient SSCursor → Iceberg)", "dlt": "dlt (sql_table, {backend} → Iceberg)",
+    "mysql": {"chimera": "Chimera (ConnectorX → Iceberg)", "dlt": "dlt (sql_table, {backend} → Iceberg)",
               "limit": "raw limit (ConnectorX → Parquet)"},
     "kafka": {"chimera": "Chimera (confluent-kafka, Arrow JSON → Iceberg)", "limit": "raw limit (bare consume loop)",
               "limit_parse": "reference (consume, Arrow JSON parse → Parquet)"},
