@@ -99,6 +99,14 @@ class SchemaField(_Model):
     def _known_type(cls, value: str) -> str:
         if not FIELD_TYPE_PATTERN.match(value):
             raise rule_error(f"unknown field type {value!r}", hints.FIELD_TYPE)
+        if value.startswith("decimal"):
+            precision, scale = (int(part) for part in value[len("decimal(") : -1].split(","))
+            if not 1 <= precision <= 38 or scale > precision:
+                # Iceberg decimals hold at most 38 digits; wider values can be declared ``string``.
+                raise rule_error(
+                    f"field type {value!r}: a decimal's precision is 1 to 38 and its scale at most its precision",
+                    hints.FIELD_TYPE,
+                )
         return value
 
 

@@ -172,6 +172,10 @@ def _plain(value: Any, arrow_type: pa.DataType) -> Any:
 
             # JSON text of embedded documents and arrays (``json`` fields), in relaxed form.
             return json_util.dumps(value, json_options=json_util.RELAXED_JSON_OPTIONS)
+        if isinstance(value, bytes):
+            if getattr(value, "subtype", None) == 4:  # a standard-representation UUID
+                return str(value.as_uuid())
+            return value  # other binary: taken as UTF-8 text, or the read stops naming the document
         return str(value)  # ObjectId, UUID, numbers declared as strings
     if pa.types.is_decimal(arrow_type):
         if hasattr(value, "to_decimal"):  # Decimal128

@@ -35,8 +35,10 @@ _INTEGERS = {
 }
 _TEXT = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json"}
 _BINARY = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
-# Read through a SQL cast because the driver hands them over as Python types Iceberg cannot store.
-_CAST = {"time": "CHAR", "bit": "UNSIGNED"}
+# Read through a SQL cast because the driver hands them over as Python types Iceberg cannot store
+# (MariaDB's uuid, inet4 and inet6 as their text form).
+_CAST = {"time": "CHAR", "bit": "UNSIGNED", "uuid": "CHAR", "inet4": "CHAR", "inet6": "CHAR"}
+_MAX_DECIMAL_PRECISION = 38  # decimal128; MySQL allows DECIMAL(65, 30)
 
 
 def quote_ident(name: str) -> str:
@@ -51,12 +53,14 @@ def _arrow_type(column: str, data_type: str, column_type: str, precision: int | 
     if data_type in _INTEGERS:
         return _INTEGERS[data_type]
     if data_type == "decimal":
+        if int(precision or 10) > _MAX_DECIMAL_PRECISION:
+            return pa.string()  # read as its exact text (see _select)
         return pa.decimal128(int(precision or 10), int(scale or 0))
     if data_type == "float":
         return pa.float32()
     if data_type in ("double", "real"):
         return pa.float64()
-    if data_type in _TEXT or data_type == "time":
+    if data_type in _TEXT or (data_type in _CAST and _CAST[data_type] == "CHAR"):
         return pa.string()
     if data_type in _BINARY:
         return pa.binary()
@@ -69,6 +73,17 @@ def _arrow_type(column: str, data_type: str, column_type: str, precision: int | 
     if data_type == "timestamp":
         return pa.timestamp("us", tz="UTC")
     raise UnsupportedColumnError(f"column {column!r}: MySQL type {column_type!r} has no Iceberg mapping")
+
+
+def _select(column: str, arrow_type: pa.DataType, data_type: str) -> str:
+    """The select-list entry of a column: a SQL cast for the types the driver cannot hand over."""
+    if data_type == "decimal" and pa.types.is_string(arrow_type):
+        cast = "CHAR"
+    elif data_type in _CAST:
+        cast = _CAST[data_type]
+    else:
+        return quote_ident(column)
+    return f"CAST({quote_ident(column)} AS {cast}) AS {quote_ident(column)}"
 
 
 class MySqlSourceHook(DbApiSourceHook):
@@ -169,10 +184,7 @@ class MySqlExtract(CursorExtract):
         wanted = obj.columns or [name for name, _, _ in table_columns]
         self.check_columns(list(types), wanted)
         self.schema = pa.schema([pa.field(c, types[c][0]) for c in wanted])
-        select = ", ".join(
-            f"CAST({quote_ident(c)} AS {_CAST[types[c][1]]}) AS {quote_ident(c)}" if types[c][1] in _CAST else quote_ident(c)
-            for c in wanted
-        )
+        select = ", ".join(_select(c, *types[c]) for c in wanted)
         self.sql = f"SELECT {select} FROM {'.'.join(quote_ident(p) for p in obj.name.split('.'))}"
         where: list[str] = []
         params: list = []

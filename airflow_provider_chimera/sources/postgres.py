@@ -4,7 +4,9 @@ The connection comes from the Postgres provider's hook (``conn_id``) or the inte
 ADBC hands some types over as opaque or lossy values, so the select list is built from the
 table's catalogue types and each column is mapped explicitly (:data:`CAST_AS_TEXT`, then
 :func:`_arrow_target`): ``numeric(p,s)`` becomes ``decimal128(p,s)``, ``json``/``jsonb``/``uuid``
-become strings, timestamps keep their time zone.
+become strings, timestamps keep their time zone, arrays become lists of their element's type.
+A type with no mapping (``point``, ``tsvector``, ranges...) stops the read before any row is
+read, naming the column and its type. The full table is in ``docs/type-mapping.md``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from airflow_provider_chimera.sources.base import (
 from airflow_provider_chimera.sources.window import Window, WindowError
 
 # Types read as their text form and converted in Arrow, because ADBC's own mapping is opaque.
-CAST_AS_TEXT = ("numeric", "json", "jsonb", "uuid", "money", "inet", "cidr", "xml", "interval")
+CAST_AS_TEXT = ("numeric", "json", "jsonb", "uuid", "money", "inet", "cidr", "xml", "interval", "time with time zone")
+# Read as text too, then cast: ADBC reads ``oid`` (unsigned 32 bits) as int32, wrapping values above 2^31-1.
+FROM_TEXT = {"oid": pa.int64()}
 _NUMERIC = re.compile(r"^numeric\((\d+),(\d+)\)$")
 _MAX_DECIMAL_PRECISION = 38
 
@@ -39,16 +43,21 @@ def quote_literal(value: str) -> str:
 
 
 def _arrow_target(pg_type: str) -> pa.DataType | None:
-    """The Arrow type a column read as text converts to; ``None`` keeps ADBC's own type."""
+    """The Arrow type a column read as text converts to; ``None`` keeps ADBC's own type.
+    An array of such a type is read as ``text[]`` and converts to a list of it."""
+    if pg_type.endswith("[]"):
+        element = _arrow_target(pg_type[:-2])
+        return None if element is None else pa.list_(element)
     match = _NUMERIC.match(pg_type.replace(" ", ""))
     if match:
         precision, scale = int(match.group(1)), int(match.group(2))
         if precision > _MAX_DECIMAL_PRECISION:
             return pa.string()
         return pa.decimal128(precision, scale)
-    if pg_type.split("(")[0] in CAST_AS_TEXT:
+    base = re.sub(r"\([\d,\s]*\)", "", pg_type)  # without modifiers: time(3) with time zone
+    if base in CAST_AS_TEXT:
         return pa.string()  # unconstrained numeric too: no safe fixed precision exists
-    return None
+    return FROM_TEXT.get(base)
 
 
 class PostgresSourceHook(DbApiSourceHook):
@@ -134,6 +143,7 @@ class PostgresExtract(CursorExtract):
         types = dict(table_columns)
         wanted = obj.columns or [name for name, _ in table_columns]
         self.check_columns(list(types), wanted)
+        self.pg_types = types
         self.targets = {c: _arrow_target(types[c]) for c in wanted}
         self.cursor_type = types.get(self.cursor_column or "", "")
         if self.window is not None and self.window.column not in types:
@@ -143,7 +153,7 @@ class PostgresExtract(CursorExtract):
 
     def _query(self, wanted: list[str]) -> str:
         select = ", ".join(
-            f"{quote_ident(c)}::text AS {quote_ident(c)}" if self.targets[c] is not None else quote_ident(c)
+            quote_ident(c) if self.targets[c] is None else f"{quote_ident(c)}::{_text_type(self.targets[c])} AS {quote_ident(c)}"
             for c in wanted
         )
         schema, _, table = self.obj.name.rpartition(".")
@@ -184,7 +194,7 @@ class PostgresExtract(CursorExtract):
     def _convert_schema(self, schema: pa.Schema) -> pa.Schema:
         return pa.schema(
             [
-                pa.field(f.name, self.targets[f.name] or _plain(f.type, f.name), nullable=True)
+                pa.field(f.name, self.targets[f.name] or _plain(f.type, f.name, self.pg_types[f.name]), nullable=True)
                 for f in schema
             ]
         )
@@ -205,15 +215,29 @@ class PostgresExtract(CursorExtract):
                         yield converted
 
 
-def _plain(arrow_type: pa.DataType, column: str) -> pa.DataType:
-    """Types ADBC delivers that Iceberg stores as they are (or after a lossless widening)."""
+def _text_type(target: pa.DataType) -> str:
+    """What a column converted in Arrow is selected as: ``text``, or ``text[]`` for an array."""
+    return "text[]" if pa.types.is_list(target) else "text"
+
+
+def _plain(arrow_type: pa.DataType, column: str, pg_type: str) -> pa.DataType:
+    """Types ADBC delivers that Iceberg stores as they are (or after a lossless widening).
+
+    ADBC reads an array of any dimension as a flat list (the catalogue type does not record
+    dimensions): ``int[][]`` arrives as ``list<int32>`` holding the elements in row-major order.
+    """
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return pa.list_(_plain(arrow_type.value_type, column, pg_type))
     if pa.types.is_timestamp(arrow_type):
         return pa.timestamp("us", tz=arrow_type.tz)
     if pa.types.is_large_string(arrow_type):
         return pa.string()
     if pa.types.is_large_binary(arrow_type):
         return pa.binary()
-    if isinstance(arrow_type, pa.ExtensionType) or pa.types.is_null(arrow_type):
-        raise UnsupportedColumnError(f"column {column!r}: PostgreSQL type read as {arrow_type} has no Iceberg mapping")
+    if isinstance(arrow_type, pa.BaseExtensionType) or pa.types.is_null(arrow_type) or pa.types.is_interval(arrow_type):
+        raise UnsupportedColumnError(
+            f"column {column!r}: PostgreSQL type {pg_type!r} has no Iceberg mapping; "
+            "select it through a view that casts it (to text, for example)"
+        )
     return arrow_type
 

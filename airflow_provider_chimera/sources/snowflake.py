@@ -68,7 +68,10 @@ def _arrow_type(column: str, type_code: int, precision: int | None, scale: int |
     try:
         return simple[type_code]
     except KeyError:
-        raise UnsupportedColumnError(f"column {column!r}: Snowflake type code {type_code} has no Iceberg mapping") from None
+        from snowflake.connector.constants import FIELD_TYPES
+
+        name = FIELD_TYPES[type_code].name if 0 <= type_code < len(FIELD_TYPES) else f"code {type_code}"
+        raise UnsupportedColumnError(f"column {column!r}: Snowflake type {name} has no Iceberg mapping") from None
 
 
 class SnowflakeSourceHook(DbApiSourceHook):

@@ -11,7 +11,8 @@ into the wider column. Any other type change stops the run naming the column and
 a required column becoming nullable) stops the run with every difference spelled out.
 
 Types are compared as Iceberg types, so Arrow types that Iceberg stores alike (int16 and int32,
-string and large_string) are no difference.
+string and large_string) are no difference; nested types (lists, maps, structs) are compared by
+shape, element types and nullability, not by their field ids.
 """
 
 from __future__ import annotations
@@ -24,7 +25,17 @@ import pyarrow as pa
 from pyiceberg.io.pyarrow import _pyarrow_to_schema_without_ids
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table, Transaction
-from pyiceberg.types import DecimalType, DoubleType, FloatType, IcebergType, IntegerType, LongType
+from pyiceberg.types import (
+    DecimalType,
+    DoubleType,
+    FloatType,
+    IcebergType,
+    IntegerType,
+    ListType,
+    LongType,
+    MapType,
+    StructType,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +81,25 @@ def widens(old: IcebergType, new: IcebergType) -> bool:
     return False
 
 
+def same_type(old: IcebergType, new: IcebergType) -> bool:
+    """Whether two Iceberg types are alike, ignoring the field ids inside nested types (a
+    table's ids against a source schema's unassigned ones)."""
+    if isinstance(old, ListType) and isinstance(new, ListType):
+        return old.element_required == new.element_required and same_type(old.element_type, new.element_type)
+    if isinstance(old, MapType) and isinstance(new, MapType):
+        return (
+            old.value_required == new.value_required
+            and same_type(old.key_type, new.key_type)
+            and same_type(old.value_type, new.value_type)
+        )
+    if isinstance(old, StructType) and isinstance(new, StructType):
+        return len(old.fields) == len(new.fields) and all(
+            a.name == b.name and a.required == b.required and same_type(a.field_type, b.field_type)
+            for a, b in zip(old.fields, new.fields)
+        )
+    return old == new
+
+
 def differences(table_schema: Schema, source: pa.Schema) -> list[Change]:
     """How ``source`` differs from ``table_schema``, column by column, in the source's order
     (then the table's columns the source lacks)."""
@@ -81,7 +111,7 @@ def differences(table_schema: Schema, source: pa.Schema) -> list[Change]:
             changes.append(Change(field.name, "added", new=field.field_type))
             continue
         old, new = existing.field_type, field.field_type
-        if old != new:
+        if not same_type(old, new):
             if widens(old, new):
                 changes.append(Change(field.name, "widened", old, new))
             elif widens(new, old):

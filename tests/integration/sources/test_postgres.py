@@ -69,3 +69,61 @@ def test_missing_column_is_named(pg, catalog):
     source["objects"][0]["columns"] = ["id", "nope"]
     with pytest.raises(LookupError, match=r"qa_pg.orders: columns \['nope'\] do not exist"):
         run_pipeline(pipeline_for(source))
+
+
+def _one_row_table(pg, columns: str, values: str) -> dict:
+    pg.execute(f"CREATE TABLE qa_pg.kinds (id int, {columns})")
+    pg.execute(f"INSERT INTO qa_pg.kinds VALUES (1, {values})")
+    return single_object_source("postgres", {"conn_id": "qa_postgres"}, "qa_pg.kinds", {"type": "full"}, "kinds")
+
+
+def test_arrays_binary_and_text_read_types_round_trip(pg, catalog):
+    source = _one_row_table(
+        pg,
+        "ints int[], texts text[], grid int[][], stamps timestamptz[], amounts numeric(5,2)[], refs uuid[], "
+        "blob bytea, big_oid oid, at_time timetz",
+        "'{1,NULL,3}', '{a,NULL,c}', '{{1,2},{3,4}}', '{\"2026-01-01 00:00+02\"}', '{1.25,2.5}', "
+        "'{c4ca4238-a0b9-2382-0dcc-509a6f75849b}', '\\xcafe', 4000000000, '12:00+02'",
+    )
+    assert run_pipeline(pipeline_for(source))["rows"] == 1
+    run_pipeline(pipeline_for(source))  # a second run writes into the existing list columns
+    iceberg = catalog.load_table("qa.kinds").schema()
+    assert {f.name: str(f.field_type) for f in iceberg.fields} == {
+        "id": "int",
+        "ints": "list<int>",
+        "texts": "list<string>",
+        "grid": "list<int>",
+        "stamps": "list<timestamptz>",
+        "amounts": "list<decimal(5, 2)>",
+        "refs": "list<string>",
+        "blob": "binary",
+        "big_oid": "long",
+        "at_time": "string",
+    }
+    assert read_table(catalog, "qa.kinds").to_pylist() == [
+        {
+            "id": 1,
+            "ints": [1, None, 3],
+            "texts": ["a", None, "c"],
+            "grid": [1, 2, 3, 4],  # ADBC flattens multi-dimensional arrays
+            "stamps": [dt.datetime(2025, 12, 31, 22, 0, tzinfo=dt.timezone.utc)],
+            "amounts": [decimal.Decimal("1.25"), decimal.Decimal("2.50")],
+            "refs": ["c4ca4238-a0b9-2382-0dcc-509a6f75849b"],
+            "blob": b"\xca\xfe",
+            "big_oid": 4000000000,
+            "at_time": "12:00:00+02",
+        }
+    ]
+
+
+@pytest.mark.parametrize(("pg_type", "value"), [("point", "'(1,2)'"), ("tsvector", "'a fat cat'"), ("int4range", "'[1,5)'")])
+def test_unsupported_type_names_the_column_before_reading(pg, catalog, pg_type, value):
+    from airflow_provider_chimera.sources.base import UnsupportedColumnError
+
+    source = _one_row_table(pg, f"odd {pg_type}", value)
+    with pytest.raises(
+        UnsupportedColumnError,
+        match=rf"^column 'odd': PostgreSQL type '{pg_type}' has no Iceberg mapping; select it through a view",
+    ):
+        run_pipeline(pipeline_for(source))
+    assert not catalog.table_exists("qa.kinds")

@@ -78,6 +78,18 @@ def test_unknown_source_type_names_the_field():
     assert any(p.startswith("intents/sales_crm.json: /sources/0/type: ") for p in _problems(data))
 
 
+@pytest.mark.parametrize("declared", ["decimal(50,2)", "decimal(5,9)", "decimal(0,0)"])
+def test_decimal_beyond_iceberg_is_rejected_at_the_field(declared):
+    data = copy.deepcopy(CANONICAL)
+    data["sources"][1]["objects"][0]["schema"]["fields"][0]["type"] = declared
+    problems = [p for p in _problems(data) if "decimal" in p]
+    assert len(problems) == 1
+    assert problems[0].startswith(
+        f"intents/sales_crm.json: /sources/1/objects/0/schema/fields/0/type: field type '{declared}': "
+        "a decimal's precision is 1 to 38 and its scale at most its precision"
+    )
+
+
 def test_source_defaults_fill_object_ingestion():
     data = copy.deepcopy(CANONICAL)
     source = data["sources"][0]

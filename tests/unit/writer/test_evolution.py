@@ -118,6 +118,19 @@ def test_fail_accepts_the_same_schema(catalog):
     assert writer.load().scan().to_arrow().num_rows == 2
 
 
+def test_nested_columns_are_compared_by_shape_not_field_ids(catalog):
+    writer = IcebergWriter(catalog, "qa", "t", schema_evolution="fail")
+    point = pa.struct([("x", pa.int32()), ("tags", pa.list_(pa.string()))])
+    ids, counts = pa.list_(pa.int64()), pa.map_(pa.string(), pa.int32())
+    _write(writer, ids=(ids, [[1, 2]]), p=(point, [{"x": 1, "tags": ["a"]}]), m=(counts, [[("k", 1)]]))
+    _write(writer, ids=(ids, [[3]]), p=(point, [None]), m=(counts, [None]))
+    assert sorted(writer.load().scan().to_arrow().column("ids").to_pylist()) == [[1, 2], [3]]
+    with pytest.raises(SchemaMismatchError, match=r"column 'ids' changes from list<long> to list<string>"):
+        IcebergWriter(catalog, "qa", "t").write(
+            pa.schema([("ids", pa.list_(pa.string()))]), iter([]), "append", _info()
+        )
+
+
 def test_a_failed_run_leaves_the_schema_as_it_was(catalog):
     from airflow_provider_chimera.contract.model import Dedup
     from airflow_provider_chimera.writer.dedup import DedupError
