@@ -34,6 +34,15 @@ def require_service(name: str, host: str, port: int | str) -> None:
         pytest.fail(f"{name} is not answering on {host}:{port} ({exc.strerror}); start the services with `make services`")
 
 
+@pytest.fixture(autouse=True)
+def _forget_remembered_secrets():
+    """Secrets resolved by one test (the services' password is "chimera") must not mask another's output."""
+    yield
+    from airflow_provider_chimera.registry import audit
+
+    audit._REMEMBERED.clear()
+
+
 @pytest.fixture(scope="session")
 def services() -> dict[str, str]:
     return SERVICES
