@@ -104,6 +104,9 @@ def current_snapshot_id(table) -> int | None:
     return snapshot.snapshot_id if snapshot is not None else None
 
 
+_SYNCED_FOR: set[str] = set()
+
+
 def save_run(
     pipeline_id: str,
     run_id: str,
@@ -147,6 +150,10 @@ def save_run(
             except LookupError:
                 # A pipeline the registry has not seen yet (no sync since its intent arrived):
                 # record the intents folder first, as `chimera registry sync` would, then the run.
+                # Once per process and pipeline: an ad hoc pipeline stays unknown after the sync.
+                if pipeline_id in _SYNCED_FOR:
+                    raise
+                _SYNCED_FOR.add(pipeline_id)
                 from airflow_provider_chimera.registry.sync import sync_registry
                 from airflow_provider_chimera.settings import load_settings
 

@@ -65,9 +65,17 @@ class Registry:
 def open_registry(settings: ChimeraSettings | None = None, *, url: str | None = None) -> Registry:
     """Connect to the registry of ``settings`` (or ``url``) and migrate it to the newest revision."""
     settings = settings or load_settings()
-    engine = _engine((url or settings.sql_alchemy_conn).strip())
-    upgrade(engine)
+    url = (url or settings.sql_alchemy_conn).strip()
+    engine = _engine(url)
+    if url not in _MIGRATED:
+        # Once per process and database: a task opens the registry several times, and the
+        # migration check (Alembic, a lock) is the expensive part of opening it.
+        upgrade(engine)
+        _MIGRATED.add(url)
     return Registry(engine, settings.state_dir)
+
+
+_MIGRATED: set[str] = set()
 
 
 def _engine(url: str) -> Engine:

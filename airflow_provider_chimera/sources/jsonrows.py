@@ -3,7 +3,7 @@
 Arrow's JSON reader is fast but strict: it does not read a ``date`` from an ISO string, and a
 field declared ``json`` (kept as JSON text) fails when the record holds an object or array there.
 :class:`JsonRows` reads dates as strings and casts them, and re-encodes ``json`` fields as text
-(in Python, only when the schema has such fields) before Arrow parses the records.
+(in Python, only for the records Arrow's reader rejects) before Arrow parses them.
 """
 
 from __future__ import annotations
@@ -56,5 +56,12 @@ class JsonRows:
         return table.cast(self.schema) if table.schema != self.schema else table
 
     def read(self, lines: bytes) -> pa.Table:
-        table = pajson.read_json(io.BytesIO(self.prepare(lines)), parse_options=self.options())
+        """Arrow's reader first; when a ``json`` field holds objects, the records are re-encoded
+        in Python and read again (only then: it is several times slower)."""
+        try:
+            table = pajson.read_json(io.BytesIO(lines), parse_options=self.options())
+        except pa.ArrowInvalid:
+            if not self.json_fields:
+                raise
+            table = pajson.read_json(io.BytesIO(self.prepare(lines)), parse_options=self.options())
         return self.finish(table)
