@@ -169,7 +169,7 @@ class IngestOperator(BaseOperator):
             extract.schema,
             meter.count(extract.batches(), after=lambda: fault_point("after_read")),
             mode="append" if incremental else "overwrite",
-            info=lambda: before_commit(),
+            info=before_commit,
             chunk_bytes=settings.target_file_size_mb << 20,
             **({"window": window} if window else {}),
         )

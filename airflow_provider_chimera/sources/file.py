@@ -55,12 +55,18 @@ class FileSourceHook(SourceHook):
         fs, pattern = self._filesystem(obj.path)
         return fs, sorted(fs.glob(pattern))
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> FileExtract:
+    def pending_files(self, obj: SourceObject, since: Position | None) -> tuple[fsspec.AbstractFileSystem, list[str], list[str]]:
+        """``(fs, files to read, files read once they are)``: in ``incremental`` mode only files no
+        snapshot recorded, every matching file otherwise."""
         fs, files = self.list_files(obj)
+        if not (obj.ingestion is not None and isinstance(obj.ingestion.mode, IncrementalMode)):
+            return fs, files, files
         seen = set(since.files) if since else set()
-        incremental = obj.ingestion is not None and isinstance(obj.ingestion.mode, IncrementalMode)
-        todo = [f for f in files if f not in seen] if incremental else files
-        done = sorted(seen | set(todo)) if incremental else todo
+        todo = [f for f in files if f not in seen]
+        return fs, todo, sorted(seen | set(todo))
+
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> FileExtract:
+        fs, todo, done = self.pending_files(obj, since)
         return FileExtract(fs, obj, todo, done, self.batch_rows, window)
 
     def adopted_position(self, obj: SourceObject, value: object) -> Position:

@@ -175,9 +175,12 @@ class MySqlExtract(CursorExtract):
         super().__init__(hook, obj, since)
         conn = hook.connect()
         try:
-            table_columns = hook.columns(conn, obj.name)
+            self._plan(conn, hook.columns(conn, obj.name), window)
         finally:
             conn.close()
+
+    def _plan(self, conn, table_columns: list, window: Window | None) -> None:
+        obj = self.obj
         if not table_columns:
             raise LookupError(f"{obj.name}: table has no columns or does not exist")
         types = {name: (arrow, data_type) for name, arrow, data_type in table_columns}
@@ -205,8 +208,8 @@ class MySqlExtract(CursorExtract):
             where.append(f"{quote_ident(window.column)} >= %s AND {quote_ident(window.column)} < %s")
             params.extend([start, end])
         if where:
-            self.sql += " WHERE " + " AND ".join(where)
-        self.params: tuple = tuple(params)
+            # ConnectorX takes no bind parameters: values are quoted by the MySQL client library.
+            self.sql += " WHERE " + " AND ".join(where) % tuple(conn.literal(p).decode() for p in params)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """ConnectorX streams the result straight into Arrow (no Python row objects: about 5x a
@@ -215,15 +218,9 @@ class MySqlExtract(CursorExtract):
         without its zone, unsigned integers unsigned)."""
         import connectorx
 
-        conn = self.hook.connect()
-        try:
-            # ConnectorX takes no bind parameters: values are quoted by the MySQL client library.
-            sql = self.sql % tuple(conn.literal(p).decode() for p in self.params) if self.params else self.sql
-        finally:
-            conn.close()
         reader = connectorx.read_sql(
             self.hook.connectorx_url(),
-            sql,
+            self.sql,
             return_type="arrow_stream",
             batch_size=self.hook.batch_rows,
             pre_execution_query="SET time_zone = '+00:00'",

@@ -41,13 +41,7 @@ class PdfSourceHook(FileSourceHook):
     source_type = "pdf"
 
     def extract(self, obj: SourceObject, since: Position | None, **options) -> PdfExtract:
-        from airflow_provider_chimera.contract.model import IncrementalMode
-
-        fs, files = self.list_files(obj)
-        seen = set(since.files) if since else set()
-        incremental = obj.ingestion is not None and isinstance(obj.ingestion.mode, IncrementalMode)
-        todo = [f for f in files if f not in seen] if incremental else files
-        done = sorted(seen | set(todo)) if incremental else todo
+        fs, todo, done = self.pending_files(obj, since)
         return PdfExtract(fs, todo, done, self.batch_rows)
 
 
