@@ -83,6 +83,7 @@ class IngestOperator(BaseOperator):
         # Imported here, not at module level: DAG files import this module on every parse, and
         # the readers and writer pull in pyiceberg, pyarrow and the drivers (~0.7 s per parse).
         from airflow_provider_chimera.faults import fault_point
+        from airflow_provider_chimera.operators.readahead import read_ahead
         from airflow_provider_chimera.operators.resume import Start, run_conf, start_position
         from airflow_provider_chimera.operators.runstats import bytes_added, current_snapshot_id
         from airflow_provider_chimera.sources import source_hook
@@ -167,7 +168,7 @@ class IngestOperator(BaseOperator):
         before = current_snapshot_id(writer.load())
         result = writer.write(
             extract.schema,
-            meter.count(extract.batches(), after=lambda: fault_point("after_read")),
+            meter.count(read_ahead(extract.batches()), after=lambda: fault_point("after_read")),
             mode="append" if incremental else "overwrite",
             info=before_commit,
             chunk_bytes=settings.target_file_size_mb << 20,

@@ -30,6 +30,7 @@ import io
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -153,9 +154,20 @@ def chimera_prepare(spec: dict, work: Path):
     for module in ("airflow_provider_chimera.operators.ingest", "airflow_provider_chimera.sources",
                    "airflow_provider_chimera.writer"):
         importlib.import_module(module)
-    from tests.helpers import pipeline_for, run_pipeline
+    from tests.helpers import intent_with, pipeline_for, run_pipeline
 
-    pipeline = pipeline_for(chimera_source(spec))
+    source = chimera_source(spec)
+    pipeline = pipeline_for(source)
+    # As a deployment has it before any run: the intent in the intents folder and the registry
+    # synced (by the maintenance DAG there; here in a process of its own, so this one starts cold).
+    intents = work / "intents"
+    intents.mkdir(parents=True, exist_ok=True)
+    (intents / "qa_intent.json").write_text(json.dumps(intent_with(source)))
+    os.environ["AIRFLOW__CHIMERA__INTENTS_DIR"] = str(intents)
+    code = ("from airflow_provider_chimera.registry.db import open_registry\n"
+            "from airflow_provider_chimera.registry.sync import sync_registry\n"
+            f"with open_registry() as registry:\n    sync_registry(registry, {str(intents)!r})\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
     def run() -> dict:
         result = run_pipeline(pipeline, run_id="bench")

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from airflow_provider_chimera.registry.db import head_revision, open_registry
+from airflow_provider_chimera.registry.db import HEAD_REVISION, head_revision, open_registry
 from airflow_provider_chimera.registry.models import Base
 from airflow_provider_chimera.settings import load_settings
 
@@ -78,3 +78,8 @@ def test_state_dir_option_moves_the_manifests(chimera_home, monkeypatch, tmp_pat
     assert reg.url == f"sqlite:///{tmp_path / 'elsewhere.db'}"
     assert (tmp_path / "elsewhere.db").is_file()
     reg.close()
+
+
+def test_the_head_revision_constant_is_alembics_head():
+    """Opening a current registry compares with HEAD_REVISION: a new migration must update it."""
+    assert HEAD_REVISION == head_revision()
