@@ -203,3 +203,52 @@ class AuditRow(Base):
             "intent_hash": self.intent_hash,
             "details": self.details,
         }
+
+
+CheckOutcome = Literal["passed", "failed", "error"]
+SlaState = Literal["on_time", "warning", "late", "unknown"]
+
+
+class CheckResultRow(Base):
+    """One quality check of one run's staged load (write-audit-publish), as Soda Core reported it."""
+
+    __tablename__ = "check_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_id: Mapped[str] = mapped_column(ForeignKey("pipelines.pipeline_id"), index=True)
+    run_id: Mapped[str] = mapped_column(String(250))
+    checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    check_name: Mapped[str] = mapped_column(String(250))
+    check_type: Mapped[str] = mapped_column(String(100))
+    column: Mapped[str | None] = mapped_column(String(250))
+    automatic: Mapped[bool] = mapped_column(default=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    diagnostics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    snapshot_id: Mapped[int | None] = mapped_column(BigInteger)
+    published: Mapped[bool] = mapped_column(default=False)
+
+
+class SlaStatusRow(Base):
+    """A pipeline's current timeliness state, as the timeliness DAG last computed it."""
+
+    __tablename__ = "sla_status"
+
+    pipeline_id: Mapped[str] = mapped_column(ForeignKey("pipelines.pipeline_id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    since: Mapped[dt.datetime] = mapped_column()
+    last_published_at: Mapped[dt.datetime | None] = mapped_column()
+    checked_at: Mapped[dt.datetime] = mapped_column()
+
+
+class SlaEventRow(Base):
+    """A change of a pipeline's timeliness state (the history behind the board and the notices)."""
+
+    __tablename__ = "sla_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_id: Mapped[str] = mapped_column(ForeignKey("pipelines.pipeline_id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    last_published_at: Mapped[dt.datetime | None] = mapped_column()
+    notified: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

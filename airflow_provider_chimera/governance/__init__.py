@@ -1,0 +1,1 @@
+"""Governed ingestion: quality gates, classification and protection, timeliness, retention, reports."""
