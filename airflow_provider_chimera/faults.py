@@ -7,8 +7,8 @@ The ingest task passes three dangerous points:
 ``after_files``
     the data files are written into the table's folder, the snapshot is not committed;
 ``after_commit``
-    the Iceberg snapshot is committed, the source has not been told (Kafka offsets not committed
-    to the consumer group) and the run is not recorded.
+    the Iceberg snapshot is committed, checked and published to ``main``, the source has not been
+    told (Kafka offsets not committed to the consumer group) and the run is not recorded.
 
 Setting the environment variable ``CHIMERA_FAIL_AT`` to a point's name makes the task raise
 :class:`InjectedFailure` there; ``<point>:kill`` makes the process kill itself with ``SIGKILL``

@@ -97,6 +97,42 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "/opt/airflow/chimera-pools.json",
         "default": "",
     },
+    "policies_config": {
+        "description": (
+            "JSON file of the protection applied to classified columns, by default and per project: "
+            "``{\"defaults\": {\"pii\": \"keyed_hash\", \"secret\": \"drop\"}, \"projects\": "
+            "{\"sales\": {\"pii\": \"mask\"}}}``. Methods: ``keep``, ``keyed_hash`` (HMAC-SHA256, "
+            "hex), ``mask`` (last ``mask_keep_last`` characters kept), ``encrypt`` (Fernet), ``drop``. "
+            "Empty: ``public`` and ``internal`` columns are kept, ``pii`` ones keyed-hashed, "
+            "``secret`` ones dropped.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "/opt/airflow/chimera-policies.json",
+        "default": "",
+    },
+    "pii_key_secret": {
+        "description": (
+            "Where the key of ``keyed_hash`` comes from: a ``${secret:NAME}`` placeholder (an Airflow "
+            "Variable or secrets-backend entry) or ``${env:NAME}``, never the key itself. Needed as "
+            "soon as a pipeline has a column its policy keyed-hashes.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "${secret:chimera_pii_key}",
+        "default": "",
+    },
+    "encryption_key_secret": {
+        "description": (
+            "Where the Fernet key of ``encrypt`` comes from (a ``${secret:NAME}`` or ``${env:NAME}`` "
+            "placeholder). Needed by policies that encrypt; when set, quarantined payloads of "
+            "objects with ``pii`` or ``secret`` columns that cannot be parsed are kept encrypted.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "${secret:chimera_encryption_key}",
+        "default": "",
+    },
     "stream_batch_rows": {
         "description": "Most Kafka messages in one ``stream`` micro-batch (one Iceberg commit).\n",
         "version_added": "0.1.0",
@@ -114,6 +150,18 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "3600",
         "default": "600",
     },
+    "audit_retention_hours": {
+        "description": (
+            "How long a load that failed its quality checks stays inspectable: each load is written "
+            "to an audit branch of its table (``audit_<run id>``) and published to ``main`` only when "
+            "its checks pass; a rejected load's branch is kept this many hours, then removed by a "
+            "later load of the table (or by snapshot expiry, through the branch's max ref age).\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "168",
+        "default": "72",
+    },
     "events_kafka_conn_id": {
         "description": (
             "Airflow connection of the Kafka cluster watched for ``event`` triggers whose ``on`` "
@@ -124,6 +172,28 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "string",
         "example": "events_kafka",
         "default": "kafka_default",
+    },
+    "events_topic": {
+        "description": (
+            "Kafka topic (on ``events_kafka_conn_id``) where Chimera publishes its events, such as "
+            "a change of a pipeline's timeliness (``chimera.sla.changed``, CloudEvents JSON keyed by "
+            "the pipeline id).\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "lakehouse.events",
+        "default": "chimera.events",
+    },
+    "smtp_conn_id": {
+        "description": (
+            "Airflow SMTP connection through which Chimera mails a team's ``support_email`` "
+            "when one of its pipelines changes timeliness state. The connection's ``from_email`` "
+            "extra is the sender (else ``[email] from_email``).\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "smtp_alerts",
+        "default": "smtp_default",
     },
     "sql_alchemy_conn": {
         "description": (
@@ -150,6 +220,42 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "string",
         "example": "/shared/chimera",
         "default": "",
+    },
+    "maintenance_slots": {
+        "description": (
+            "Slots of the ``chimera__maintenance`` pool in which the ``chimera_maintenance`` DAG "
+            "maintains tables (retention, compaction, snapshot expiry), apart from the pipelines' pools. "
+            "``chimera pools sync`` creates it.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "4",
+        "default": "2",
+    },
+    "snapshot_retention_days": {
+        "description": (
+            "Iceberg snapshots younger than this many days are kept (time travel reaches back this "
+            "far); older ones are expired daily, except branch and tag heads and the snapshot holding "
+            "a pipeline's read position. Files only expired snapshots referenced are deleted.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "30",
+        "default": "7",
+    },
+    "compaction_small_file_mb": {
+        "description": "A data file smaller than this (MiB) is small: compaction merges small files of one partition.\n",
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "64",
+        "default": "32",
+    },
+    "compaction_min_files": {
+        "description": "Compaction rewrites a partition's small files only when it holds at least this many.\n",
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "10",
+        "default": "5",
     },
 }
 

@@ -57,11 +57,21 @@ class ChimeraSettings(BaseModel):
     team_slots: int = 8
     source_slots: int = 4
     pools_config: Path | None = None
+    policies_config: Path | None = None
+    pii_key_secret: str = ""
+    encryption_key_secret: str = ""
     events_kafka_conn_id: str = "kafka_default"
+    events_topic: str = "chimera.events"
+    smtp_conn_id: str = "smtp_default"
     stream_batch_rows: int = 100_000
     stream_run_seconds: int = 600
+    audit_retention_hours: int = 72
     sql_alchemy_conn: str = ""
     state_dir: Path = Path()
+    maintenance_slots: int = 2
+    snapshot_retention_days: int = 7
+    compaction_small_file_mb: int = 32
+    compaction_min_files: int = 5
 
     @cached_property
     def catalog_db(self) -> Path:
@@ -82,9 +92,19 @@ def load_settings() -> ChimeraSettings:
         team_slots=int(_option("team_slots")),
         source_slots=int(_option("source_slots")),
         pools_config=Path(_option("pools_config")).expanduser() if _option("pools_config") else None,
+        policies_config=Path(_option("policies_config")).expanduser() if _option("policies_config") else None,
+        pii_key_secret=_option("pii_key_secret"),
+        encryption_key_secret=_option("encryption_key_secret"),
         events_kafka_conn_id=_option("events_kafka_conn_id"),
+        events_topic=_option("events_topic"),
+        smtp_conn_id=_option("smtp_conn_id"),
         stream_batch_rows=int(_option("stream_batch_rows")),
         stream_run_seconds=int(_option("stream_run_seconds")),
+        audit_retention_hours=int(_option("audit_retention_hours")),
         sql_alchemy_conn=_option("sql_alchemy_conn") or f"sqlite:///{airflow_home() / 'chimera' / 'registry.db'}",
         state_dir=Path(_option("state_dir") or airflow_home() / "chimera").expanduser(),
+        maintenance_slots=int(_option("maintenance_slots")),
+        snapshot_retention_days=int(_option("snapshot_retention_days")),
+        compaction_small_file_mb=int(_option("compaction_small_file_mb")),
+        compaction_min_files=int(_option("compaction_min_files")),
     )

@@ -1,4 +1,4 @@
-"""Chimera's own DAGs (the registry sync), separate from the pipelines' DAG file."""
+"""Chimera's own DAGs (the registry sync, table maintenance), separate from the pipelines' DAG file."""
 
 from airflow_provider_chimera.factory import build_maintenance_dags
 

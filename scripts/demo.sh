@@ -17,6 +17,10 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CHIMERA__INTENTS_DIR=$REPO/intents
 export AIRFLOW__CHIMERA__WAREHOUSE=$DEMO_DIR/warehouse
 export CHIMERA_SAMPLE_DATA=$REPO/samples
+# The sample intent classifies customers' email and name as pii: they are stored keyed-hashed, with
+# a demo key from the environment (in production, a ${secret:NAME} in Airflow's secrets backend).
+export CHIMERA_DEMO_PII_KEY=${CHIMERA_DEMO_PII_KEY:-chimera-demo-pii-key}
+export AIRFLOW__CHIMERA__PII_KEY_SECRET='${env:CHIMERA_DEMO_PII_KEY}'
 # The sample intent's Postgres source names the Airflow connection `retail_postgres`.
 export AIRFLOW_CONN_RETAIL_POSTGRES="postgresql://$CHIMERA_PG_USER:$CHIMERA_PG_PASSWORD@$CHIMERA_PG_HOST:$CHIMERA_PG_PORT/$CHIMERA_PG_DB"
 

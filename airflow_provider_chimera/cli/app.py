@@ -16,6 +16,9 @@ from airflow_provider_chimera.cli import connectivity
 from airflow_provider_chimera.cli.intent import intent_app
 from airflow_provider_chimera.cli.pools import pools_app
 from airflow_provider_chimera.cli.registry import register_intent_commands, register_registry_commands
+from airflow_provider_chimera.cli.report import report_command
+from airflow_provider_chimera.cli.sample import register as register_sample_command
+from airflow_provider_chimera.cli.status import register as register_status_command
 from airflow_provider_chimera.factory.pipelines import discover
 from airflow_provider_chimera.settings import load_settings
 
@@ -27,6 +30,9 @@ app.add_typer(intent_app, name="intent")
 app.add_typer(dags_app, name="dags")
 app.add_typer(pools_app, name="pools")
 register_registry_commands(app)  # chimera audit, chimera registry ...
+register_sample_command(app)  # chimera sample
+app.command("report")(report_command)  # chimera report
+register_status_command(app)  # chimera status
 
 # Commands that write their own, more specific audit entries.
 _SELF_AUDITED = ("audit", "registry", "intent diff", "intent onboard")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from airflow_provider_chimera.factory.pipelines import discover
-from airflow_provider_chimera.factory.resources import POOL_PREFIX, Allocation, Shares, allocate
+from airflow_provider_chimera.factory.resources import POOL_PREFIX, Allocation, Shares, allocate, maintenance_pool
 from airflow_provider_chimera.settings import load_settings
 
 pools_app = typer.Typer(help="Airflow pools: per team and source system, so no team or source is starved.", no_args_is_help=True)
@@ -23,7 +23,9 @@ def plan(intents: Path | None = None, config: Path | None = None) -> Allocation:
     settings = load_settings()
     pipelines = discover(intents or settings.intents_dir).pipelines
     shares = Shares.load(config or settings.pools_config, settings.team_slots, settings.source_slots)
-    return allocate(pipelines, shares)
+    allocation = allocate(pipelines, shares)
+    allocation.pools.append(maintenance_pool(settings.maintenance_slots))  # the chimera_maintenance DAG's
+    return allocation
 
 
 def apply(allocation: Allocation, prune: bool = True) -> dict[str, list[str]]:

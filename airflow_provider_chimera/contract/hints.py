@@ -31,6 +31,16 @@ FORMAT = 'set "format": "csv", "json" or "parquet" for files, "json" or "avro" f
 KEYS = 'list the columns that identify a record, e.g. "keys": ["id"]'
 CURSOR = 'name a column whose value grows with every change, e.g. "cursor": "updated_at", or use {"type": "full"}'
 PARTITION_COLUMN = 'name the column to read by, e.g. "column": "order_date"'
+RETENTION = (
+    'retention needs a column that dates each row: a time partition, e.g. "partition_by": '
+    '[{"column": "created_at", "transform": "day"}], a "partitioned" mode, or an incremental "cursor" '
+    "that is a date or timestamp column"
+)
+CLASSIFIED_COLUMN = "classify only columns the object has (its \"columns\" or \"schema\" fields); check the spelling"
+CLASSIFIED_CURSOR = (
+    "a cursor's last value is recorded in clear as the read position: pick another cursor column, "
+    "or use {\"type\": \"full\"}"
+)
 FIELD_TYPE = "use " + FIELD_TYPES
 TRANSFORM = "use identity, year, month, day, hour, bucket[N], truncate[W] or void"
 SCHEDULE = SCHEDULE_HINT
@@ -42,6 +52,12 @@ PLACEHOLDER = "replace it with a real value; `chimera intent new` explains each 
 DOCUMENT = 'an intent is one JSON object, {"version": 1, "name": ...}; `chimera intent new` prints one to start from'
 JSON_SYNTAX = "check for a missing comma, quote or bracket, or a trailing comma, just before that point"
 DUPLICATE_KEY = "JSON keeps only the last of them; remove the other"
+QUALITY_THRESHOLD = (
+    "give must_be or must_not_be alone, or at most one lower bound (must_be_greater_than[_or_equal]) "
+    "and one upper bound (must_be_less_than[_or_equal]) below it"
+)
+QUALITY_VALIDITY = 'say what is valid, e.g. "valid_min": 0, "valid_values": ["S", "M", "L"] or "valid_regex": "^[A-Z]{2}$"'
+QUALITY_DUPLICATE = 'name one column, "column": "id", or a combination, "columns": ["order_id", "line"]'
 
 # Hints for a missing field, by its name.
 MISSING = {
@@ -102,3 +118,7 @@ def invalid(field: str | None) -> str:
 
 def one_of(values: list | tuple) -> str:
     return "use one of " + ", ".join(str(v) for v in values)
+
+
+def quality_column(known: list[str] | tuple[str, ...]) -> str:
+    return "name one of the object's columns: " + ", ".join(known)

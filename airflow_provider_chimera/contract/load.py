@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from airflow_provider_chimera.contract.hints import CTX_KEY, NAME_STEM
-from airflow_provider_chimera.contract.model import Intent
+from airflow_provider_chimera.contract.model import QUALITY_CHECK_TYPES, Intent
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def _through_defaults(data: object, pointer: str) -> str:
 
 
 # Discriminator values Pydantic reports as locations of tagged unions.
-_UNION_TAGS = {"timed", "event", "adhoc", "full", "incremental", "partitioned", "stream"}
+_UNION_TAGS = {"timed", "event", "adhoc", "full", "incremental", "partitioned", "stream", *QUALITY_CHECK_TYPES}
 # Errors that only say "the value is not this union branch"; dropped when another branch explains more.
 _BRANCH_MISMATCH = {"literal_error", "list_type", "dict_type", "model_type", "string_type"}
 
@@ -121,7 +121,8 @@ def _problems(file: str, data: object, errors: list) -> list[IntentProblem]:
         ):
             continue
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            pointer += "/type"  # every tagged union of the contract is tagged by its "type"
+            # The tag's field: "type" (triggers, modes) or "check" (quality checks).
+            pointer += "/" + str((err.get("ctx") or {}).get("discriminator", "type")).strip("'")
         hint = (err.get("ctx") or {}).get(CTX_KEY, "")
         problem = IntentProblem(file, _through_defaults(data, pointer), err["msg"].removeprefix("Value error, "), hint)
         if problem not in problems:  # objects inheriting the same bad default

@@ -9,7 +9,7 @@ The shipped JSON Schema (``intent.schema.json``) states the same rules for edito
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -219,7 +219,157 @@ class Retention(_Model):
     days: int = Field(gt=0)
 
 
+# --- quality: extra checks run on every load before it is published (docs/intent-contract.md) ---
+
+QualityCheckType = Literal["missing", "invalid", "duplicate", "row_count", "failed_rows", "aggregate", "freshness"]
+QUALITY_CHECK_TYPES: tuple[str, ...] = get_args(QualityCheckType)
+Number = Annotated[float, Field(strict=True)]  # a JSON number; true, false and "1" are not numbers
+Severity = Literal["fail", "warn"]
+Metric = Literal["count", "percent"]
+AggregateFunction = Literal["avg", "sum", "min", "max", "avg_length", "min_length", "max_length"]
+LOWER_BOUNDS = ("must_be_greater_than", "must_be_greater_than_or_equal")
+UPPER_BOUNDS = ("must_be_less_than", "must_be_less_than_or_equal")
+THRESHOLD_KEYS = ("must_be", "must_not_be", *LOWER_BOUNDS, *UPPER_BOUNDS)
+VALIDITY_KEYS = ("valid_values", "valid_min", "valid_max", "valid_regex", "valid_min_length", "valid_max_length")
+# Columns a history target adds to the source's (writer.history); quality checks may name them.
+MANAGED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mdm": ("effective_from", "effective_to", "is_current"),
+    "reference": ("valid_from", "valid_to"),
+}
+
+
+class _QualityCheck(_Model):
+    name: Text | None = None  # how results and logs call the check; default: the check and its column
+    severity: Severity = "fail"  # fail: a failing check stops the load; warn: it is recorded and logged only
+
+
+class _Threshold(_Model):
+    """A check's bound on its value: one of ``must_be``/``must_not_be``, or a lower bound, an upper
+    bound, or both (a range)."""
+
+    must_be: Number | None = None
+    must_not_be: Number | None = None
+    must_be_greater_than: Number | None = None
+    must_be_greater_than_or_equal: Number | None = None
+    must_be_less_than: Number | None = None
+    must_be_less_than_or_equal: Number | None = None
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> _Threshold:
+        given = self.threshold()
+        lower = [k for k in LOWER_BOUNDS if k in given]
+        upper = [k for k in UPPER_BOUNDS if k in given]
+        exact = [k for k in ("must_be", "must_not_be") if k in given]
+        if len(lower) > 1 or len(upper) > 1 or (exact and len(given) > 1):
+            raise rule_error(f"conflicting bounds {', '.join(given)}", hints.QUALITY_THRESHOLD)
+        if lower and upper and given[lower[0]] >= given[upper[0]]:
+            raise rule_error(
+                f"{lower[0]} {given[lower[0]]:g} is not below {upper[0]} {given[upper[0]]:g}", hints.QUALITY_THRESHOLD
+            )
+        return self
+
+    def threshold(self) -> dict[str, float]:
+        """The bounds given, by name."""
+        return {key: getattr(self, key) for key in THRESHOLD_KEYS if getattr(self, key) is not None}
+
+
+class MissingCheck(_QualityCheck, _Threshold):
+    """Values of ``column`` that are null (or one of ``missing_values``); by default none may be."""
+
+    check: Literal["missing"]
+    column: Text
+    metric: Metric = "count"
+    missing_values: list[str | Number] | None = Field(default=None, min_length=1)
+
+
+class InvalidCheck(_QualityCheck, _Threshold):
+    """Values of ``column`` outside what is valid; by default none may be. Nulls are not invalid."""
+
+    check: Literal["invalid"]
+    column: Text
+    metric: Metric = "count"
+    valid_values: list[str | Number] | None = Field(default=None, min_length=1)
+    valid_min: Number | None = None
+    valid_max: Number | None = None
+    valid_regex: Text | None = None
+    valid_min_length: int | None = Field(default=None, ge=0)
+    valid_max_length: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _says_what_is_valid(self) -> InvalidCheck:
+        if all(getattr(self, key) is None for key in VALIDITY_KEYS):
+            raise rule_error("an 'invalid' check needs at least one of " + ", ".join(VALIDITY_KEYS), hints.QUALITY_VALIDITY)
+        return self
+
+
+class DuplicateCheck(_QualityCheck, _Threshold):
+    """Values of ``column`` (or combinations of ``columns``) that occur more than once; by default none may."""
+
+    check: Literal["duplicate"]
+    column: Text | None = None
+    columns: list[Text] | None = Field(default=None, min_length=1)
+    metric: Metric = "count"
+
+    @model_validator(mode="after")
+    def _one_of_column_or_columns(self) -> DuplicateCheck:
+        if (self.column is None) == (self.columns is None):
+            raise rule_error("a 'duplicate' check needs exactly one of 'column' or 'columns'", hints.QUALITY_DUPLICATE)
+        return self
+
+
+class RowCountCheck(_QualityCheck, _Threshold):
+    """The number of rows the load adds; by default it must be greater than 0."""
+
+    check: Literal["row_count"]
+
+
+class FailedRowsCheck(_QualityCheck, _Threshold):
+    """Rows for which the SQL ``expression`` (DuckDB dialect) is true; by default none may be."""
+
+    check: Literal["failed_rows"]
+    expression: Text
+    metric: Metric = "count"
+
+
+class AggregateCheck(_QualityCheck, _Threshold):
+    """``function`` of ``column`` over the rows the load adds, held to the bounds given."""
+
+    check: Literal["aggregate"]
+    column: Text
+    function: AggregateFunction
+
+    @model_validator(mode="after")
+    def _has_bounds(self) -> AggregateCheck:
+        if not self.threshold():
+            raise rule_error("an 'aggregate' check needs a bound, e.g. must_be_less_than", hints.QUALITY_THRESHOLD)
+        return self
+
+
+class FreshnessCheck(_QualityCheck):
+    """The newest value of ``column`` in the table is at most ``fresh_within`` (ISO-8601) old."""
+
+    check: Literal["freshness"]
+    column: Text
+    fresh_within: str
+
+    @field_validator("fresh_within")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        problem = duration_problem(value)
+        if problem:
+            raise rule_error(problem, hints.DURATION)
+        return value
+
+
+QualityCheck = Annotated[
+    Union[MissingCheck, InvalidCheck, DuplicateCheck, RowCountCheck, FailedRowsCheck, AggregateCheck, FreshnessCheck],
+    Field(discriminator="check"),
+]
+RowCountTolerance = Annotated[float, Field(ge=0, le=1, strict=True)]
+
+
 Classification = Literal["public", "internal", "pii", "secret"]
+QuarantineThreshold = Annotated[float, Field(ge=0, le=1, strict=True)]
 Priority = Literal["critical", "high", "medium", "low"]
 
 
@@ -231,9 +381,14 @@ class Ingestion(_Model):
     schema_evolution: Literal["evolve", "fail"] = "evolve"
     sla: Sla | None = None
     classification: dict[str, Classification] = Field(default_factory=dict)
+    # The largest share (0..1) of the records read that may go to quarantine without failing the run.
+    quarantine_threshold: QuarantineThreshold = 0.0
     priority: Priority = "medium"
     retention: Retention | None = None
-    quality: list[dict] = Field(default_factory=list)
+    quality: list[QualityCheck] = Field(default_factory=list)
+    # The share (0..1) by which the rows a load adds may differ from the rows read, less those
+    # quarantined and dropped as duplicates, before the row count check fails the load.
+    row_count_tolerance: RowCountTolerance = 0.0
 
 
 class IngestionDefaults(_Model):
@@ -248,9 +403,11 @@ class IngestionDefaults(_Model):
     schema_evolution: Literal["evolve", "fail"] | None = None
     sla: Sla | None = None
     classification: dict[str, Classification] | None = None
+    quarantine_threshold: QuarantineThreshold | None = None
     priority: Priority | None = None
     retention: Retention | None = None
-    quality: list[dict] | None = None
+    quality: list[QualityCheck] | None = None
+    row_count_tolerance: RowCountTolerance | None = None
 
 
 class SourceObject(_Model):
@@ -260,6 +417,27 @@ class SourceObject(_Model):
     columns: list[Text] | None = Field(default=None, min_length=1)
     schema_: ObjectSchema | None = Field(default=None, alias="schema")
     ingestion: Ingestion | None = None
+
+    @model_validator(mode="after")
+    def _quality_columns_exist(self) -> SourceObject:
+        """A quality check may only name columns the object has, where its columns are declared."""
+        if self.ingestion is None or not self.ingestion.quality:
+            return self
+        known = self.columns or ([f.name for f in self.schema_.fields] if self.schema_ else None)
+        if known is None:
+            return self  # all of a database table's columns: checked against the table at run time
+        known = [*known, *MANAGED_COLUMNS.get(self.ingestion.target.kind, ())]
+        errors = []
+        for index, item in enumerate(self.ingestion.quality):
+            at = ("ingestion", "quality", index)
+            named = [((*at, "column"), getattr(item, "column", None))]
+            named += [((*at, "columns", i), c) for i, c in enumerate(getattr(item, "columns", None) or [])]
+            for loc, column in named:
+                if column is not None and column not in known:
+                    errors.append((loc, f"column {column!r} is not a column of object {self.name!r}", hints.quality_column(known)))
+        if errors:
+            raise reject("SourceObject", errors)
+        return self
 
 
 class Source(_Model):
@@ -316,6 +494,7 @@ class Source(_Model):
                 errors.append(
                     ((*at, "format"), f"a '{self.type}' object's format is one of {', '.join(allowed)}", hints.FORMAT)
                 )
+            errors.extend(_classification_problems(self, obj, at))
             mode = obj.ingestion.mode if obj.ingestion else None
             if isinstance(mode, IncrementalMode) and mode.cursor is None and self.type not in INCREMENTAL_WITHOUT_CURSOR:
                 errors.append(
@@ -325,9 +504,59 @@ class Source(_Model):
                         hints.CURSOR,
                     )
                 )
+            if obj.ingestion is not None and obj.ingestion.retention is not None:
+                from airflow_provider_chimera.maintenance.rules import age_column
+
+                if age_column(obj.ingestion) is None:
+                    errors.append(
+                        (
+                            (*at, "ingestion", "retention"),
+                            "'retention' needs a column that dates each row, and this ingestion has none",
+                            hints.RETENTION,
+                        )
+                    )
         if errors:
             raise reject("Source", errors)
         return self
+
+
+def _classification_problems(source: Source, obj: SourceObject, at: tuple) -> list[tuple[tuple, str, str]]:
+    """Classified columns an object does not have (when its ``columns`` or ``schema`` say which it
+    has), and a classified ``pii``/``secret`` cursor, whose values would be recorded in clear.
+
+    A classification inherited from the source's ``defaults`` applies to the objects that have
+    the column and is not checked against each object's columns.
+    """
+    ingestion = obj.ingestion
+    if ingestion is None or not ingestion.classification:
+        return []
+    defaults = source.defaults
+    inherited = defaults is not None and defaults.classification == ingestion.classification
+    place = ("defaults", "classification") if inherited else (*at, "ingestion", "classification")
+    known = obj.columns or ([f.name for f in obj.schema_.fields] if obj.schema_ is not None else None)
+    problems = []
+    if known is not None and not inherited:
+        names = {name.lower() for name in known}
+        for column in ingestion.classification:
+            if column.lower() not in names:
+                problems.append(
+                    (
+                        (*place, column),
+                        f"column {column!r} is classified, but the object has no such column (its columns: {', '.join(known)})",
+                        hints.CLASSIFIED_COLUMN,
+                    )
+                )
+    cursor = ingestion.mode.cursor if isinstance(ingestion.mode, IncrementalMode) else None
+    cls = ingestion.classification.get(cursor) if cursor else None
+    if cls in ("pii", "secret"):
+        problems.append(
+            (
+                (*place, cursor),
+                f"the cursor column {cursor!r} cannot be classified {cls!r}: its last value is the pipeline's recorded read position",
+                hints.CLASSIFIED_CURSOR,
+            )
+        )
+    return problems
 
 
 class Intent(_Model):

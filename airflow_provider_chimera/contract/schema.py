@@ -15,6 +15,7 @@ from jsonschema.exceptions import ValidationError
 
 from airflow_provider_chimera.contract import hints
 from airflow_provider_chimera.contract.load import IntentProblem
+from airflow_provider_chimera.contract.model import THRESHOLD_KEYS, VALIDITY_KEYS
 
 SCHEMA_FILE = "intent.schema.json"
 
@@ -99,6 +100,18 @@ def _required(data: Any, path: list, instance: dict, field: str) -> str:
     return f"'{field}' is required"
 
 
+def _quality_rule(item: dict) -> tuple[str, str]:
+    """Message and hint of a quality check's rule across its fields, worded as the model words it."""
+    given = [key for key in THRESHOLD_KEYS if key in item]
+    if item.get("check") == "invalid" and not any(key in item for key in VALIDITY_KEYS):
+        return "an 'invalid' check needs at least one of " + ", ".join(VALIDITY_KEYS), hints.QUALITY_VALIDITY
+    if item.get("check") == "duplicate" and ("column" in item) == ("columns" in item):
+        return "a 'duplicate' check needs exactly one of 'column' or 'columns'", hints.QUALITY_DUPLICATE
+    if item.get("check") == "aggregate" and not given:
+        return "an 'aggregate' check needs a bound, e.g. must_be_less_than", hints.QUALITY_THRESHOLD
+    return f"conflicting bounds {', '.join(given)}", hints.QUALITY_THRESHOLD
+
+
 def _explain(file: str, data: Any, error: ValidationError) -> list[IntentProblem]:
     path = list(error.absolute_path)
     field = next((p for p in reversed(path) if isinstance(p, str)), None)
@@ -153,6 +166,8 @@ def _explain(file: str, data: Any, error: ValidationError) -> list[IntentProblem
         if last == "keys" and isinstance(_at(data, path[:-1]), dict) and _at(data, path[:-1]).get("kind"):
             return [problem(f"a '{_at(data, path[:-1])['kind']}' target needs 'keys'", hints.KEYS)]
         return [problem("must list at least one item", hints.invalid(field))]
+    if keyword in ("not", "anyOf", "oneOf") and "quality" in path and isinstance(value, dict):
+        return [problem(*_quality_rule(value))]
     if keyword == "exclusiveMinimum":
         return [problem(f"must be greater than {error.validator_value}", hints.invalid(field))]
     return [problem("the value is not accepted here" if secret else error.message, hints.invalid(field))]

@@ -1,4 +1,4 @@
-"""Chimera's own DAGs, beside the pipelines: ``chimera_registry_sync``."""
+"""Chimera's own DAGs, beside the pipelines: ``chimera_registry_sync`` and ``chimera_maintenance``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 
 REGISTRY_SYNC = "chimera_registry_sync"
+TABLE_MAINTENANCE = "chimera_maintenance"
 
 
 def build_maintenance_dags() -> dict[str, DAG]:
@@ -29,4 +30,39 @@ def build_maintenance_dags() -> dict[str, DAG]:
         default_args={"owner": "chimera", "retries": 1, "retry_delay": timedelta(minutes=1)},
     ) as dag:
         RegistrySyncOperator(task_id="sync")
-    return {REGISTRY_SYNC: dag}
+    return {REGISTRY_SYNC: dag, TABLE_MAINTENANCE: build_table_maintenance_dag()}
+
+
+def build_table_maintenance_dag(intents_dir=None) -> DAG:
+    """``chimera_maintenance``: daily, one task per pipeline's target table, in the pool
+    ``chimera__maintenance``. Built from the intent files alone (no catalog, no database)."""
+    from pathlib import Path
+
+    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.factory.resources import MAINTENANCE_POOL
+    from airflow_provider_chimera.operators.maintenance import TableMaintenanceOperator
+    from airflow_provider_chimera.settings import load_settings
+
+    settings = load_settings()
+    pipelines = discover(Path(intents_dir) if intents_dir else settings.intents_dir, settings.state_dir).pipelines
+    with DAG(
+        dag_id=TABLE_MAINTENANCE,
+        schedule="@daily",
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=False,
+        tags=["chimera"],
+        doc_md=(
+            "Maintains each pipeline's Iceberg table once a day, one task per table, in the pool "
+            f"`{MAINTENANCE_POOL}` (`[chimera] maintenance_slots`): deletes the rows older than the "
+            "ingestion's `retention` (whole partitions where the table is partitioned by time), merges "
+            "small files, and expires snapshots older than `[chimera] snapshot_retention_days`, keeping "
+            "the snapshot that holds the pipeline's read position. Each action is in the audit log "
+            "(`chimera audit --actor chimera-maintenance`). A table that fails does not stop the others."
+        ),
+        default_args={"owner": "chimera", "retries": 1, "retry_delay": timedelta(minutes=5), "pool": MAINTENANCE_POOL},
+    ) as dag:
+        for pipeline in sorted(pipelines, key=lambda p: p.id):
+            TableMaintenanceOperator(task_id=pipeline.id, pipeline=pipeline)
+    return dag

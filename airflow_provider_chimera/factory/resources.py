@@ -27,6 +27,8 @@ from airflow_provider_chimera.factory.pipelines import Pipeline
 
 PRIORITY_WEIGHTS = {"low": 1, "medium": 10, "high": 100, "critical": 1000}
 POOL_PREFIX = "chimera__"
+# Table maintenance (retention, compaction, snapshot expiry) runs apart from every team's pools.
+MAINTENANCE_POOL = f"{POOL_PREFIX}maintenance"
 
 
 def source_system(pipeline: Pipeline) -> str:
@@ -83,6 +85,17 @@ class PoolPlan(BaseModel):
 class Allocation(BaseModel):
     pools: list[PoolPlan]
     warnings: list[str]
+
+
+def maintenance_pool(slots: int) -> PoolPlan:
+    """The pool of the ``chimera_maintenance`` DAG's tasks (``[chimera] maintenance_slots``)."""
+    return PoolPlan(
+        name=MAINTENANCE_POOL,
+        slots=max(1, slots),
+        team="chimera",
+        source="iceberg tables",
+        description=f"Chimera: table maintenance (retention, compaction, snapshot expiry), {max(1, slots)} at a time",
+    )
 
 
 def allocate(pipelines: list[Pipeline], shares: Shares) -> Allocation:

@@ -1,4 +1,4 @@
-"""The ingest task: source hook → Iceberg writer, one atomic commit per run."""
+"""The ingest task: source hook → Iceberg writer → quality checks → publish, one atomic commit per run."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ class IngestOperator(BaseOperator):
     ``partitioned`` reads the rows of the run's data interval and replaces exactly those rows;
     ``stream`` (Kafka) commits micro-batches of at most ``[chimera] stream_batch_rows`` messages,
     one snapshot each, until the topic is caught up or ``stream_run_seconds`` have passed.
+    Every load is written to the run's audit branch, checked, and published to ``main`` only if
+    its checks pass (write-audit-publish, ``governance.wap``); a failing check fails the task and
+    leaves ``main`` as it was.
     Returns (and pushes to XCom) the rows written and the snapshot id, with the run statistics
     also recorded in the registry (``operators.runstats``); never a value of the data. A retry
     resumes from the snapshot's position (``operators.resume``): nothing is lost or read twice.
@@ -60,14 +63,18 @@ class IngestOperator(BaseOperator):
         """Micro-batches until caught up or out of time; each one is an exactly-once commit."""
         import time
 
+        from airflow_provider_chimera.governance.wap import combined
+
         settings = load_settings()
         deadline = time.monotonic() + settings.stream_run_seconds
         rows = written = batches = 0
         snapshot_id = None
+        checks = []
         while True:
             result, stats = self._ingest(context, run_id, meter, limit=settings.stream_batch_rows)
             if result["committed"]:
                 batches += 1
+                checks.append(result["checks"])
                 rows += result["rows"]
                 written += stats.bytes_written
                 snapshot_id = result["snapshot_id"]
@@ -77,12 +84,17 @@ class IngestOperator(BaseOperator):
         stats = meter.stop()
         self.log.info("%s: %d micro-batch(es), %d rows", self.pipeline.id, batches, rows)
         summary = {"rows": rows, "snapshot_id": snapshot_id, "micro_batches": batches, "committed": batches > 0}
+        summary.update(published=batches > 0, checks=combined(checks) if checks else None)
         return {**result, **stats.as_dict(), **summary}, stats
 
     def _ingest(self, context: Any, run_id: str, meter, limit: int | None = None) -> tuple[dict[str, Any], Any]:
         # Imported here, not at module level: DAG files import this module on every parse, and
         # the readers and writer pull in pyiceberg, pyarrow and the drivers (~0.7 s per parse).
         from airflow_provider_chimera.faults import fault_point
+        from airflow_provider_chimera.governance.checks import LoadCounts
+        from airflow_provider_chimera.governance.protect import classification_property, protect_extract
+        from airflow_provider_chimera.governance.quarantine_gate import check_quarantine_share
+        from airflow_provider_chimera.governance.wap import audit_and_publish, audit_branch
         from airflow_provider_chimera.operators.readahead import read_ahead
         from airflow_provider_chimera.operators.resume import Start, run_conf, start_position
         from airflow_provider_chimera.operators.runstats import bytes_added, current_snapshot_id
@@ -133,6 +145,7 @@ class IngestOperator(BaseOperator):
                 "write.target-file-size-bytes": str(settings.target_file_size_mb << 20),
                 "chimera.pipeline": pipeline.id,
                 "chimera.team": pipeline.team.name,
+                **classification_property(pipeline, settings),
             },
             **history,
             **({} if history else {"schema_evolution": pipeline.ingestion.schema_evolution, "dedup": pipeline.ingestion.dedup}),
@@ -147,6 +160,7 @@ class IngestOperator(BaseOperator):
         if isinstance(mode, PartitionedMode):
             window = run_window(mode, context, f"{pipeline.intent_file}: pipeline {pipeline.id}")
         extract = hook.extract(pipeline.object, since, window=window, **({"limit": limit} if limit else {}))
+        extract = protect_extract(extract, pipeline, settings)  # classified columns and quarantined records protected
         source_name = f"{pipeline.source.name}/{pipeline.object.name}"
         quarantined = 0
 
@@ -159,23 +173,36 @@ class IngestOperator(BaseOperator):
             )
             if quarantined:
                 self.log.warning("%s: %d record(s) quarantined in %s__quarantine", pipeline.id, quarantined, writer.name)
+            check_quarantine_share(  # above the threshold: raised here, the target's transaction is not committed
+                pipeline=pipeline.id, quarantined=quarantined, rows_read=extract.rows_read,
+                threshold=pipeline.ingestion.quarantine_threshold, quarantine_table=f"{writer.name}__quarantine",
+            )
             return CommitInfo(
                 pipeline=pipeline.id, run_id=run_id, source=source_name, position=extract.position(),
                 # An adoption records its position even when nothing lies past it.
                 record_anyway=quarantined > 0 or start.adopted,
             )
 
-        before = current_snapshot_id(writer.load())
+        before, read_before = current_snapshot_id(writer.load()), meter.rows_read
+        # Write-audit-publish: the load is staged on the run's audit branch, which readers do not
+        # see, checked, and published to main only if its checks pass (governance.wap).
+        branch = audit_branch(run_id, settings.audit_retention_hours)
         result = writer.write(
             extract.schema,
             meter.count(read_ahead(extract.batches()), after=lambda: fault_point("after_read")),
             mode="append" if incremental else "overwrite",
             info=before_commit,
             chunk_bytes=settings.target_file_size_mb << 20,
+            stage=branch,
             **({"window": window} if window else {}),
         )
+        checks = None
         if result.committed:
-            self.log.info("%s: committed %d rows to %s (snapshot %s)", pipeline.id, result.rows, writer.name, result.snapshot_id)
+            self.log.info("%s: staged %d rows on branch %s of %s (snapshot %s)", pipeline.id, result.rows, branch.name, writer.name, result.snapshot_id)
+            read = meter.rows_read - read_before + quarantined  # this load's records (a stream's meter counts all)
+            counts = LoadCounts(rows_read=read, quarantined=quarantined, dropped=result.dropped)
+            checks = audit_and_publish(pipeline, writer, result, counts, run_id, branch, self.log).summary()
+            self.log.info("%s: published snapshot %s of %s", pipeline.id, result.snapshot_id, writer.name)
         else:
             self.log.info("%s: nothing new since the last commit; %s unchanged", pipeline.id, writer.name)
         meter.committed(result.rows, bytes_added(writer.load(), before) if result.committed else 0, result.snapshot_id)
@@ -194,6 +221,8 @@ class IngestOperator(BaseOperator):
             "rows": result.rows,
             "snapshot_id": result.snapshot_id,
             "committed": result.committed,
+            "published": result.committed,
             "quarantined": quarantined,
+            "checks": checks,
             **stats.as_dict(),
         }, stats

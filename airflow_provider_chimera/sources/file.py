@@ -3,11 +3,18 @@
 The source ``connection`` is the base location (``{"uri": "file:///data/shop"}`` or an fsspec
 URL such as ``s3://bucket/prefix``); an object's ``path`` is a glob below it (or an absolute
 URL). ``incremental`` mode reads only files no earlier snapshot recorded.
+
+Records that do not fit the declared schema (a CSV row with too few or too many fields, a value
+not of its column's type, a null in a non-nullable column, a JSON line that is not an object)
+go to quarantine with the reason and their position ``<file>#<n>``, the n-th record of the file
+(CSV rows after the header, JSON lines that are not blank, elements of a JSON array, Parquet
+rows); the file's other records are written. Files are read in bulk by Arrow; only a file in
+which that fails is read again as text to find the records at fault (:mod:`.records`). A file
+that cannot be read at all (a corrupt Parquet file, a missing column) stops the run naming it.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 
@@ -19,8 +26,8 @@ import pyarrow.parquet as pq
 
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
-from airflow_provider_chimera.sources.base import Extract, Position, SourceHook, resolve_uri
-from airflow_provider_chimera.sources.jsonrows import JsonRows
+from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.records import READ_ERRORS, JsonRecords, conform, row_json
 from airflow_provider_chimera.sources.window import Window
 
 
@@ -134,6 +141,8 @@ class FileExtract(Extract):
         self.batch_rows = batch_rows
         self.schema = arrow_schema(obj.schema_, obj.columns)
         self.window = window
+        self.rejected: list[Rejected] = []
+        self._labels = {f.name: f.type for f in obj.schema_.fields}
         if window is not None:
             if window.column not in self.schema.names:
                 raise LookupError(f"{obj.name}: partition column {window.column!r} is not among the columns read")
@@ -146,52 +155,123 @@ class FileExtract(Extract):
         for name in self.files:
             try:
                 for batch in self._read(name):
-                    batch = batch.select(self.schema.names).cast(self.schema)
                     if self.window is not None:
                         # Files have no server to evaluate the window: rows outside it are dropped here.
                         batch = self.window.filter(batch)
-                    yield batch
+                    if batch.num_rows:
+                        yield batch
             except (pa.ArrowInvalid, pa.ArrowTypeError, json.JSONDecodeError, KeyError) as exc:
                 raise FileReadError(f"{name}: cannot read as {self.obj.format} with the declared schema: {exc}") from exc
 
     def _read(self, name: str) -> Iterator[pa.RecordBatch]:
+        """The file's records that fit, in batches of the object's schema; the others rejected."""
         fmt = self.obj.format
-        assert self.obj.schema_ is not None
-        full = arrow_schema(self.obj.schema_)
         with self.fs.open(name, "rb") as handle:
             if fmt == "parquet":
-                yield from pq.ParquetFile(handle).iter_batches(batch_size=self.batch_rows, columns=self.schema.names)
+                first = 0
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=self.batch_rows, columns=self.schema.names):
+                    yield from self._fit(batch, name, first)
+                    first += batch.num_rows
             elif fmt == "csv":
-                reader = pacsv.open_csv(
-                    handle,
-                    read_options=pacsv.ReadOptions(block_size=1 << 22),
-                    convert_options=pacsv.ConvertOptions(
-                        column_types=full, include_columns=self.schema.names, strings_can_be_null=True
-                    ),
-                )
-                yield from _rechunk(reader, self.batch_rows)
+                yield from self._read_csv(handle, name)
             elif fmt == "json":
-                yield from self._read_json(handle, name, full)
+                yield from self._read_json(handle, name)
             else:  # the contract admits no other format
                 raise FileReadError(f"{name}: unknown format {fmt!r}")
 
-    def _read_json(self, handle, name: str, full: pa.Schema) -> Iterator[pa.RecordBatch]:
+    def _fit(self, data: pa.RecordBatch | pa.Table, name: str, first: int) -> Iterator[pa.RecordBatch]:
+        """``data`` (records ``first + 1`` on of file ``name``) cast to the schema; rows that do not fit rejected."""
+        table, reasons = conform(data, self.schema, self._labels)
+        for row, reason in reasons.items():
+            self.rejected.append(Rejected(reason=reason, position=f"{name}#{first + row + 1}", raw=row_json(data, row)))
+        yield from table.to_batches()
+
+    def _fit_records(self, records: JsonRecords, payloads: list[bytes], name: str, first: int) -> Iterator[pa.RecordBatch]:
+        table, reasons = records.read(payloads)
+        for row, reason in reasons.items():
+            raw = payloads[row].decode("utf-8", errors="replace")
+            self.rejected.append(Rejected(reason=reason, position=f"{name}#{first + row + 1}", raw=raw))
+        yield from table.to_batches()
+
+    def _read_csv(self, handle, name: str) -> Iterator[pa.RecordBatch]:
+        assert self.obj.schema_ is not None
+        invalid: list[Rejected] = []
+
+        def skip(row) -> str:  # a row with too few or too many fields
+            where = name if row.number is None else f"{name}:line {row.number}"
+            reason = f"{row.actual_columns} fields where the header has {row.expected_columns}"
+            invalid.append(Rejected(reason=reason, position=where, raw=row.text))
+            return "skip"
+
+        read = pacsv.ReadOptions(block_size=1 << 22)
+        parse = pacsv.ParseOptions(invalid_row_handler=skip)
+        typed = pacsv.ConvertOptions(
+            column_types=arrow_schema(self.obj.schema_), include_columns=self.schema.names, strings_can_be_null=True
+        )
+        consumed = 0
+        try:
+            reader = pacsv.open_csv(handle, read_options=read, parse_options=parse, convert_options=typed)
+            for batch in _rechunk(reader, self.batch_rows):
+                yield from self._fit(batch, name, consumed)
+                consumed += batch.num_rows
+        except READ_ERRORS:
+            # A value not of its column's type: the file is read again as text, from the first
+            # record not yet passed on, and each column cast, so that the rows at fault stand out.
+            invalid.clear()
+            handle.seek(0)
+            text = pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in self.schema.names}, include_columns=self.schema.names, strings_can_be_null=True
+            )
+            seen = 0
+            for batch in _rechunk(pacsv.open_csv(handle, read_options=read, parse_options=parse, convert_options=text), self.batch_rows):
+                if seen + batch.num_rows <= consumed:
+                    seen += batch.num_rows
+                    continue
+                if seen < consumed:
+                    batch, seen = batch.slice(consumed - seen), consumed
+                yield from self._fit(batch, name, seen)
+                seen += batch.num_rows
+        self.rejected.extend(invalid)
+
+    def _read_json(self, handle, name: str) -> Iterator[pa.RecordBatch]:
+        assert self.obj.schema_ is not None
+        records = JsonRecords(self.obj.schema_, self.obj.columns)
         head = handle.read(4096).lstrip()
         handle.seek(0)
         if head.startswith(b"["):
-            # One JSON array: pyarrow streams only JSON Lines, so the array is decoded whole and
-            # re-read as lines, giving both JSON forms the same type conversion.
-            lines = b"\n".join(json.dumps(row).encode() for row in json.load(handle))
-            handle = io.BytesIO(lines)
-        rows = JsonRows.of(self.obj.schema_)
-        if rows.json_fields:
-            # ``json`` fields may hold objects: re-encoded in Python, a block of lines at a time.
-            for lines in _line_blocks(handle, 1 << 22):
-                yield from _rechunk(rows.read(lines).to_batches(), self.batch_rows)
+            # One JSON array: decoded whole, each element then read like a JSON line.
+            try:
+                items = json.load(handle)
+            except json.JSONDecodeError as exc:
+                where = f"line {exc.lineno} column {exc.colno}"
+                self.rejected.append(Rejected(reason=f"not a JSON array nor JSON Lines: {exc.msg} at {where}", position=name))
+                return
+            payloads = [json.dumps(item).encode() for item in (items if isinstance(items, list) else [items])]
+            for start in range(0, len(payloads), self.batch_rows):
+                yield from self._fit_records(records, payloads[start : start + self.batch_rows], name, start)
             return
-        reader = pajson.open_json(handle, read_options=pajson.ReadOptions(block_size=1 << 22), parse_options=rows.options())
-        for batch in _rechunk(reader, self.batch_rows):
-            yield rows.finish(pa.Table.from_batches([batch])).to_batches()[0] if rows.read_schema != rows.schema else batch
+        rows, skip = records.rows, 0
+        if not rows.json_fields:
+            # Arrow's streaming reader first; ``json`` fields holding objects take the path below.
+            try:
+                reader = pajson.open_json(handle, read_options=pajson.ReadOptions(block_size=1 << 22), parse_options=rows.options())
+                for batch in _rechunk(reader, self.batch_rows):
+                    data = rows.finish(pa.Table.from_batches([batch])) if rows.read_schema != rows.schema else batch
+                    yield from self._fit(data, name, skip)
+                    skip += batch.num_rows
+                return
+            except READ_ERRORS:
+                handle.seek(0)  # a record at fault: the rest is read record by record below
+        number = 0
+        for block in _line_blocks(handle, 1 << 22):
+            lines = [line for line in block.split(b"\n") if line.strip()]
+            if skip:
+                passed = min(skip, len(lines))
+                lines, skip, number = lines[passed:], skip - passed, number + passed
+            for start in range(0, len(lines), self.batch_rows):
+                part = lines[start : start + self.batch_rows]
+                yield from self._fit_records(records, part, name, number)
+                number += len(part)
 
 
 def _line_blocks(handle, size: int) -> Iterator[bytes]:

@@ -14,12 +14,16 @@ commits them to the group again.
 Message values are JSON objects (the default), parsed with Arrow's JSON reader against the
 declared schema, or Avro records (``"format": "avro"``) decoded with fastavro, the declared schema
 serving as the writer schema (see :func:`~airflow_provider_chimera.contract.arrow.avro_schema`;
-a Confluent wire-format header is skipped). A message that does not decode stops the read with
-an error naming its topic, partition and offset.
+a Confluent wire-format header is skipped). A batch is parsed in one go; only when that fails are
+the messages at fault looked for (:mod:`.records`). A message that is not a JSON object or an
+Avro record of the declared schema, holds a value of the wrong type or lacks a non-nullable field
+goes to quarantine with the reason, its position ``<partition>/<offset>`` and its value (text, or
+``base64:`` for bytes that are not UTF-8); the read goes on.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -29,8 +33,8 @@ import pyarrow as pa
 
 from airflow_provider_chimera.contract.arrow import arrow_schema, avro_schema
 from airflow_provider_chimera.contract.model import FullMode, SourceObject
-from airflow_provider_chimera.sources.base import Extract, Position, SourceHook, resolve_uri
-from airflow_provider_chimera.sources.jsonrows import JsonRows
+from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.records import JsonRecords, conform
 from airflow_provider_chimera.sources.window import Window, WindowError
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,7 @@ _MAX_IDLE_SECONDS = 60.0
 
 
 class MessageError(ValueError):
-    """A message that cannot be read with the declared schema; names topic, partition, offset."""
+    """The topic cannot be read (a consumer error, or partitions that never reach their end offsets)."""
 
 
 class KafkaSourceHook(SourceHook):
@@ -166,7 +170,8 @@ class KafkaExtract(Extract):
         self.schema = arrow_schema(obj.schema_, obj.columns)
         self._full_schema = arrow_schema(obj.schema_)
         self._avro = None  # parsed Avro schema, for "format": "avro"
-        self._json = JsonRows.of(obj.schema_)
+        self._records = JsonRecords(obj.schema_, obj.columns)
+        self.rejected: list[Rejected] = []
         full = obj.ingestion is not None and isinstance(obj.ingestion.mode, FullMode)
         recorded = {} if full or since is None else {int(p): o for p, o in since.offsets.items()}
         self.ranges = self._plan(recorded)
@@ -240,10 +245,10 @@ class KafkaExtract(Extract):
                         continue
                     pending.append(message)
                     if len(pending) >= self.hook.batch_rows:
-                        yield self._batch(pending)
+                        yield from self._batch(pending)
                         pending = []
             if pending:
-                yield self._batch(pending)
+                yield from self._batch(pending)
         finally:
             consumer.close()
 
@@ -255,19 +260,21 @@ class KafkaExtract(Extract):
                 del todo[part.partition]
                 consumer.incremental_unassign([TopicPartition(self.topic, part.partition)])
 
-    def _batch(self, messages: list) -> pa.RecordBatch:
+    def _batch(self, messages: list) -> Iterator[pa.RecordBatch]:
+        """The messages that fit the declared schema as (at most) one batch; the others rejected."""
         if self.obj.format == "avro":
-            return self._avro_batch(messages)
-        lines = b"\n".join(_one_line(m.value()) for m in messages)
-        try:
-            table = self._json.read(lines)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
-            raise self._locate(messages, exc) from exc
-        if table.num_rows != len(messages):
-            raise self._locate(messages, ValueError("a message is not exactly one JSON object"))
-        return table.select(self.schema.names).cast(self.schema).combine_chunks().to_batches()[0]
+            table, reasons = self._avro_table(messages)
+        else:
+            table, reasons = self._records.read([_one_line(m.value()) for m in messages])
+        for index, reason in reasons.items():
+            message = messages[index]
+            self.rejected.append(
+                Rejected(reason=reason, position=f"{message.partition()}/{message.offset()}", raw=_raw(message.value()))
+            )
+        if table.num_rows:
+            yield table.combine_chunks().to_batches()[0]
 
-    def _avro_batch(self, messages: list) -> pa.RecordBatch:
+    def _avro_table(self, messages: list) -> tuple[pa.Table, dict[int, str]]:
         """Avro values, decoded with the declared schema as the writer schema (a Confluent
         wire-format header, magic byte 0 and a 4-byte schema id, is skipped)."""
         import fastavro
@@ -275,32 +282,19 @@ class KafkaExtract(Extract):
         assert self.obj.schema_ is not None
         if self._avro is None:
             self._avro = fastavro.parse_schema(avro_schema(self.obj.schema_, self.topic))
-        rows = []
-        for message in messages:
+        rows, decoded, reasons = [], [], {}
+        for index, message in enumerate(messages):
             value = message.value()
             payload = value[5:] if len(value) > 5 and value[0] == 0 else value
             try:
                 rows.append(fastavro.schemaless_reader(io.BytesIO(payload), self._avro, None))
+                decoded.append(index)
             except Exception as exc:  # fastavro raises several types for malformed input
-                raise MessageError(
-                    f"topic {self.topic!r} partition {message.partition()} offset {message.offset()}: "
-                    f"not an Avro record of the declared schema: {type(exc).__name__}: {exc}"
-                ) from exc
-        table = pa.Table.from_pylist(rows, schema=self._full_schema)
-        return table.select(self.schema.names).cast(self.schema).combine_chunks().to_batches()[0]
-
-    def _locate(self, messages: list, cause: Exception) -> MessageError:
-        """The first message that does not parse alone, named by partition and offset."""
-        for message in messages:
-            try:
-                if self._json.read(_one_line(message.value())).num_rows != 1:
-                    raise ValueError("not exactly one JSON object")
-            except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
-                return MessageError(
-                    f"topic {self.topic!r} partition {message.partition()} offset {message.offset()}: "
-                    f"not a JSON object of the declared schema: {exc}"
-                )
-        return MessageError(f"topic {self.topic!r}: {cause}")
+                reasons[index] = f"not an Avro record of the declared schema ({type(exc).__name__})"
+        nullable = pa.schema([f.with_nullable(True) for f in self._full_schema])
+        table, unfit = conform(pa.Table.from_pylist(rows, schema=nullable), self.schema, self._records.labels)
+        reasons.update({decoded[index]: reason for index, reason in unfit.items()})
+        return table, dict(sorted(reasons.items()))
 
     def position(self) -> Position:
         return Position(offsets=self._offsets)
@@ -309,13 +303,21 @@ class KafkaExtract(Extract):
 def _one_line(value: bytes | None) -> bytes:
     """A message value as one line of JSON Lines."""
     if not value:
-        return b"null"  # not an object: reported with its offset
+        return b""  # not an object: rejected with its offset
     if b"\n" in value or b"\r" in value:
         try:
             return json.dumps(json.loads(value)).encode()
         except ValueError:
             return value.replace(b"\n", b" ").replace(b"\r", b" ")
     return value
+
+
+def _raw(value: bytes) -> str:
+    """A message value as text for the quarantine table (``base64:`` when it is not UTF-8)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "base64:" + base64.b64encode(value).decode("ascii")
 
 
 def _capped(ranges: dict[int, tuple[int, int]], limit: int) -> dict[int, tuple[int, int]]:

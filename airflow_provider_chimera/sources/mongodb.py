@@ -4,8 +4,9 @@ The connection comes from the Mongo provider's hook (``conn_id``; its ``schema``
 database) or the intent's URI (``mongodb://user:${secret:pw}@host:27017/db``). Documents are
 schemaless, so the contract requires a ``schema``: each declared field is taken from the
 document's top level and converted to the declared type (``json`` fields keep the value as JSON
-text, ``string`` fields take ObjectIds and UUIDs as text). A value that does not convert stops
-the read with an error naming the collection, the document ``_id`` and the field.
+text, ``string`` fields take ObjectIds and UUIDs as text). A document with a value that does not
+convert, or without a non-nullable field, goes to quarantine with the reason naming the field,
+its position ``_id=<id>`` and the document as relaxed Extended JSON; the read goes on.
 """
 
 from __future__ import annotations
@@ -15,25 +16,25 @@ import decimal
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import SourceObject
 from airflow_provider_chimera.sources.base import (
     CursorExtract,
     Position,
+    Rejected,
     SourceHook,
     cursor_column,
     resolve_uri,
 )
+from airflow_provider_chimera.sources.records import READ_ERRORS
 from airflow_provider_chimera.sources.window import Window
 
 # Documents looked at to find the fields an object names (documents need not share fields).
 SAMPLE_DOCUMENTS = 100
-
-
-class DocumentError(ValueError):
-    """A document whose field does not convert to the declared type; names the document."""
 
 
 class MongoSourceHook(SourceHook):
@@ -110,6 +111,8 @@ class MongoExtract(CursorExtract):
         super().__init__(hook, obj, since)
         self.schema = arrow_schema(obj.schema_, obj.columns)
         self.check_columns(arrow_schema(obj.schema_).names, [])
+        self.rejected: list[Rejected] = []
+        self._labels = {f.name: f.type for f in obj.schema_.fields}
         self.filter: dict[str, Any] = {}
         if self.cursor_column and self.since_cursor is not None:
             cursor_type = arrow_schema(obj.schema_).field(self.cursor_column).type
@@ -133,31 +136,55 @@ class MongoExtract(CursorExtract):
             for document in documents:
                 chunk.append(document)
                 if len(chunk) >= self.hook.batch_rows:
-                    yield self._batch(chunk)
+                    yield from self._batch(chunk)
                     chunk = []
             if chunk:
-                yield self._batch(chunk)
+                yield from self._batch(chunk)
 
-    def _batch(self, documents: list[dict]) -> pa.RecordBatch:
-        arrays = [self._column(documents, field) for field in self.schema]
-        batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+    def _batch(self, documents: list[dict]) -> Iterator[pa.RecordBatch]:
+        """The documents that convert, as (at most) one batch; the others rejected with the reason.
+        The cursor moves past rejected documents too, so they are not read again."""
+        reasons: dict[int, str] = {}
+        arrays = [self._column(documents, field, reasons) for field in self.schema]
+        for field, array in zip(self.schema, arrays):
+            if not field.nullable and array.null_count:
+                for row in pc.indices_nonzero(pc.is_null(array)).to_pylist():
+                    reasons.setdefault(row, f"field {field.name!r} is missing or null, and it is not nullable")
+        nullable = pa.schema([f.with_nullable(True) for f in self.schema])
+        batch = pa.RecordBatch.from_arrays(arrays, schema=nullable)
         self._tracker.observe(batch)
-        return batch
+        if reasons:
+            from bson import json_util
 
-    def _column(self, documents: list[dict], field: pa.Field) -> pa.Array:
-        values = [_plain(doc.get(field.name), field.type) for doc in documents]
+            for row in sorted(reasons):
+                document = documents[row]
+                raw = json_util.dumps(document, json_options=json_util.RELAXED_JSON_OPTIONS)
+                self.rejected.append(Rejected(reason=reasons[row], position=f"_id={document.get('_id')!s}", raw=raw))
+            keep = np.ones(len(documents), dtype=bool)
+            keep[list(reasons)] = False
+            batch = batch.filter(pa.array(keep))
+        if batch.num_rows:
+            yield batch.cast(self.schema)
+
+    def _column(self, documents: list[dict], field: pa.Field, reasons: dict[int, str]) -> pa.Array:
+        """One field of every document; a value that does not convert is noted in ``reasons`` (by
+        document) and left null."""
         try:
-            return pa.array(values, type=field.type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-            for document, value in zip(documents, values):
-                try:
-                    pa.array([value], type=field.type)
-                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
-                    raise DocumentError(
-                        f"{self.obj.name}: document _id={document.get('_id')!s}: field {field.name!r}: "
-                        f"{type(value).__name__} value does not convert to {field.type}: {exc}"
-                    ) from exc
-            raise
+            return pa.array([_plain(doc.get(field.name), field.type) for doc in documents], type=field.type)
+        except READ_ERRORS:
+            pass
+        values = []
+        for index, document in enumerate(documents):
+            value = document.get(field.name)
+            try:
+                plain = _plain(value, field.type)
+                pa.array([plain], type=field.type)
+            except READ_ERRORS:
+                label = self._labels.get(field.name, str(field.type))
+                reasons.setdefault(index, f"field {field.name!r}: a {type(value).__name__} value does not convert to {label}")
+                plain = None
+            values.append(plain)
+        return pa.array(values, type=field.type)
 
 
 def _plain(value: Any, arrow_type: pa.DataType) -> Any:

@@ -57,7 +57,17 @@ from pyiceberg.table import Table
 
 from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.writer.evolution import fit_schema
-from airflow_provider_chimera.writer.iceberg import CommitInfo, CommitResult, IcebergWriter, WriteMode, _conform
+from airflow_provider_chimera.writer.iceberg import (
+    MAIN,
+    Branch,
+    CommitInfo,
+    CommitResult,
+    IcebergWriter,
+    WriteMode,
+    _conform,
+    hold,
+    start_branch,
+)
 
 HistoryKind = Literal["mdm", "reference"]
 
@@ -188,8 +198,11 @@ class HistoryWriter(IcebergWriter):
         mode: WriteMode,
         info: Callable[[], CommitInfo],
         chunk_bytes: int = 128 << 20,
+        stage: Branch | None = None,
     ) -> HistoryResult:
         """Apply one run's rows in one Iceberg transaction; ``mode`` is ignored (a history is never replaced).
+        With ``stage``, the commit goes to that branch, started at main's snapshot, and main is left
+        as it was (write-audit-publish).
 
         Nothing is committed when no version opens or closes and either nothing was read or the
         source position is the one the pipeline's last commit recorded; rows that all equal their
@@ -206,36 +219,49 @@ class HistoryWriter(IcebergWriter):
         incoming = incoming.set_column(
             target.get_field_index(ROW_HASH), ROW_HASH, row_hash(incoming, layout.managed_names)
         )
+        read = incoming.num_rows
         incoming = self._one_per_identity(incoming)
+        collapsed = read - incoming.num_rows  # repeats of an identity within the run
         now = _utc(self.clock())
 
         with table.transaction() as txn:
             replaced, added, unchanged, closed = self._close_changed(table, txn, incoming, now)
             opening = incoming.filter(pc.invert(pc.is_in(pa.array(range(incoming.num_rows), pa.int64()), unchanged)))
             opening = self._opened(opening, now)
+            opened = []
             for chunk in _slices(opening, chunk_bytes):
-                added.extend(
+                opened.extend(
                     _dataframe_to_data_files(
                         table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=table.io
                     )
                 )
+            added.extend(opened)
             commit = info()
             quiet = incoming.num_rows == 0 or self.last_position(commit.pipeline) == commit.position
+            dropped = collapsed + len(unchanged)
             if not replaced and opening.num_rows == 0 and quiet and not commit.record_anyway:
-                return HistoryResult(snapshot_id=None, rows=0, committed=False, closed=0, unchanged=len(unchanged))
+                return HistoryResult(
+                    snapshot_id=None, rows=0, committed=False, dropped=dropped, closed=0, unchanged=len(unchanged)
+                )
             properties = {**commit.properties(opening.num_rows), VERSIONS_CLOSED: str(closed)}
-            producer = txn.update_snapshot(snapshot_properties=properties)
+            base, branch = start_branch(table, stage) if stage else (None, MAIN)
+            producer = txn.update_snapshot(snapshot_properties=properties, branch=branch)
             with producer.overwrite() if replaced else producer.fast_append() as snapshot:
                 for data_file in replaced:
                     snapshot.delete_data_file(data_file)
                 for data_file in added:
                     snapshot.append_data_file(data_file)
             fault_point("after_files")  # files written, snapshot staged, nothing committed
-        current = table.refresh().current_snapshot()
+        if stage and branch is None:
+            hold(table, stage, snapshot.snapshot_id)
         return HistoryResult(
-            snapshot_id=current.snapshot_id if current else None,
+            snapshot_id=snapshot.snapshot_id,
             rows=opening.num_rows,
             committed=True,
+            dropped=dropped,
+            data_files=tuple(f.file_path for f in opened),
+            branch=stage.name if stage else None,
+            base_snapshot_id=base,
             closed=closed,
             unchanged=len(unchanged),
         )

@@ -3,11 +3,16 @@
 Every commit carries Chimera's snapshot summary properties (pipeline, run, source, position,
 rows). Those summaries are the pipeline's state: the next run resumes from the position of the
 newest snapshot its pipeline committed, so a re-run after a successful commit reads nothing twice.
+
+A write may be staged on a branch instead of ``main`` (:class:`Branch`): the ingest task stages
+every load on its audit branch and publishes it only once its checks pass
+(:mod:`airflow_provider_chimera.governance.wap`). Positions are read from ``main`` alone.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
@@ -37,6 +42,8 @@ POSITION = "chimera.position"
 ROWS = "chimera.rows"
 
 WriteMode = Literal["append", "overwrite"]
+MAIN = "main"
+AUDIT_PREFIX = "audit_"
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,59 @@ class CommitResult:
     snapshot_id: int | None
     rows: int
     committed: bool
+    # Rows read but not written: duplicates (dedup); for history targets, repeats within the run
+    # and rows equal to their current version.
+    dropped: int = 0
+    # The data files holding the rows the commit added (not the rewrites of files it replaced).
+    data_files: tuple[str, ...] = ()
+    # The branch the commit was staged on (None: committed to main), and main's snapshot then.
+    branch: str | None = None
+    base_snapshot_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Branch:
+    """Where a write is staged instead of ``main``: a branch that readers of the table do not see
+    until it is published (:mod:`airflow_provider_chimera.governance.wap`)."""
+
+    name: str
+    # Iceberg's max ref age: how long the branch may outlive its newest snapshot.
+    max_age_ms: int | None = None
+
+
+def start_branch(table: Table, branch: Branch) -> tuple[int | None, str | None]:
+    """Point ``branch`` at main's snapshot, in a commit of its own; main's snapshot id, and the
+    branch the write's snapshots go to.
+
+    A branch of that name left by an earlier attempt is replaced, and audit branches older than
+    their max ref age are removed in the same commit. The commit of its own (not part of the
+    write's transaction) lets a write that pyiceberg retries after a concurrent commit find the
+    branch. A table without any snapshot takes no branch (Iceberg allows none): the write then
+    stages a snapshot no branch points at, and :func:`hold` gives it its branch once committed.
+    """
+    metadata = table.metadata
+    main = metadata.refs.get(MAIN)
+    base = main.snapshot_id if main is not None else None
+    now_ms = int(time.time() * 1000)
+    with table.manage_snapshots() as manage:
+        for name, ref in metadata.refs.items():
+            head = metadata.snapshot_by_id(ref.snapshot_id)
+            expired = (
+                name.startswith(AUDIT_PREFIX)
+                and ref.max_ref_age_ms is not None
+                and head is not None
+                and now_ms - head.timestamp_ms > ref.max_ref_age_ms
+            )
+            if name == branch.name or expired:
+                manage.remove_branch(name)
+        if base is not None:
+            manage.create_branch(base, branch.name, max_ref_age_ms=branch.max_age_ms)
+    return base, (branch.name if metadata.snapshots else None)
+
+
+def hold(table: Table, branch: Branch, snapshot_id: int) -> None:
+    """Point ``branch`` at a staged snapshot no branch points at yet (the first load of a table)."""
+    table.manage_snapshots().create_branch(snapshot_id, branch.name, max_ref_age_ms=branch.max_age_ms).commit()
 
 
 @dataclass(frozen=True)
@@ -131,9 +191,12 @@ class IcebergWriter:
         info: Callable[[], CommitInfo],
         chunk_bytes: int = 128 << 20,
         window: Window | None = None,
+        stage: Branch | None = None,
     ) -> CommitResult:
         """Commit ``batches`` in one Iceberg transaction (``overwrite`` replaces the contents;
         with a ``window``, only the rows whose window column falls in it: ``partitioned`` mode).
+        With ``stage``, the commit goes to that branch, started at main's snapshot, and main is
+        left as it was (write-audit-publish).
 
         Data files are written as the batches stream in, ``chunk_bytes`` of Arrow data at a
         time, so memory stays bounded by the chunk, not the table. ``info`` is called once the
@@ -171,19 +234,29 @@ class IcebergWriter:
             commit_info = info()
             # Rows read but all dropped as duplicates still move the position: commit it.
             if not data_files and mode == "append" and not commit_info.record_anyway and not dropped:
-                return CommitResult(snapshot_id=None, rows=0, committed=False)
+                return CommitResult(snapshot_id=None, rows=0, committed=False, dropped=dropped)
             properties = commit_info.properties(rows)
+            base, branch = start_branch(table, stage) if stage else (None, MAIN)
             if replace is not None:
                 with warnings.catch_warnings():
                     # Replacing an empty table (or partition) is no news; pyiceberg warns about it.
                     warnings.filterwarnings("ignore", "Delete operation did not match any records")
-                    txn.delete(replace, snapshot_properties=properties)
-            with txn.update_snapshot(snapshot_properties=properties).fast_append() as append:
+                    txn.delete(replace, snapshot_properties=properties, branch=branch)
+            with txn.update_snapshot(snapshot_properties=properties, branch=branch).fast_append() as append:
                 for data_file in data_files:
                     append.append_data_file(data_file)
             fault_point("after_files")  # files written, snapshot staged, nothing committed
-        snapshot = table.refresh().current_snapshot()
-        return CommitResult(snapshot_id=snapshot.snapshot_id if snapshot else None, rows=rows, committed=True)
+        if stage and branch is None:
+            hold(table, stage, append.snapshot_id)
+        return CommitResult(
+            snapshot_id=append.snapshot_id,
+            rows=rows,
+            committed=True,
+            dropped=dropped,
+            data_files=tuple(f.file_path for f in data_files),
+            branch=stage.name if stage else None,
+            base_snapshot_id=base,
+        )
 
 
 def _chunks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, chunk_bytes: int) -> Iterator[pa.Table]:

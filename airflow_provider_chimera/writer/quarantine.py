@@ -2,9 +2,10 @@
 
 ``<table>__quarantine`` sits beside its target, in the same namespace. Each rejected record is
 one row: pipeline, run id, source, where the record is in the source (file path, partition and
-offset, document id), the reason, and the raw value when there is one. Rows are committed before
-the target's own commit, so a record is never dropped unseen: a crash in between can only
-repeat rows in quarantine (the same run id and position), never lose them.
+offset, document id), the reason, and the raw value when there is one (protected as the
+pipeline's classification policy says, :mod:`~airflow_provider_chimera.governance.protect`).
+Rows are committed before the target's own commit, so a record is never dropped unseen: a crash
+in between can only repeat rows in quarantine (the same run id and position), never lose them.
 """
 
 from __future__ import annotations

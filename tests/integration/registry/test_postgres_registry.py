@@ -12,7 +12,8 @@ from airflow_provider_chimera.registry.audit import entries, record
 from airflow_provider_chimera.registry.db import head_revision, open_registry
 from tests.helpers import postgres_uri
 
-TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log", "alembic_version"}
+TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log", "alembic_version",
+          "check_results", "sla_status", "sla_events"}
 
 
 @pytest.fixture

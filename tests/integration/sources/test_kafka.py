@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from airflow_provider_chimera.sources.kafka import MessageError
+from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
 from tests.helpers import assert_incremental_runs, kafka_uri, pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 
 SCHEMA = record_schema(["user_id", "ts"], user_id="string", url="string", n="long", ts="timestamptz")
@@ -54,10 +54,16 @@ def test_full_mode_rereads_the_topic_by_uri(kafka, services, catalog):
     assert read_table(catalog, "qa.clicks").num_rows == 45
 
 
-def test_message_that_is_not_json_is_named(kafka, services, catalog):
+def test_a_message_that_is_not_json_goes_to_quarantine_with_its_offset(kafka, services, catalog):
     _produce(services, kafka, 1, 10, raw={5: b"not json"})
-    with pytest.raises(MessageError, match=rf"topic '{kafka}' partition \d offset \d+: not a JSON object"):
-        run_pipeline(pipeline_for(_source(kafka, {"type": "incremental"})))
+    source = _source(kafka, {"type": "incremental"})
+    source["objects"][0]["ingestion"]["quarantine_threshold"] = 0.1
+    result = run_pipeline(pipeline_for(source))
+    assert (result["rows"], result["quarantined"]) == (9, 1)
+    (row,) = read_table(catalog, "qa.clicks__quarantine").to_pylist()
+    assert (row["reason"], row["raw"]) == ("not valid JSON: Expecting value at column 1", "not json")
+    partition, offset = row["position"].split("/")
+    assert int(partition) in range(3) and int(offset) >= 0
 
 
 def test_avro_values_with_and_without_the_confluent_header(kafka, services, catalog):
@@ -85,10 +91,13 @@ def test_avro_values_with_and_without_the_confluent_header(kafka, services, cata
     assert run_pipeline(pipeline_for(source))["rows"] == 20
     table = read_table(catalog, "qa.clicks").sort_by("n")
     assert table.slice(1, 1).to_pylist()[0] == {"user_id": "u2", "url": None, "n": 2, "ts": start + dt.timedelta(seconds=2)}
-    producer.produce(kafka, value=b"\x02garbage")
+    producer.produce(kafka, value=b"\x02\xff\xfe")
     assert producer.flush(30) == 0
-    with pytest.raises(MessageError, match=rf"topic '{kafka}' partition \d offset \d+: not an Avro record"):
+    with pytest.raises(QuarantineThresholdError, match=r"1 of 1 records read \(100.0%\) went to quarantine table qa.clicks__quarantine"):
         run_pipeline(pipeline_for(source))
+    (row,) = read_table(catalog, "qa.clicks__quarantine").to_pylist()
+    assert row["reason"].startswith("not an Avro record of the declared schema (")
+    assert row["raw"] == "base64:Av/+"  # not UTF-8: kept as base64
 
 
 def test_stream_mode_commits_micro_batches_until_caught_up(kafka, services, catalog, monkeypatch):

@@ -9,7 +9,7 @@ import json
 import pytest
 from bson import ObjectId
 
-from airflow_provider_chimera.sources.mongodb import DocumentError
+from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
 from tests.helpers import assert_incremental_runs, mongo_uri, pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 
 SCHEMA = record_schema(
@@ -64,9 +64,13 @@ def test_incremental_reads_only_documents_past_the_cursor(mongo, catalog, servic
     assert sorted(read_table(catalog, "qa.products").column("qty").to_pylist()) == list(range(1, 126))
 
 
-def test_document_that_does_not_fit_the_schema_is_named(mongo, catalog):
+def test_a_document_that_does_not_fit_the_schema_goes_to_quarantine(mongo, catalog):
     documents = _documents(1, 3)
     documents[1]["qty"] = "three"
     mongo.insert_many(documents)
-    with pytest.raises(DocumentError, match=r"products: document _id=000000000000000000000002: field 'qty'"):
+    with pytest.raises(QuarantineThresholdError, match=r"1 of 3 records read \(33.3%\) went to quarantine table qa.products__quarantine"):
         run_pipeline(pipeline_for(_source({"type": "full"})))
+    assert catalog.load_table("qa.products").current_snapshot() is None  # nothing published
+    (row,) = read_table(catalog, "qa.products__quarantine").to_pylist()
+    assert (row["position"], row["reason"]) == ("_id=000000000000000000000002", "field 'qty': a str value does not convert to long")
+    assert json.loads(row["raw"])["qty"] == "three"

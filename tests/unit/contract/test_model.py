@@ -105,3 +105,51 @@ def test_source_defaults_fill_object_ingestion():
 def test_invalid_json_names_line_and_column():
     with pytest.raises(IntentError, match=r"intents/x.json: /: not valid JSON: .* line 1 column 2"):
         parse_intent(b"{,}", "intents/x.json", stem="x")
+
+
+def test_a_classified_column_the_object_does_not_have_is_rejected_at_its_path():
+    data = copy.deepcopy(CANONICAL)
+    data["sources"][0]["objects"][0]["ingestion"]["classification"]["phone"] = "pii"
+    assert _problems(data) == [
+        "intents/sales_crm.json: /sources/0/objects/0/ingestion/classification/phone: column 'phone' is classified, "
+        "but the object has no such column (its columns: id, name, email, country, updated_at) "
+        '(classify only columns the object has (its "columns" or "schema" fields); check the spelling)'
+    ]
+
+
+def test_a_pii_cursor_is_rejected_because_its_value_is_the_recorded_position():
+    data = copy.deepcopy(CANONICAL)
+    data["sources"][0]["objects"][0]["ingestion"]["classification"]["updated_at"] = "pii"
+    (problem,) = _problems(data)
+    assert problem.startswith(
+        "intents/sales_crm.json: /sources/0/objects/0/ingestion/classification/updated_at: the cursor column "
+        "'updated_at' cannot be classified 'pii': its last value is the pipeline's recorded read position"
+    )
+
+
+def test_a_classification_from_source_defaults_applies_where_the_column_exists():
+    data = copy.deepcopy(CANONICAL)
+    source = data["sources"][0]
+    source["defaults"] = {"classification": {"phone": "pii"}}
+    del source["objects"][0]["ingestion"]["classification"]
+    intent = parse_intent(json.dumps(data).encode(), "intents/sales_crm.json", stem="sales_crm")
+    # customers lists its columns and has no phone: the default applies to objects that have one
+    assert intent.sources[0].objects[0].ingestion.classification == {"phone": "pii"}
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.01, True, "0.1"])
+def test_quarantine_threshold_is_a_fraction(value):
+    data = copy.deepcopy(CANONICAL)
+    data["sources"][0]["objects"][1]["ingestion"]["quarantine_threshold"] = value
+    (problem,) = _problems(data)
+    assert problem.startswith("intents/sales_crm.json: /sources/0/objects/1/ingestion/quarantine_threshold: ")
+
+
+def test_quarantine_threshold_defaults_to_zero_and_comes_from_source_defaults():
+    data = copy.deepcopy(CANONICAL)
+    data["sources"][0]["defaults"] = {"quarantine_threshold": 0.05}
+    data["sources"][0]["objects"][0]["ingestion"]["quarantine_threshold"] = 1
+    intent = parse_intent(json.dumps(data).encode(), "intents/sales_crm.json", stem="sales_crm")
+    customers, orders = (obj.ingestion.quarantine_threshold for obj in intent.sources[0].objects)
+    assert (customers, orders) == (1.0, 0.05)
+    assert intent.sources[1].objects[0].ingestion.quarantine_threshold == 0.0

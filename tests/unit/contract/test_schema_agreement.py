@@ -145,6 +145,14 @@ REJECTED = {
         f"{ORDERS}/ingestion/trigger/schedule",
     ),
     "unknown priority": (_edit(f"{CUSTOMERS}/ingestion/priority", "urgent"), f"{CUSTOMERS}/ingestion/priority"),
+    "quarantine threshold above 1": (
+        _edit(f"{CUSTOMERS}/ingestion/quarantine_threshold", 1.5),
+        f"{CUSTOMERS}/ingestion/quarantine_threshold",
+    ),
+    "quarantine threshold as text": (
+        _edit(f"{ORDERS}/ingestion/quarantine_threshold", "0.1"),
+        f"{ORDERS}/ingestion/quarantine_threshold",
+    ),
     "unknown classification": (
         _edit(f"{CUSTOMERS}/ingestion/classification/email", "confidential"),
         f"{CUSTOMERS}/ingestion/classification/email",
@@ -166,6 +174,80 @@ REJECTED = {
     "unknown field in defaults": (
         _edit("/sources/0/defaults", {"target": {"tabel": "x"}}),
         "/sources/0/defaults/target/tabel",
+    ),
+    "quality not a list": (_edit(f"{ORDERS}/ingestion/quality", {"check": "row_count"}), f"{ORDERS}/ingestion/quality"),
+    "quality item without check": (_edit(f"{ORDERS}/ingestion/quality", [{"column": "id"}]), f"{ORDERS}/ingestion/quality/0/check"),
+    "unknown quality check": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "unique", "column": "id"}]),
+        f"{ORDERS}/ingestion/quality/0/check",
+    ),
+    "quality check without its column": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "missing"}]),
+        f"{ORDERS}/ingestion/quality/0/column",
+    ),
+    "failed_rows without expression": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "row_count"}, {"check": "failed_rows", "name": "x"}]),
+        f"{ORDERS}/ingestion/quality/1/expression",
+    ),
+    "unknown field of a quality check": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "row_count", "valid_min": 0}]),
+        f"{ORDERS}/ingestion/quality/0/valid_min",
+    ),
+    "quality bound as text": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "row_count", "must_be_greater_than": "0"}]),
+        f"{ORDERS}/ingestion/quality/0/must_be_greater_than",
+    ),
+    "quality bound true": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "row_count", "must_be": True}]),
+        f"{ORDERS}/ingestion/quality/0/must_be",
+    ),
+    "must_be with another bound": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "row_count", "must_be": 1, "must_be_less_than": 5}]),
+        f"{ORDERS}/ingestion/quality/0",
+    ),
+    "two lower bounds": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "row_count", "must_be_greater_than": 1, "must_be_greater_than_or_equal": 2}]),
+        f"{ORDERS}/ingestion/quality/0",
+    ),
+    "invalid check saying nothing valid": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "invalid", "column": "id"}]),
+        f"{ORDERS}/ingestion/quality/0",
+    ),
+    "duplicate check with column and columns": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "duplicate", "column": "id", "columns": ["id"]}]),
+        f"{ORDERS}/ingestion/quality/0",
+    ),
+    "aggregate check without bound": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "aggregate", "column": "amount", "function": "avg"}]),
+        f"{ORDERS}/ingestion/quality/0",
+    ),
+    "unknown aggregate function": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "aggregate", "column": "amount", "function": "median", "must_be": 1}]),
+        f"{ORDERS}/ingestion/quality/0/function",
+    ),
+    "unknown severity": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "row_count", "severity": "error"}]),
+        f"{ORDERS}/ingestion/quality/0/severity",
+    ),
+    "negative valid length": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "invalid", "column": "id", "valid_min_length": -1}]),
+        f"{ORDERS}/ingestion/quality/0/valid_min_length",
+    ),
+    "freshness without fresh_within": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "freshness", "column": "updated_at"}]),
+        f"{ORDERS}/ingestion/quality/0/fresh_within",
+    ),
+    "bad quality item in defaults": (
+        _edit("/sources/0/defaults", {"quality": [{"check": "missing"}]}),
+        "/sources/0/defaults/quality/0/column",
+    ),
+    "row count tolerance above 1": (
+        _edit(f"{ORDERS}/ingestion/row_count_tolerance", 1.5),
+        f"{ORDERS}/ingestion/row_count_tolerance",
+    ),
+    "row count tolerance as text": (
+        _edit(f"{ORDERS}/ingestion/row_count_tolerance", "0.1"),
+        f"{ORDERS}/ingestion/row_count_tolerance",
     ),
 }
 
@@ -197,6 +279,25 @@ ACCEPTED = {
         d["sources"][0]["objects"][0]["ingestion"]["target"].pop("keys"),
     ),
     "bucket transform": _edit(f"{ORDERS}/ingestion/target/partition_by/0/transform", "bucket[16]"),
+    "quality checks of every kind": _edit(
+        f"{CUSTOMERS}/ingestion/quality",
+        [
+            {"column": "email", "check": "missing", "metric": "percent", "must_be_less_than": 5},
+            {"column": "country", "check": "invalid", "valid_values": ["DE", "FR"], "severity": "warn"},
+            {"check": "duplicate", "columns": ["name", "email"]},
+            {"check": "row_count", "must_be_greater_than": 0},
+            {"check": "failed_rows", "expression": "amount < 0", "name": "no negative amounts"},
+            {"check": "aggregate", "column": "id", "function": "max", "must_be_greater_than_or_equal": 1, "must_be_less_than": 1e9},
+            {"check": "freshness", "column": "updated_at", "fresh_within": "P1D"},
+            {"check": "missing", "column": "is_current"},
+        ],
+    ),
+    "quality and a row count tolerance from the defaults": lambda d: d["sources"][0].update(
+        defaults={"quality": [{"check": "missing", "column": "id"}], "row_count_tolerance": 0.01}
+    ),
+    "quality on a database table without declared columns": _edit(
+        f"{ORDERS}/ingestion/quality", [{"check": "invalid", "column": "amount", "valid_min": 0}]
+    ),
 }
 
 
@@ -219,9 +320,37 @@ BEYOND_THE_SCHEMA = {
         _edit(f"{ORDERS}/ingestion/trigger/schedule", "@midnight"),
         f"{ORDERS}/ingestion/trigger/schedule",
     ),
+    "classified column the object does not have": (
+        _edit(f"{CUSTOMERS}/ingestion/classification/phone", "pii"),
+        f"{CUSTOMERS}/ingestion/classification/phone",
+    ),
+    "classified cursor": (
+        _edit(f"{CUSTOMERS}/ingestion/classification/updated_at", "secret"),
+        f"{CUSTOMERS}/ingestion/classification/updated_at",
+    ),
     "invalid duration": (
         _edit(f"{CUSTOMERS}/ingestion/sla/fresh_within", "2 hours"),
         f"{CUSTOMERS}/ingestion/sla/fresh_within",
+    ),
+    "quality check on a column the object does not have": (
+        _edit(f"{CUSTOMERS}/ingestion/quality", [{"check": "row_count"}, {"check": "missing", "column": "phone"}]),
+        f"{CUSTOMERS}/ingestion/quality/1/column",
+    ),
+    "quality check on a column the schema does not declare": (
+        _edit(f"{CLICKS}/ingestion/quality", [{"check": "duplicate", "columns": ["user_id", "uri"]}]),
+        f"{CLICKS}/ingestion/quality/0/columns/1",
+    ),
+    "quality columns from the defaults": (
+        lambda d: d["sources"][0].update(defaults={"quality": [{"check": "missing", "column": "phone"}]}),
+        "/sources/0/defaults/quality/0/column",
+    ),
+    "lower bound not below the upper": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "row_count", "must_be_greater_than": 5, "must_be_less_than": 5}]),
+        f"{ORDERS}/ingestion/quality/0",
+    ),
+    "quality freshness with an invalid duration": (
+        _edit(f"{ORDERS}/ingestion/quality", [{"check": "freshness", "column": "updated_at", "fresh_within": "1 day"}]),
+        f"{ORDERS}/ingestion/quality/0/fresh_within",
     ),
 }
 
@@ -257,6 +386,18 @@ def test_names_patterns_and_choices_are_the_same():
     assert _enum(DEFS["object"]["properties"]["format"]) == list(
         get_args(get_args(model.SourceObject.model_fields["format"].annotation)[0])
     )
+
+
+def test_every_quality_check_has_the_same_fields_in_the_schema_and_the_model():
+    by_check = {
+        rule["if"]["properties"]["check"]["const"]: rule["then"] for rule in DEFS["qualityCheck"]["allOf"]
+    }
+    assert list(by_check) == list(model.QUALITY_CHECK_TYPES) == _enum(DEFS["qualityCheck"]["properties"]["check"])
+    for cls in get_args(get_args(model.QualityCheck)[0]):
+        check = get_args(cls.model_fields["check"].annotation)[0]
+        assert set(by_check[check]["properties"]) == set(cls.model_fields), check
+        assert by_check[check]["additionalProperties"] is False, check
+    assert DEFS["rowCountTolerance"]["minimum"] == 0 and DEFS["rowCountTolerance"]["maximum"] == 1
 
 
 def test_every_model_field_is_in_the_schema_and_back():

@@ -73,8 +73,18 @@ def test_incremental_reads_only_new_files(tmp_path, catalog):
     assert sorted(read_table(catalog, "qa.things").column("id").to_pylist()) == list(range(1, 8))
 
 
-def test_bad_value_names_the_file(tmp_path, catalog):
+def test_a_bad_value_goes_to_quarantine_and_fails_the_run_without_a_threshold(tmp_path, catalog):
+    from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
+
     (tmp_path / "bad.csv").write_text("id,name,amount,ts\nnot-a-number,x,1.00,2026-11-20T10:00:00Z\n")
-    with pytest.raises(FileReadError, match=r"bad\.csv: cannot read as csv with the declared schema"):
+    with pytest.raises(QuarantineThresholdError, match=r"1 of 1 records read \(100.0%\) went to quarantine table qa.things__quarantine"):
         run_pipeline(pipeline_for(_source(tmp_path, "*.csv", "csv")))
     assert not catalog.table_exists("qa.things") or catalog.load_table("qa.things").current_snapshot() is None
+    (row,) = read_table(catalog, "qa.things__quarantine").to_pylist()
+    assert (row["position"], row["reason"]) == (f"{tmp_path}/bad.csv#1", "field 'id' does not hold a long")
+
+
+def test_a_file_that_cannot_be_read_names_the_file(tmp_path, catalog):
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(FileReadError, match=r"bad\.parquet: cannot read as parquet with the declared schema"):
+        run_pipeline(pipeline_for(_source(tmp_path, "*.parquet", "parquet")))

@@ -8,8 +8,11 @@ from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_
 from tests.unit.sources.pdfs import make_pdf
 
 
-def _source(base, mode: str = "full") -> dict:
-    return single_object_source("pdf", {"uri": f"file://{base}"}, "signed", {"type": mode}, "contract_pages", path="*.pdf")
+def _source(base, mode: str = "full", quarantine_threshold: float | None = None) -> dict:
+    source = single_object_source("pdf", {"uri": f"file://{base}"}, "signed", {"type": mode}, "contract_pages", path="*.pdf")
+    if quarantine_threshold is not None:
+        source["objects"][0]["ingestion"]["quarantine_threshold"] = quarantine_threshold
+    return source
 
 
 def test_one_row_per_page_with_document_metadata(tmp_path, catalog):
@@ -60,7 +63,8 @@ def test_incremental_reads_only_new_documents(tmp_path, catalog):
 def test_rejected_documents_land_in_the_quarantine_table(tmp_path, catalog):
     make_pdf(tmp_path / "good.pdf", ["Readable"])
     make_pdf(tmp_path / "locked.pdf", ["Secret terms"], password="s3cret")
-    result = run_pipeline(pipeline_for(_source(tmp_path)), run_id="run-1")
+    # One page read and one document rejected: half of the records, within a threshold of one half.
+    result = run_pipeline(pipeline_for(_source(tmp_path, quarantine_threshold=0.5)), run_id="run-1")
     assert (result["rows"], result["quarantined"]) == (1, 1)
     (row,) = read_table(catalog, "qa.contract_pages__quarantine").to_pylist()
     assert row["position"].endswith("locked.pdf") and row["reason"].startswith("encrypted")
@@ -69,7 +73,7 @@ def test_rejected_documents_land_in_the_quarantine_table(tmp_path, catalog):
 
 def test_a_run_that_only_quarantines_still_moves_past_those_files(tmp_path, catalog):
     make_pdf(tmp_path / "a.pdf", ["A"])
-    source = _source(tmp_path, "incremental")
+    source = _source(tmp_path, "incremental", quarantine_threshold=1)
     run_pipeline(pipeline_for(source))
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\nnot a body")
     second = run_pipeline(pipeline_for(source), run_id="run-2")
