@@ -93,25 +93,14 @@ def report_command(
 
 
 def _table(reports, summary, team, start) -> Table:
-    from airflow_provider_chimera.governance.report_html import DASH, number, percent, size
+    from airflow_provider_chimera.governance.report_html import COLUMNS, DASH, cells, number, percent, size
 
     title = "Chimera report" + (f", team {team}" if team else "") + (f", since {start:%Y-%m-%d %H:%M} UTC" if start else "")
     table = Table(title=title)
-    for name in ("pipeline", "team", "runs", "failed", "rows", "bytes", "DQ pass", "SLA", "CPU s", "last run (UTC)"):
+    for name in (*COLUMNS, "last run (UTC)"):
         table.add_column(name, justify="left" if name in ("pipeline", "team", "SLA", "last run (UTC)") else "right")
     for r in reports:
-        table.add_row(
-            r.pipeline,
-            r.team or DASH,
-            number(r.runs),
-            number(r.failed),
-            number(r.rows),
-            size(r.bytes_written),
-            percent(r.dq_pass_rate),
-            r.sla_state or DASH,
-            number(r.cpu_seconds, 1),
-            r.last_run_at.strftime("%Y-%m-%d %H:%M") if r.last_run_at else DASH,
-        )
+        table.add_row(*cells(r), r.last_run_at.strftime("%Y-%m-%d %H:%M") if r.last_run_at else DASH)
     table.add_row(
         "all", "", number(summary["runs"]), number(summary["failed"]), number(summary["rows"]),
         size(summary["bytes_written"]), percent(summary["dq_pass_rate"]), "", number(summary["cpu_seconds"], 1), "",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import DAG
+
+from airflow_provider_chimera.factory.own import chimera_dag
 
 REGISTRY_SYNC = "chimera_registry_sync"
 TABLE_MAINTENANCE = "chimera_maintenance"
@@ -13,21 +15,16 @@ TABLE_MAINTENANCE = "chimera_maintenance"
 def build_maintenance_dags() -> dict[str, DAG]:
     from airflow_provider_chimera.operators.registry import RegistrySyncOperator
 
-    with DAG(
-        dag_id=REGISTRY_SYNC,
-        schedule="*/5 * * * *",
-        start_date=datetime(2026, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        is_paused_upon_creation=False,
-        tags=["chimera"],
+    with chimera_dag(
+        REGISTRY_SYNC,
+        "*/5 * * * *",
+        retry_delay=timedelta(minutes=1),
         doc_md=(
             "Records the intents folder in Chimera's registry every five minutes: new intent versions, "
             "and each factory decision (pipeline created, retired, pending onboarding, intent rejected) "
             "in the audit log (`chimera audit`). Parsing DAG files never touches a database, so this is "
             "where those decisions are written."
         ),
-        default_args={"owner": "chimera", "retries": 1, "retry_delay": timedelta(minutes=1)},
     ) as dag:
         RegistrySyncOperator(task_id="sync")
     return {REGISTRY_SYNC: dag, TABLE_MAINTENANCE: build_table_maintenance_dag()}
@@ -45,14 +42,11 @@ def build_table_maintenance_dag(intents_dir=None) -> DAG:
 
     settings = load_settings()
     pipelines = discover(Path(intents_dir) if intents_dir else settings.intents_dir, settings.state_dir).pipelines
-    with DAG(
-        dag_id=TABLE_MAINTENANCE,
-        schedule="@daily",
-        start_date=datetime(2026, 1, 1),
-        catchup=False,
-        max_active_runs=1,
-        is_paused_upon_creation=False,
-        tags=["chimera"],
+    with chimera_dag(
+        TABLE_MAINTENANCE,
+        "@daily",
+        retry_delay=timedelta(minutes=5),
+        pool=MAINTENANCE_POOL,
         doc_md=(
             "Maintains each pipeline's Iceberg table once a day, one task per table, in the pool "
             f"`{MAINTENANCE_POOL}` (`[chimera] maintenance_slots`): deletes the rows older than the "
@@ -61,7 +55,6 @@ def build_table_maintenance_dag(intents_dir=None) -> DAG:
             "the snapshot that holds the pipeline's read position. Each action is in the audit log "
             "(`chimera audit --actor chimera-maintenance`). A table that fails does not stop the others."
         ),
-        default_args={"owner": "chimera", "retries": 1, "retry_delay": timedelta(minutes=5), "pool": MAINTENANCE_POOL},
     ) as dag:
         for pipeline in sorted(pipelines, key=lambda p: p.id):
             TableMaintenanceOperator(task_id=pipeline.id, pipeline=pipeline)

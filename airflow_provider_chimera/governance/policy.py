@@ -127,7 +127,7 @@ def policy_for(project: str, settings: ChimeraSettings, policies: PolicyFile | N
 def resolve_key(setting: str, placeholder: str, purpose: str) -> str:
     """The key a ``[chimera] <setting>`` placeholder names, or a :class:`PolicyError` naming the
     setting (never the value). The key is masked in task logs and kept out of the audit log."""
-    from airflow_provider_chimera.sources.base import UnresolvedSecretError, placeholder_values
+    from airflow_provider_chimera.sources.base import UnresolvedSecretError, placeholder_values, register_secret
 
     env = f"AIRFLOW__CHIMERA__{setting.upper()}"
     if not placeholder:
@@ -141,16 +141,6 @@ def resolve_key(setting: str, placeholder: str, purpose: str) -> str:
         (value,) = placeholder_values(placeholder.strip()).values()
     except UnresolvedSecretError as exc:
         raise PolicyError(f"[chimera] {setting}: {exc}; {purpose} needs it") from None
-    _keep_out_of_logs(value)
+    register_secret(value)
     return value
 
-
-def _keep_out_of_logs(value: str) -> None:
-    from airflow_provider_chimera.registry.audit import remember_secret
-
-    remember_secret(value)
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # outside an Airflow 3 runtime there are no task logs to mask
-        return
-    mask_secret(value)

@@ -51,24 +51,28 @@ def percent(rate: float | None) -> str:
     return DASH if rate is None else f"{rate * 100:.1f}%"
 
 
+COLUMNS = ["pipeline", "team", "runs", "failed", "rows", "bytes", "DQ pass", "SLA", "CPU s"]
+
+
+def cells(r: PipelineReport) -> list[str]:
+    """A pipeline's figures as displayed, in :data:`COLUMNS` order (the table and the page share them)."""
+    return [
+        r.pipeline,
+        r.team or DASH,
+        number(r.runs),
+        number(r.failed),
+        number(r.rows),
+        size(r.bytes_written),
+        percent(r.dq_pass_rate),
+        r.sla_state or DASH,
+        number(r.cpu_seconds, 1),
+    ]
+
+
 def render(reports: list[PipelineReport], totals: dict[str, Any], title: str, generated_at: dt.datetime) -> str:
     """The whole page."""
-    head = ["pipeline", "team", "runs", "failed", "rows", "bytes", "DQ pass", "SLA", "CPU s", "mean duration s"]
-    body = [
-        [
-            r.pipeline,
-            r.team or DASH,
-            number(r.runs),
-            number(r.failed),
-            number(r.rows),
-            size(r.bytes_written),
-            percent(r.dq_pass_rate),
-            r.sla_state or DASH,
-            number(r.cpu_seconds, 1),
-            number(r.mean_duration_seconds, 1),
-        ]
-        for r in reports
-    ]
+    head = [*COLUMNS, "mean duration s"]
+    body = [[*cells(r), number(r.mean_duration_seconds, 1)] for r in reports]
     total_row = [
         "all",
         "",

@@ -222,15 +222,15 @@ def placeholder_values(uri: str) -> dict[str, str]:
 
             value = Variable.get(name, default=None)
             if value is not None:
-                _register_secret(value)
+                register_secret(value)
         if value is None:
             raise UnresolvedSecretError(f"placeholder ${{{kind}:{name}}} has no value")
         values[match.group(0)] = value
     return values
 
 
-def _register_secret(value: str) -> None:
-    """Keep a resolved secret out of task logs (Airflow's masker) and out of the audit log."""
+def register_secret(value: str) -> None:
+    """Keep a resolved secret (or key) out of task logs (Airflow's masker) and out of the audit log."""
     from airflow_provider_chimera.registry.audit import remember_secret
 
     remember_secret(value)
