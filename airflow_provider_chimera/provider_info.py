@@ -187,13 +187,47 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
     "smtp_conn_id": {
         "description": (
             "Airflow SMTP connection through which Chimera mails a team's ``support_email`` "
-            "when one of its pipelines changes timeliness state. The connection's ``from_email`` "
+            "when one of its pipelines changes timeliness state, and about its intents' onboarding "
+            "(completed, discoverable, failed, a table ready to query). The connection's ``from_email`` "
             "extra is the sender (else ``[email] from_email``).\n"
         ),
         "version_added": "0.1.0",
         "type": "string",
         "example": "smtp_alerts",
         "default": "smtp_default",
+    },
+    "datasource_onboarding_topic": {
+        "description": (
+            "Kafka topic (on ``events_kafka_conn_id``, created if missing) of the CloudEvents JSON event "
+            "``io.chimera.datasource-onboarding``: an intent version's sources and objects are being "
+            "onboarded. See docs/events.md.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "lakehouse.datasource-onboarding",
+        "default": "chimera.datasource-onboarding",
+    },
+    "onboarding_completion_topic": {
+        "description": (
+            "Kafka topic (on ``events_kafka_conn_id``, created if missing) of the CloudEvents JSON event "
+            "``io.chimera.onboarding-completion``: an intent version is onboarded, its pipelines and "
+            "target tables exist. See docs/events.md.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "lakehouse.onboarding-completion",
+        "default": "chimera.onboarding-completion",
+    },
+    "data_discovery_topic": {
+        "description": (
+            "Kafka topic (on ``events_kafka_conn_id``, created if missing) of the CloudEvents JSON event "
+            "``io.chimera.data-discovery-available``: an intent version's datasets are described in "
+            "DataHub. See docs/events.md.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "lakehouse.data-discovery-available",
+        "default": "chimera.data-discovery-available",
     },
     "sql_alchemy_conn": {
         "description": (
@@ -255,6 +289,22 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "version_added": "0.1.0",
         "type": "integer",
         "example": "10",
+        "default": "5",
+    },
+    "datahub_lite_path": {
+        "description": "DataHub Lite file (DuckDB) that receives the intents' metadata and each run's lineage when no "
+        "Airflow connection datahub_rest_default exists. Empty: $AIRFLOW_HOME/chimera/datahub-lite.duckdb.\n",
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "/var/lib/chimera/datahub-lite.duckdb",
+        "default": "",
+    },
+    "datahub_emit_timeout_seconds": {
+        "description": "The longest an ingest task waits for its lineage to be written to DataHub; a failure or a "
+        "timeout is logged and counted, never failing the task.\n",
+        "version_added": "0.1.0",
+        "type": "float",
+        "example": "2",
         "default": "5",
     },
 }

@@ -63,6 +63,9 @@ class ChimeraSettings(BaseModel):
     events_kafka_conn_id: str = "kafka_default"
     events_topic: str = "chimera.events"
     smtp_conn_id: str = "smtp_default"
+    datasource_onboarding_topic: str = "chimera.datasource-onboarding"
+    onboarding_completion_topic: str = "chimera.onboarding-completion"
+    data_discovery_topic: str = "chimera.data-discovery-available"
     stream_batch_rows: int = 100_000
     stream_run_seconds: int = 600
     audit_retention_hours: int = 72
@@ -72,6 +75,8 @@ class ChimeraSettings(BaseModel):
     snapshot_retention_days: int = 7
     compaction_small_file_mb: int = 32
     compaction_min_files: int = 5
+    datahub_lite_path: Path = Path("datahub-lite.duckdb")
+    datahub_emit_timeout_seconds: float = 5.0
 
     @cached_property
     def catalog_db(self) -> Path:
@@ -98,6 +103,9 @@ def load_settings() -> ChimeraSettings:
         events_kafka_conn_id=_option("events_kafka_conn_id"),
         events_topic=_option("events_topic"),
         smtp_conn_id=_option("smtp_conn_id"),
+        datasource_onboarding_topic=_option("datasource_onboarding_topic"),
+        onboarding_completion_topic=_option("onboarding_completion_topic"),
+        data_discovery_topic=_option("data_discovery_topic"),
         stream_batch_rows=int(_option("stream_batch_rows")),
         stream_run_seconds=int(_option("stream_run_seconds")),
         audit_retention_hours=int(_option("audit_retention_hours")),
@@ -107,4 +115,6 @@ def load_settings() -> ChimeraSettings:
         snapshot_retention_days=int(_option("snapshot_retention_days")),
         compaction_small_file_mb=int(_option("compaction_small_file_mb")),
         compaction_min_files=int(_option("compaction_min_files")),
+        datahub_lite_path=Path(_option("datahub_lite_path") or airflow_home() / "chimera" / "datahub-lite.duckdb").expanduser(),
+        datahub_emit_timeout_seconds=float(_option("datahub_emit_timeout_seconds")),
     )

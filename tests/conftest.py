@@ -73,5 +73,7 @@ def pytest_configure(config):
     state = Path(tempfile.mkdtemp(prefix="chimera-test-state-"))
     os.environ.setdefault("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{state / 'registry.db'}")
     os.environ.setdefault("AIRFLOW__CHIMERA__STATE_DIR", str(state))
+    # Each run's lineage goes to DataHub Lite: a file of this session's, not one in ~/airflow.
+    os.environ.setdefault("AIRFLOW__CHIMERA__DATAHUB_LITE_PATH", str(state / "datahub-lite.duckdb"))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")

@@ -13,7 +13,9 @@ from rich.table import Table
 
 from airflow_provider_chimera import __version__
 from airflow_provider_chimera.cli import connectivity
+from airflow_provider_chimera.cli.catalog import catalog_app
 from airflow_provider_chimera.cli.intent import intent_app
+from airflow_provider_chimera.cli.onboard import register as register_onboard_command
 from airflow_provider_chimera.cli.pools import pools_app
 from airflow_provider_chimera.cli.registry import register_intent_commands, register_registry_commands
 from airflow_provider_chimera.cli.report import report_command
@@ -29,13 +31,15 @@ register_intent_commands(intent_app)  # chimera intent diff, chimera intent onbo
 app.add_typer(intent_app, name="intent")
 app.add_typer(dags_app, name="dags")
 app.add_typer(pools_app, name="pools")
+app.add_typer(catalog_app, name="catalog")  # chimera catalog show
 register_registry_commands(app)  # chimera audit, chimera registry ...
 register_sample_command(app)  # chimera sample
 app.command("report")(report_command)  # chimera report
 register_status_command(app)  # chimera status
+register_onboard_command(app)  # chimera onboard
 
 # Commands that write their own, more specific audit entries.
-_SELF_AUDITED = ("audit", "registry", "intent diff", "intent onboard")
+_SELF_AUDITED = ("audit", "registry", "intent diff", "intent onboard", "onboard")
 
 
 @app.callback()

@@ -13,6 +13,7 @@ TABLE_MAINTENANCE = "chimera_maintenance"
 
 
 def build_maintenance_dags() -> dict[str, DAG]:
+    from airflow_provider_chimera.factory.onboarding import intents_alias
     from airflow_provider_chimera.operators.registry import RegistrySyncOperator
 
     with chimera_dag(
@@ -23,10 +24,12 @@ def build_maintenance_dags() -> dict[str, DAG]:
             "Records the intents folder in Chimera's registry every five minutes: new intent versions, "
             "and each factory decision (pipeline created, retired, pending onboarding, intent rejected) "
             "in the audit log (`chimera audit`). Parsing DAG files never touches a database, so this is "
-            "where those decisions are written."
+            "where those decisions are written. It also starts the onboarding DAG of each new or changed "
+            "intent (an event on the asset `chimera-intent://<intent>`)."
         ),
     ) as dag:
-        RegistrySyncOperator(task_id="sync")
+        # Emits an event for each intent waiting for onboarding: its onboarding DAG starts on it.
+        RegistrySyncOperator(task_id="sync", outlets=[intents_alias()])
     return {REGISTRY_SYNC: dag, TABLE_MAINTENANCE: build_table_maintenance_dag()}
 
 

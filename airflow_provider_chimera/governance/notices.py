@@ -3,7 +3,8 @@
 The email goes to the intent's ``team.support_email`` through Airflow's SMTP provider (the
 connection ``[chimera] smtp_conn_id``); the event is a CloudEvents-style JSON message on
 ``[chimera] events_topic`` of the Kafka connection ``[chimera] events_kafka_conn_id``, keyed by
-the pipeline id. Each sender raises on failure; the caller records the outcome.
+the pipeline id. Both go through :mod:`airflow_provider_chimera.notify`; each sender raises on
+failure, and the caller records the outcome.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_chimera.governance.timeliness import LABELS
+from airflow_provider_chimera.notify import email, kafka
 
 EVENT_TYPE = "chimera.sla.changed"
 EVENT_SOURCE = "chimera/timeliness"
-KAFKA_FLUSH_SECONDS = 15.0
+KAFKA_FLUSH_SECONDS = kafka.TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -101,51 +103,21 @@ def cloud_event(change: SlaChange) -> dict[str, Any]:
 
 def send_email(conn_id: str, change: SlaChange) -> str:
     """Mail ``change`` to the team's support address; returns the recipient."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    with SmtpHook(smtp_conn_id=conn_id) as hook:
-        hook.send_email_smtp(
-            to=change.support_email,
-            subject=subject(change),
-            html_content=html_body(change),
-            from_email=hook.from_email or _default_sender(),
-        )
+    email.send_email(conn_id, change.support_email, subject(change), html_body(change))
     return change.support_email
 
 
 def publish_event(conn_id: str, topic: str, change: SlaChange) -> str:
     """Produce ``change`` as a CloudEvents JSON message on ``topic``; returns the topic once delivered."""
-    from airflow.providers.apache.kafka.hooks.produce import KafkaProducerHook
-
-    producer = KafkaProducerHook(kafka_config_id=conn_id).get_producer()
-    failures: list[str] = []
-
-    def delivered(error, _message) -> None:
-        if error is not None:
-            failures.append(str(error))
-
-    producer.produce(
+    kafka.publish(
+        conn_id,
         topic,
-        key=change.pipeline.encode(),
+        key=change.pipeline,
         value=json.dumps(cloud_event(change)).encode(),
-        headers={"content-type": "application/cloudevents+json"},  # CloudEvents' structured mode
-        on_delivery=delivered,
+        headers={"content-type": b"application/cloudevents+json"},  # CloudEvents' structured mode
+        timeout=KAFKA_FLUSH_SECONDS,
     )
-    if producer.flush(KAFKA_FLUSH_SECONDS) > 0:
-        raise RuntimeError(f"event not delivered to Kafka topic {topic!r} within {KAFKA_FLUSH_SECONDS:.0f} s")
-    if failures:
-        raise RuntimeError(f"Kafka topic {topic!r} refused the event: {failures[0]}")
     return topic
-
-
-def _default_sender() -> str:
-    """Airflow's ``[email] from_email`` when the SMTP connection names no sender."""
-    try:
-        from airflow.configuration import conf
-
-        return conf.get("email", "from_email", fallback=None) or "chimera@localhost"
-    except Exception:
-        return "chimera@localhost"
 
 
 def _iso(moment: dt.datetime) -> str:

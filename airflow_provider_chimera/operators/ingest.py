@@ -57,7 +57,20 @@ class IngestOperator(BaseOperator):
             save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error)
             raise
         save_run(pipeline.id, run_id, "success", attempt=attempt, stats=stats, snapshot_id=result["snapshot_id"])
+        if result.get("published"):  # source → Iceberg lineage in DataHub; bounded in time, never fails the task
+            from airflow_provider_chimera.metadata.lineage import emit_run_lineage
+
+            emit_run_lineage(pipeline, result["snapshot_id"], load_settings(), run_id=run_id)
+        from airflow_provider_chimera.onboarding.ready import notify_table_ready
+
+        notify_table_ready(pipeline, result, logger=self.log)  # the team, after the first publish only; never fails the task
         return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any):
+        """The run's source → Iceberg lineage, read by the DataHub Airflow plugin and OpenLineage."""
+        from airflow_provider_chimera.metadata.lineage import openlineage_facets
+
+        return openlineage_facets(self.pipeline)
 
     def _stream(self, context: Any, run_id: str, meter) -> tuple[dict[str, Any], Any]:
         """Micro-batches until caught up or out of time; each one is an exactly-once commit."""

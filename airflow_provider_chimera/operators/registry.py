@@ -24,7 +24,30 @@ class RegistrySyncOperator(BaseOperator):
 
         settings = load_settings()
         actor = task_actor(context["dag"].dag_id, context["run_id"])
-        report = sync_registry(open_registry(settings), settings.intents_dir, actor=actor)
+        registry = open_registry(settings)
+        report = sync_registry(registry, settings.intents_dir, actor=actor)
         counts = report.counts()
         self.log.info("registry synced with %s: %s", settings.intents_dir, counts)
+        counts["onboarding_requested"] = len(self.request_onboarding(context, registry, settings.intents_dir, actor))
         return counts
+
+    def request_onboarding(self, context: Any, registry, intents_dir, actor: str) -> list[tuple[str, str]]:
+        """An event on ``chimera-intent://<intent>`` (through this task's asset alias outlet) for each
+        intent waiting for onboarding: its onboarding DAG is scheduled on that asset."""
+        from airflow.sdk import AssetAlias
+
+        from airflow_provider_chimera.factory.onboarding import (
+            INTENTS_ALIAS,
+            intent_asset,
+        )
+        from airflow_provider_chimera.onboarding.trigger import request_onboarding
+
+        waiting = request_onboarding(registry, intents_dir, actor=actor)
+        if not any(isinstance(o, AssetAlias) and o.name == INTENTS_ALIAS for o in self.outlets):
+            return waiting  # not wired to start onboarding DAGs (e.g. run on its own)
+        for name, content_hash in waiting:
+            context["outlet_events"][AssetAlias(name=INTENTS_ALIAS)].add(
+                intent_asset(name), extra={"intent": name, "intent_hash": content_hash}
+            )
+            self.log.info("onboarding requested for %s (version %s)", name, content_hash[:12])
+        return waiting

@@ -41,12 +41,17 @@ def onboarded_path(state_dir: Path, intent_name: str) -> Path:
 
 def write_onboarded(state_dir: Path, intent_name: str, raw: bytes) -> Path:
     """Store ``raw`` as the onboarded version of ``intent_name``; readers never see a partial file."""
-    path = onboarded_path(state_dir, intent_name)
+    return atomic_write(onboarded_path(state_dir, intent_name), raw)
+
+
+def atomic_write(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file and a rename: readers see the old
+    content or the new one, never a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{intent_name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)

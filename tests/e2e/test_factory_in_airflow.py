@@ -111,10 +111,10 @@ def _rows(stack: AirflowStack, table: str) -> int:
 
 
 def test_exactly_the_expected_dags_and_the_broken_intent_is_an_import_error(airflow):
-    assert airflow.dag_ids() == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness"}
+    assert airflow.dag_ids() == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_onboard__e2e_shop"}
     listed = airflow.run("airflow", "dags", "list", "--output", "json")
     line = next(l for l in listed.stdout.splitlines() if l.startswith("["))
-    assert {d["dag_id"] for d in json.loads(line)} == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness"}
+    assert {d["dag_id"] for d in json.loads(line)} == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_onboard__e2e_shop"}
     # Exits 1 when there are import errors, as here.
     import_errors = airflow.run("airflow", "dags", "list-import-errors", "--output", "json", check=False).stdout
     assert "chimera_intent_errors.py" in import_errors and "broken_team.json" in import_errors

@@ -7,9 +7,12 @@ Each fixture is a factory: a call checks that its service answers (failing, neve
 
 from __future__ import annotations
 
+import email
 import json
+import socket
 import uuid
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 
@@ -147,5 +150,50 @@ def kafka_topic(services, monkeypatch, cleanups):
         admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(timeout=30)
         cleanups(lambda: admin.delete_topics([topic])[topic].result(timeout=30))
         return topic
+
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Inbox:
+    """An aiosmtpd handler keeping every message it accepts."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], email.message.Message]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(monkeypatch, cleanups):
+    """``smtp_server(conn_id, started=True)``: a local SMTP server (aiosmtpd) on a free port of
+    127.0.0.1, and the Airflow SMTP connection ``conn_id`` pointing at it (sender
+    ``chimera@example.com``, no TLS, no retry). ``.inbox.messages`` holds ``(recipients, message)``
+    of each mail accepted; a server made with ``started=False`` refuses connections until ``.start()``."""
+    from aiosmtpd.controller import Controller
+
+    def make(conn_id: str, started: bool = True) -> SimpleNamespace:
+        port = _free_port()
+        extra = {"disable_ssl": True, "disable_tls": True, "from_email": "chimera@example.com", "timeout": 5, "retry_limit": 0}
+        _airflow_connection(monkeypatch, conn_id, json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}))
+        inbox = _Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        running: list[bool] = []
+
+        def start() -> None:
+            controller.start()
+            running.append(True)
+
+        cleanups(lambda: controller.stop() if running else None)
+        if started:
+            start()
+        return SimpleNamespace(inbox=inbox, start=start, port=port)
 
     return make

@@ -4,10 +4,8 @@ registry, mailed to the team through a local SMTP server, and published on a Kaf
 from __future__ import annotations
 
 import datetime as dt
-import email
 import getpass
 import json
-import socket
 import time
 from types import SimpleNamespace
 
@@ -24,47 +22,10 @@ EVENTS_CONN = "chimera_test_events"
 SUPPORT = "qa-support@example.com"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class _Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.Message]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp(monkeypatch):
+def smtp(smtp_server):
     """``smtp.start()`` runs a local SMTP server on the port the ``chimera_test_smtp`` connection names."""
-    from aiosmtpd.controller import Controller
-
-    port = _free_port()
-    connection = {
-        "conn_type": "smtp",
-        "host": "127.0.0.1",
-        "port": port,
-        "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "chimera@example.com", "timeout": 5, "retry_limit": 0},
-    }
-    monkeypatch.setenv(f"AIRFLOW_CONN_{SMTP_CONN.upper()}", json.dumps(connection))
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    started: list[bool] = []
-
-    def start() -> None:
-        controller.start()
-        started.append(True)
-
-    yield SimpleNamespace(inbox=inbox, start=start)
-    if started:
-        controller.stop()
+    return smtp_server(SMTP_CONN, started=False)
 
 
 @pytest.fixture

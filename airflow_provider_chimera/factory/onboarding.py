@@ -1,0 +1,82 @@
+"""One onboarding DAG per intent, ``chimera_onboard__<intent>``: a task per onboarding step.
+
+Each DAG is scheduled on its intent's asset, ``chimera-intent://<intent>``. The registry sync
+(``chimera_registry_sync``, every five minutes) emits an event for that asset, through the asset
+alias ``chimera-intents``, for each intent whose new or changed version waits for onboarding
+(:mod:`~airflow_provider_chimera.onboarding.trigger`): onboarding starts within one sync cycle,
+with no person involved. A failing step fails its own task; clearing it resumes from there.
+Built from the intent files alone (no database, no network).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from airflow.sdk import DAG, Asset, AssetAlias, chain
+
+from airflow_provider_chimera.contract.load import (
+    IntentError,
+    intent_files,
+    load_intent,
+)
+from airflow_provider_chimera.onboarding.workflow import STEPS, onboarding_dag_id
+
+INTENTS_ALIAS = "chimera-intents"
+
+
+def intent_uri(intent_name: str) -> str:
+    return f"chimera-intent://{intent_name}"
+
+
+def intent_asset(intent_name: str) -> Asset:
+    """The asset whose events start the intent's onboarding."""
+    uri = intent_uri(intent_name)
+    return Asset(uri=uri, name=uri, group="chimera-intent")
+
+
+def intents_alias() -> AssetAlias:
+    """The registry sync task's outlet: the intent assets it emits events for are chosen when it runs."""
+    return AssetAlias(name=INTENTS_ALIAS, group="chimera-intent")
+
+
+def build_onboarding_dag(path: Path, intent_name: str, team: str) -> DAG:
+    from airflow_provider_chimera.operators.onboarding import OnboardingStepOperator
+
+    with DAG(
+        dag_id=onboarding_dag_id(intent_name),
+        schedule=[intent_asset(intent_name)],
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=False,
+        tags=["chimera", "chimera-onboarding", team],
+        doc_md=(
+            f"Onboards intent `{intent_name}` (`{path}`): one task per step, in order — "
+            f"{' → '.join(STEPS)}. Started by the registry sync when a new or changed version of the "
+            "intent is in the folder; each step is audited (`chimera audit --action 'onboarding.*'`). "
+            "A failed step notifies the team; fix the cause and clear the failed task to resume from it "
+            f"(or run `chimera onboard {path} --from-step STEP`). The intent's ingestion DAGs skip their "
+            "runs (task `onboarded`) until onboarding has completed."
+        ),
+        # No automatic retry: a failure tells the team once, with the reason and how to retry.
+        default_args={"owner": team, "retries": 0},
+    ) as dag:
+        chain(*(OnboardingStepOperator(task_id=step, step=step, intent_file=str(path)) for step in STEPS))
+    return dag
+
+
+def build_onboarding_dags(intents_dir: Path | str | None = None) -> dict[str, DAG]:
+    """One onboarding DAG per intent file of the folder that validates (``[chimera] intents_dir``)."""
+    from airflow_provider_chimera.settings import load_settings
+
+    folder = Path(intents_dir) if intents_dir else load_settings().intents_dir
+    dags = {}
+    for path in intent_files(folder) if folder.is_dir() else []:
+        try:
+            intent = load_intent(path).intent
+        except IntentError:
+            continue  # reported by the error-report DAG file; nothing to onboard until it validates
+        dag = build_onboarding_dag(path, intent.name, intent.team.name)
+        dags[dag.dag_id] = dag
+    return dags

@@ -1,0 +1,5 @@
+"""Sending what Chimera has to tell: emails through Airflow's SMTP provider, events through its Kafka provider.
+
+Shared by the timeliness notices (:mod:`airflow_provider_chimera.governance.notices`) and the
+onboarding events and emails (:mod:`airflow_provider_chimera.onboarding`).
+"""

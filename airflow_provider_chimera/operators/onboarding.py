@@ -1,0 +1,58 @@
+"""The onboarding step task, and the guard task that holds an ingestion DAG until onboarding completed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+
+class OnboardingStepOperator(BaseOperator):
+    """Runs one step of :mod:`~airflow_provider_chimera.onboarding.workflow` on an intent file.
+
+    A failing step has written ``onboarding.failed`` and told the team before the task fails;
+    clearing the task after fixing the cause resumes the onboarding from this step.
+    """
+
+    ui_color = "#fff1c9"
+
+    def __init__(self, *, step: str, intent_file: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.step = step
+        self.intent_file = intent_file
+
+    def execute(self, context: Any) -> dict[str, str]:
+        from airflow_provider_chimera.onboarding.workflow import run_step
+        from airflow_provider_chimera.registry.audit import task_actor
+
+        actor = task_actor(context["dag"].dag_id, context["run_id"])
+        outcome = run_step(self.step, self.intent_file, actor=actor)
+        self.log.info("%s of %s (%s): %s", self.step, outcome.intent, outcome.intent_hash[:12], outcome.summary())
+        return {"step": self.step, "intent": outcome.intent, "intent_hash": outcome.intent_hash, "outcome": outcome.outcome}
+
+
+class OnboardedGuardOperator(BaseOperator):
+    """Skips the ingestion run, with the reason, until the pipeline's intent has completed onboarding.
+
+    Reads the intent's onboarding state file when it runs (never while the DAG file is parsed);
+    a skipped run ingests nothing and the pipeline runs on its next trigger after onboarding.
+    """
+
+    ui_color = "#eeeeee"
+
+    def __init__(self, *, intent: str, pipeline_id: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.intent = intent
+        self.pipeline_id = pipeline_id
+
+    def execute(self, context: Any) -> None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from airflow_provider_chimera.onboarding.state import ingestion_blocker
+        from airflow_provider_chimera.settings import load_settings
+
+        reason = ingestion_blocker(load_settings().state_dir, self.intent, self.pipeline_id)
+        if reason:
+            self.log.warning("%s", reason)
+            raise AirflowSkipException(reason)
+        self.log.info("%s: intent %s has completed onboarding; ingesting", self.pipeline_id, self.intent)

@@ -1,0 +1,159 @@
+"""``chimera onboard`` on a PostgreSQL intent against the local services: every step, the three
+events on Kafka, the team's mail, DataHub Lite; onboarding it again sends nothing; a source that
+cannot be read stops at its step, and the team hears how to retry."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import require_service
+from tests.helpers import intent_with
+
+PG_CONN = "qa_onboard_pg"
+EVENTS_CONN = "qa_onboard_events"
+SMTP_CONN = "qa_onboard_smtp"
+TEAM = {"name": "qa", "support_email": "qa-onboard@example.com"}
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, services, cleanups, pg_schema, smtp_server):
+    from confluent_kafka.admin import AdminClient
+
+    from airflow_provider_chimera.onboarding.events import STEPS
+
+    bootstrap = services["CHIMERA_KAFKA_BOOTSTRAP"]
+    require_service("Kafka", *bootstrap.split(":"))
+    monkeypatch.setenv(f"AIRFLOW_CONN_{EVENTS_CONN.upper()}", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": bootstrap}}))
+    suffix = uuid.uuid4().hex[:8]
+    topics = {kind: f"chimera.test.onboard.{kind}.{suffix}" for kind in STEPS}
+    for kind, option in STEPS.items():
+        monkeypatch.setenv(f"AIRFLOW__CHIMERA__{option.upper()}", topics[kind])
+    intents = tmp_path / "intents"
+    intents.mkdir()
+    for option, value in {
+        "EVENTS_KAFKA_CONN_ID": EVENTS_CONN,
+        "SMTP_CONN_ID": SMTP_CONN,
+        "SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'registry.db'}",
+        "STATE_DIR": str(tmp_path / "state"),
+        "INTENTS_DIR": str(intents),
+        "WAREHOUSE": str(tmp_path / "warehouse"),
+        "DATAHUB_LITE_PATH": str(tmp_path / "datahub-lite.duckdb"),
+    }.items():
+        monkeypatch.setenv(f"AIRFLOW__CHIMERA__{option}", value)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+
+    def drop() -> None:
+        existing = set(admin.list_topics(timeout=10).topics)
+        mine = [t for t in topics.values() if t in existing]
+        for future in (admin.delete_topics(mine).values() if mine else []):
+            future.result(timeout=30)
+
+    cleanups(drop)
+    pg = pg_schema("qa_onboard", conn_id=PG_CONN)
+    pg.execute("CREATE TABLE qa_onboard.customers (id bigint PRIMARY KEY, name text, updated_at timestamptz)")
+    smtp = smtp_server(SMTP_CONN)
+    return SimpleNamespace(intents=intents, topics=topics, bootstrap=bootstrap, smtp=smtp, state=tmp_path / "state")
+
+
+def _intent_file(folder, table: str):
+    data = intent_with(
+        {
+            "name": "crm",
+            "type": "postgres",
+            "connection": {"conn_id": PG_CONN},
+            "objects": [
+                {
+                    "name": f"qa_onboard.{table}",
+                    "ingestion": {
+                        "trigger": {"type": "timed", "schedule": "@hourly"},
+                        "mode": {"type": "incremental", "cursor": "updated_at"},
+                        "target": {"namespace": "qa", "table": table},
+                    },
+                }
+            ],
+        },
+        name="qa_onboard",
+        team=TEAM,
+    )
+    path = folder / "qa_onboard.json"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def _messages(bootstrap: str, topic: str, timeout: float = 20.0) -> list:
+    """Every message of ``topic`` (waits for at least one, then 3 s more)."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    found, deadline, quiet = [], time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < deadline and (quiet is None or time.monotonic() < quiet):
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                found.append(json.loads(message.value()))
+                quiet = time.monotonic() + 3
+    finally:
+        consumer.close()
+    return found
+
+
+def _steps(output: str) -> list[str]:
+    """The mark and name of each step the command printed (``✓ validate``)."""
+    return [line.split(":")[0] for line in output.splitlines() if line[:2] in ("✓ ", "= ", "- ", "✗ ")]
+
+
+def _onboard(*args: str):
+    from airflow_provider_chimera.cli.app import app
+
+    return CliRunner().invoke(app, ["onboard", *args])
+
+
+def test_chimera_onboard_runs_every_step_once_against_the_real_services(home):
+    from airflow_provider_chimera.onboarding.state import ingestion_blocker
+    from airflow_provider_chimera.onboarding.workflow import STEPS
+
+    path = _intent_file(home.intents, "customers")
+
+    first = _onboard(str(path))
+
+    assert first.exit_code == 0, first.output
+    assert _steps(first.output) == [f"✓ {step}" for step in STEPS]
+    assert any(line.startswith("qa_onboard version ") and line.endswith(": onboarding completed") for line in first.output.splitlines())
+    events = {kind: _messages(home.bootstrap, topic) for kind, topic in home.topics.items()}
+    assert {kind: [e["type"] for e in found] for kind, found in events.items()} == {
+        kind: [f"io.chimera.{kind}"] for kind in home.topics
+    }
+    data = events["onboarding-completion"][0]["data"]
+    assert (data["intent"], data["targets"]) == ("qa_onboard", ["qa.customers"])
+    assert data["datahub_urns"]["crm/qa_onboard.customers"].startswith("urn:li:dataset:(urn:li:dataPlatform:postgres,")
+    assert [(rcpt, m["Subject"]) for rcpt, m in home.smtp.inbox.messages] == [
+        ([TEAM["support_email"]], "Chimera: qa_onboard onboarding completed")
+    ]
+    assert ingestion_blocker(home.state, "qa_onboard", "qa_onboard_crm_qa_onboard_customers") is None
+
+    again = _onboard(str(path))
+
+    assert again.exit_code == 0, again.output
+    assert _steps(again.output) == [f"= {step}" for step in STEPS]
+    assert {kind: len(_messages(home.bootstrap, topic, timeout=5)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 1)
+    assert len(home.smtp.inbox.messages) == 1
+
+
+def test_a_table_that_does_not_exist_stops_onboarding_at_the_connectivity_test(home):
+    path = _intent_file(home.intents, "no_such_table")
+
+    failed = _onboard(str(path))
+
+    assert failed.exit_code == 2, failed.output
+    assert _steps(failed.output) == ["✓ validate", "✗ test_connectivity"]
+    assert "✗ test_connectivity: source crm (postgres): 1 of 1 object(s) cannot be read: qa_onboard.no_such_table" in failed.output
+    assert "to retry: fix the cause, then clear task test_connectivity of DAG chimera_onboard__qa_onboard" in failed.output
+    assert f"`chimera onboard {path} --from-step test_connectivity`" in failed.output
+    assert [m["Subject"] for _, m in home.smtp.inbox.messages] == ["Chimera: qa_onboard onboarding failed at test_connectivity"]

@@ -1,0 +1,109 @@
+"""The onboarding DAGs, the registry sync's asset alias, and the guard task (not yet wired into the ingestion DAGs)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_chimera.factory.onboarding import (
+    INTENTS_ALIAS,
+    build_onboarding_dags,
+    intent_asset,
+)
+from airflow_provider_chimera.onboarding.workflow import STEPS
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures" / "intents"
+
+
+def test_one_onboarding_dag_per_valid_intent_with_a_task_per_step_in_order(tmp_path):
+    shutil.copy(FIXTURES / "sales_crm.json", tmp_path)
+    shutil.copy(REPO / "intents" / "retail_shop.json", tmp_path)
+    (tmp_path / "broken.json").write_text(json.dumps({"name": "broken"}))
+
+    dags = build_onboarding_dags(tmp_path)
+
+    assert sorted(dags) == ["chimera_onboard__retail_shop", "chimera_onboard__sales_crm"]
+    dag = dags["chimera_onboard__sales_crm"]
+    assert dag.task_ids == list(STEPS)
+    for before, after in itertools.pairwise(STEPS):
+        assert dag.get_task(before).downstream_task_ids == {after}
+    assert not dag.get_task(STEPS[0]).upstream_task_ids
+    assert {(t.step, t.intent_file, t.retries) for t in dag.tasks} == {(s, str(tmp_path / "sales_crm.json"), 0) for s in STEPS}
+    assert (dag.catchup, dag.is_paused_upon_creation, dag.max_active_runs) == (False, False, 1)
+    assert dag.owner == "sales-analytics"
+
+
+def test_the_onboarding_dag_is_scheduled_on_its_intent_asset(tmp_path):
+    shutil.copy(FIXTURES / "sales_crm.json", tmp_path)
+    dag = build_onboarding_dags(tmp_path)["chimera_onboard__sales_crm"]
+
+    (asset,) = dag.schedule
+    assert (asset.name, asset.uri, asset.group) == ("chimera-intent://sales_crm", "chimera-intent://sales_crm/", "chimera-intent")
+    assert intent_asset("sales_crm") == asset
+
+
+def test_the_registry_sync_task_emits_through_the_intents_alias():
+    from airflow.sdk import AssetAlias
+
+    from airflow_provider_chimera.factory.maintenance import (
+        REGISTRY_SYNC,
+        build_maintenance_dags,
+    )
+
+    task = build_maintenance_dags()[REGISTRY_SYNC].get_task("sync")
+    assert task.outlets == [AssetAlias(name=INTENTS_ALIAS, group="chimera-intent")]
+
+
+def test_the_guard_skips_with_the_reason_until_onboarding_completed(tmp_path, monkeypatch):
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from airflow_provider_chimera.onboarding.state import save_state
+    from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path))
+    guard = OnboardedGuardOperator(task_id="onboarded", intent="shop", pipeline_id="shop_files_customers")
+
+    with pytest.raises(AirflowSkipException) as skipped:
+        guard.execute({})
+    assert str(skipped.value) == (
+        "pipeline shop_files_customers waits for onboarding: intent shop has not completed onboarding yet. "
+        "It runs on its next trigger once DAG chimera_onboard__shop (or `chimera onboard`) has completed."
+    )
+
+    save_state(tmp_path, "shop", {"completed": {"hash": "a" * 64, "pipelines": ["shop_files_customers"]}})
+    assert guard.execute({}) is None
+
+
+def test_the_sync_task_emits_an_event_for_each_intent_waiting_for_onboarding(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from airflow.sdk import AssetAlias
+    from airflow.sdk.execution_time.context import OutletEventAccessors
+
+    from airflow_provider_chimera.factory.onboarding import intents_alias
+    from airflow_provider_chimera.operators.registry import RegistrySyncOperator
+
+    intents = tmp_path / "intents"
+    intents.mkdir()
+    shutil.copy(FIXTURES / "sales_crm.json", intents)
+    monkeypatch.setenv("AIRFLOW__CHIMERA__INTENTS_DIR", str(intents))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path / "state"))
+    task = RegistrySyncOperator(task_id="sync", outlets=[intents_alias()])
+    events = OutletEventAccessors()
+    context = {"dag": SimpleNamespace(dag_id="chimera_registry_sync"), "run_id": "scheduled__1", "outlet_events": events}
+
+    counts = task.execute(context)
+
+    assert counts["onboarding_requested"] == 1
+    (event,) = events[AssetAlias(name=INTENTS_ALIAS)].asset_alias_events
+    assert (event.source_alias_name, event.dest_asset_key.name, event.dest_asset_key.uri) == (
+        INTENTS_ALIAS, "chimera-intent://sales_crm", "chimera-intent://sales_crm/"
+    )
+    digest = __import__("hashlib").sha256((intents / "sales_crm.json").read_bytes()).hexdigest()
+    assert event.extra == {"intent": "sales_crm", "intent_hash": digest}

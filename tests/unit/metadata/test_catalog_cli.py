@@ -1,0 +1,52 @@
+"""`chimera catalog show URN` prints an entity's aspects from DataHub Lite."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from airflow_provider_chimera.cli.app import app
+from airflow_provider_chimera.metadata.lineage import emit_run_lineage
+from airflow_provider_chimera.settings import load_settings
+from tests.helpers import pipeline_for, single_object_source
+
+runner = CliRunner()
+TARGET_URN = "urn:li:dataset:(urn:li:dataPlatform:iceberg,qa.customers,PROD)"
+
+
+def test_show_prints_the_aspects_and_fails_for_an_unknown_urn(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__DATAHUB_LITE_PATH", str(tmp_path / "lite.duckdb"))
+    monkeypatch.delenv("AIRFLOW_CONN_DATAHUB_REST_DEFAULT", raising=False)
+    pipeline = pipeline_for(single_object_source("postgres", {"uri": "postgresql://db/crm"}, "public.customers", {"type": "full"}, "customers"))
+    assert emit_run_lineage(pipeline, 1, load_settings())
+    result = runner.invoke(app, ["catalog", "show", TARGET_URN, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["urn"] == TARGET_URN
+    assert [u["dataset"] for u in shown["aspects"]["upstreamLineage"]["upstreams"]] == [
+        "urn:li:dataset:(urn:li:dataPlatform:postgres,crm.public.customers,PROD)"
+    ]
+    text = runner.invoke(app, ["catalog", "show", TARGET_URN])
+    assert text.exit_code == 0 and "upstreamLineage" in text.stdout
+    missing = runner.invoke(app, ["catalog", "show", "urn:li:dataset:(urn:li:dataPlatform:iceberg,qa.nothing,PROD)"])
+    assert missing.exit_code == 1
+    assert "qa.nothing,PROD): not in DataHub Lite" in missing.stderr
+
+
+def test_harvest_describes_an_intent_file(settings, tmp_path, monkeypatch):
+    from tests.helpers import intent_with, record_schema
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__DATAHUB_LITE_PATH", str(tmp_path / "lite.duckdb"))
+    monkeypatch.delenv("AIRFLOW_CONN_DATAHUB_REST_DEFAULT", raising=False)
+    source = single_object_source(
+        "file", {"uri": "file:///data/crm"}, "customers", {"type": "incremental"}, "customers",
+        path="c/*.csv", format="csv", schema=record_schema(id="long", email="string"),
+    )
+    path = tmp_path / "qa_intent.json"
+    path.write_text(json.dumps(intent_with(source)))
+    result = runner.invoke(app, ["catalog", "harvest", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["targets"] == {"src/customers": TARGET_URN}
+    shown = runner.invoke(app, ["catalog", "show", TARGET_URN, "--format", "json"])
+    assert [f["fieldPath"] for f in json.loads(shown.stdout)["aspects"]["schemaMetadata"]["fields"]] == ["id", "email"]
