@@ -32,10 +32,11 @@ def notify_table_ready(pipeline, result: dict[str, Any], *, settings=None, regis
 
         settings = settings or load_settings()
         registry = registry or open_registry(settings)
-        with registry.session() as session:
-            marked = session.scalars(
-                select(AuditRow.details).where(AuditRow.action == ACTION, AuditRow.intent == pipeline.intent)
-            ).all()
+        audit = AuditRow.__table__  # Core, not the ORM: see registry/runs.py (no mapper configuration per task)
+        with registry.engine.connect() as conn:
+            marked = conn.execute(
+                select(audit.c.details).where(audit.c.action == ACTION, audit.c.intent == pipeline.intent)
+            ).scalars().all()
         if any((details or {}).get("pipeline") == pipeline.id for details in marked):
             return False
         details = {

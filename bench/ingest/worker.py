@@ -150,12 +150,14 @@ def chimera_prepare(spec: dict, work: Path):
     os.environ.setdefault("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{work / 'registry.db'}")
     os.environ.setdefault("AIRFLOW__CHIMERA__STATE_DIR", str(work / "state"))
     sys.path.insert(0, str(REPO))
-    # Imported untimed: the operator imports its readers, writer and quality checks (Soda Core
-    # on DuckDB) when it runs; a worker process imports them once for all its tasks.
+    # Imported untimed: the operator imports its readers, writer, quality checks (Soda Core on
+    # DuckDB) and DataHub's SDK (the run's lineage) when it runs.
     os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
     for module in ("airflow_provider_chimera.operators.ingest", "airflow_provider_chimera.sources",
                    "airflow_provider_chimera.writer", "airflow_provider_chimera.governance.wap", "duckdb",
-                   "soda_core.contracts.contract_verification", "soda_duckdb.common.data_sources.duckdb_data_source"):
+                   "soda_core.contracts.contract_verification", "soda_duckdb.common.data_sources.duckdb_data_source",
+                   "airflow_provider_chimera.metadata.lineage", "airflow_provider_chimera.metadata.aspects",
+                   "datahub.lite.lite_util", "datahub.api.entities.dataprocess.dataprocess_instance"):
         importlib.import_module(module)
     from tests.helpers import intent_with, pipeline_for, run_pipeline
 
