@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import require_service
+from tests.integration.onboarding.topics import topic_dropper
 from tests.helpers import intent_with
 
 PG_CONN = "qa_onboard_pg"
@@ -47,14 +48,7 @@ def home(tmp_path, monkeypatch, services, cleanups, pg_schema, smtp_server):
     }.items():
         monkeypatch.setenv(f"AIRFLOW__CHIMERA__{option}", value)
     admin = AdminClient({"bootstrap.servers": bootstrap})
-
-    def drop() -> None:
-        existing = set(admin.list_topics(timeout=10).topics)
-        mine = [t for t in topics.values() if t in existing]
-        for future in (admin.delete_topics(mine).values() if mine else []):
-            future.result(timeout=30)
-
-    cleanups(drop)
+    cleanups(topic_dropper(admin, topics.values()))
     pg = pg_schema("qa_onboard", conn_id=PG_CONN)
     pg.execute("CREATE TABLE qa_onboard.customers (id bigint PRIMARY KEY, name text, updated_at timestamptz)")
     smtp = smtp_server(SMTP_CONN)

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import require_service
+from tests.integration.onboarding.topics import topic_dropper
 
 EVENTS_CONN = "chimera_test_onboarding_events"
 HASH = "89abcdef01234567" + "0" * 48
@@ -35,14 +36,7 @@ def home(tmp_path, monkeypatch, services, cleanups):
     monkeypatch.setenv("AIRFLOW__CHIMERA__EVENTS_KAFKA_CONN_ID", EVENTS_CONN)
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
     admin = AdminClient({"bootstrap.servers": bootstrap})
-
-    def drop() -> None:
-        existing = set(admin.list_topics(timeout=10).topics)
-        mine = [t for t in topics.values() if t in existing]
-        for future in (admin.delete_topics(mine).values() if mine else []):
-            future.result(timeout=30)
-
-    cleanups(drop)
+    cleanups(topic_dropper(admin, topics.values()))
     return SimpleNamespace(settings=load_settings(), topics=topics, admin=admin, bootstrap=bootstrap)
 
 
