@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential
 
-.PHONY: install system-deps services services-stop test test-unit demo demo-clean lock clean bench bench-parse bench-ingest
+.PHONY: install system-deps services services-stop superset test test-unit demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
 
 install: system-deps $(VENV)/.installed
 
@@ -29,6 +29,7 @@ $(VENV)/.installed: requirements/lock.txt setup.cfg
 
 lock:
 	$(BIN)/uv pip compile setup.cfg --extra test --python-version 3.11 -o requirements/lock.txt
+	$(BIN)/uv pip compile requirements/superset.in --python-version 3.11 -o requirements/superset.txt
 
 services:
 	@bash scripts/services.sh start
@@ -36,14 +37,14 @@ services:
 services-stop:
 	@bash scripts/services.sh stop
 
-test: install services
+test: install services superset
 	$(BIN)/pytest tests
 
 test-unit: install
 	$(BIN)/pytest tests/unit
 
 demo: install
-	@bash scripts/services.sh start postgres
+	@bash scripts/services.sh start postgres kafka
 	@bash scripts/demo.sh
 
 demo-clean:
@@ -64,11 +65,27 @@ bench-ingest: install services $(BENCH_VENV)/.installed
 	BENCH_ROWS=$(BENCH_ROWS) BENCH_MESSAGES=$(BENCH_MESSAGES) BENCH_REPEAT=$(BENCH_REPEAT) \
 	  $(BENCH_VENV)/bin/python bench/ingest/run.py
 
+# The recovery planner against FIFO and priority_weight on generated scenarios (docs/recovery.md):
+# pure simulation in .venv, no services, a few seconds.
+bench-recovery:
+	$(BIN)/python bench/recovery/run.py
+
 $(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
 	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)
 	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python -r requirements/lock.txt -r bench/requirements.txt
 	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python --no-deps -e .
 	touch $@
 
+# Apache Superset in its own environment (its pins clash with Airflow's): the discovery step's
+# integration tests start a real Superset from it. Versions from requirements/superset.txt.
+SUPERSET_VENV := .superset/venv
+
+superset: system-deps $(SUPERSET_VENV)/.installed
+
+$(SUPERSET_VENV)/.installed: $(VENV)/.installed requirements/superset.txt
+	test -x $(SUPERSET_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(SUPERSET_VENV)
+	$(BIN)/uv pip install -q --python $(SUPERSET_VENV)/bin/python -r requirements/superset.txt
+	touch $@
+
 clean: demo-clean
-	rm -rf $(VENV) .pytest_cache .bench
+	rm -rf $(VENV) .pytest_cache .bench .superset

@@ -229,6 +229,18 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "lakehouse.data-discovery-available",
         "default": "chimera.data-discovery-available",
     },
+    "superset_conn_id": {
+        "description": (
+            "Airflow HTTP connection of an Apache Superset (host, port, schema ``http`` or ``https``, "
+            "login and password of a user allowed to add databases and datasets) in which onboarding's "
+            "discovery step registers each SQL source as a database and its objects as datasets. Empty: "
+            "the onboarded data is discoverable in DataHub only.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "superset_default",
+        "default": "",
+    },
     "sql_alchemy_conn": {
         "description": (
             "SQLAlchemy URL of Chimera's own metadata store (teams, projects, intents and their "
@@ -254,6 +266,68 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "string",
         "example": "/shared/chimera",
         "default": "",
+    },
+    "registry_sync_schedule": {
+        "description": (
+            "Cron schedule of the ``chimera_registry_sync`` DAG, which records the intents folder in the "
+            "registry and starts the onboarding of each new or changed intent: a dropped intent file is "
+            "picked up within one such interval.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "* * * * *",
+        "default": "*/5 * * * *",
+    },
+    "airflow_api_conn_id": {
+        "description": (
+            "HTTP connection to Airflow's REST API (host, port, schema http/https, login and password "
+            "when the auth manager asks for them), through which Chimera's tasks create the pipelines' "
+            "pools and start or clear runs. Without this connection: ``[api] base_url`` with a token of "
+            "the simple auth manager's all-admins mode.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "airflow_api",
+        "default": "airflow_api_default",
+    },
+    "task_retries": {
+        "description": (
+            "Retries of a pipeline's ``ingest`` task after a failure (each retry is exactly once: the "
+            "engine commits a run once). A run still failing after them waits for ``chimera recover``.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "0",
+        "default": "2",
+    },
+    "task_retry_delay_seconds": {
+        "description": "Seconds between a failed ``ingest`` attempt and its retry.\n",
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "300",
+        "default": "60",
+    },
+    "task_timeout_minutes": {
+        "description": (
+            "``execution_timeout`` of a batch pipeline's ``ingest`` task: a run still going after this "
+            "many minutes fails (and is retried); ``0``: no timeout. A ``stream`` pipeline's task gets "
+            "``stream_run_seconds`` plus 10 minutes instead (see docs/limits.md).\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "30",
+        "default": "120",
+    },
+    "task_memory_limit_mib": {
+        "description": (
+            "Memory cap (MiB of resident set size) of one ``ingest`` task, kept by a watchdog in the task: "
+            "over it the run fails naming the pipeline, the cap and the memory seen, and nothing more is "
+            "committed; ``0``: no cap. The executor's own limits back it up (see docs/limits.md).\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "16384",
+        "default": "4096",
     },
     "maintenance_slots": {
         "description": (
@@ -306,6 +380,23 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "float",
         "example": "2",
         "default": "5",
+    },
+    "recovery_cpu": {
+        "description": (
+            "CPU cores recovery may use at once: ``chimera recover`` plans reruns so that the running "
+            "and starting pipelines never need more (see docs/recovery.md).\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "float",
+        "example": "32",
+        "default": "8",
+    },
+    "recovery_memory_gib": {
+        "description": "Memory (GiB) recovery may use at once, like ``recovery_cpu`` for peak memory.\n",
+        "version_added": "0.1.0",
+        "type": "float",
+        "example": "128",
+        "default": "16",
     },
 }
 

@@ -66,6 +66,7 @@ class ChimeraSettings(BaseModel):
     datasource_onboarding_topic: str = "chimera.datasource-onboarding"
     onboarding_completion_topic: str = "chimera.onboarding-completion"
     data_discovery_topic: str = "chimera.data-discovery-available"
+    superset_conn_id: str = ""
     stream_batch_rows: int = 100_000
     stream_run_seconds: int = 600
     audit_retention_hours: int = 72
@@ -77,6 +78,14 @@ class ChimeraSettings(BaseModel):
     compaction_min_files: int = 5
     datahub_lite_path: Path = Path("datahub-lite.duckdb")
     datahub_emit_timeout_seconds: float = 5.0
+    recovery_cpu: float = 8.0
+    recovery_memory_gib: float = 16.0
+    registry_sync_schedule: str = "*/5 * * * *"
+    airflow_api_conn_id: str = "airflow_api_default"
+    task_retries: int = 2
+    task_retry_delay_seconds: int = 60
+    task_timeout_minutes: int = 120
+    task_memory_limit_mib: int = 4096
 
     @cached_property
     def catalog_db(self) -> Path:
@@ -106,6 +115,7 @@ def load_settings() -> ChimeraSettings:
         datasource_onboarding_topic=_option("datasource_onboarding_topic"),
         onboarding_completion_topic=_option("onboarding_completion_topic"),
         data_discovery_topic=_option("data_discovery_topic"),
+        superset_conn_id=_option("superset_conn_id"),
         stream_batch_rows=int(_option("stream_batch_rows")),
         stream_run_seconds=int(_option("stream_run_seconds")),
         audit_retention_hours=int(_option("audit_retention_hours")),
@@ -117,4 +127,12 @@ def load_settings() -> ChimeraSettings:
         compaction_min_files=int(_option("compaction_min_files")),
         datahub_lite_path=Path(_option("datahub_lite_path") or airflow_home() / "chimera" / "datahub-lite.duckdb").expanduser(),
         datahub_emit_timeout_seconds=float(_option("datahub_emit_timeout_seconds")),
+        recovery_cpu=float(_option("recovery_cpu")),
+        recovery_memory_gib=float(_option("recovery_memory_gib")),
+        registry_sync_schedule=_option("registry_sync_schedule"),
+        airflow_api_conn_id=_option("airflow_api_conn_id"),
+        task_retries=int(_option("task_retries")),
+        task_retry_delay_seconds=int(_option("task_retry_delay_seconds")),
+        task_timeout_minutes=int(_option("task_timeout_minutes")),
+        task_memory_limit_mib=int(_option("task_memory_limit_mib")),
     )

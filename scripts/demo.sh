@@ -23,11 +23,25 @@ export CHIMERA_DEMO_PII_KEY=${CHIMERA_DEMO_PII_KEY:-chimera-demo-pii-key}
 export AIRFLOW__CHIMERA__PII_KEY_SECRET='${env:CHIMERA_DEMO_PII_KEY}'
 # The sample intent's Postgres source names the Airflow connection `retail_postgres`.
 export AIRFLOW_CONN_RETAIL_POSTGRES="postgresql://$CHIMERA_PG_USER:$CHIMERA_PG_PASSWORD@$CHIMERA_PG_HOST:$CHIMERA_PG_PORT/$CHIMERA_PG_DB"
+# Onboarding announces each intent on the local Kafka (`[chimera] events_kafka_conn_id`, kafka_default).
+export AIRFLOW_CONN_KAFKA_DEFAULT="{\"conn_type\": \"kafka\", \"extra\": {\"bootstrap.servers\": \"$CHIMERA_KAFKA_BOOTSTRAP\"}}"
 
 rm -rf "$AIRFLOW_HOME"
 mkdir -p "$AIRFLOW_HOME" "$DEMO_DIR/logs"
 "$BIN/python" scripts/seed_demo.py
 "$BIN/airflow" db migrate >"$DEMO_DIR/logs/db-migrate.log" 2>&1 || { tail -20 "$DEMO_DIR/logs/db-migrate.log"; exit 1; }
+
+# A pipeline ingests only once its intent is onboarded (in a deployment, chimera_registry_sync
+# starts the intent's onboarding DAG by itself): validate, test connectivity, register, harvest
+# metadata into DataHub Lite, publish the onboarding events, notify the team.
+for intent in intents/*.json; do
+  log=$DEMO_DIR/logs/onboard-$(basename "$intent" .json).log
+  if "$BIN/chimera" onboard "$intent" >"$log" 2>&1; then
+    echo "intent $intent: onboarded (log: ${log#$REPO/})"
+  else
+    echo "intent $intent: onboarding FAILED (log: ${log#$REPO/})"; tail -5 "$log"; exit 1
+  fi
+done
 
 status=0
 for dag in $("$BIN/chimera" dags list --format ids); do

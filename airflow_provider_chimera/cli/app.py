@@ -17,6 +17,7 @@ from airflow_provider_chimera.cli.catalog import catalog_app
 from airflow_provider_chimera.cli.intent import intent_app
 from airflow_provider_chimera.cli.onboard import register as register_onboard_command
 from airflow_provider_chimera.cli.pools import pools_app
+from airflow_provider_chimera.cli.recover import register as register_recover_command
 from airflow_provider_chimera.cli.registry import register_intent_commands, register_registry_commands
 from airflow_provider_chimera.cli.report import report_command
 from airflow_provider_chimera.cli.sample import register as register_sample_command
@@ -37,6 +38,7 @@ register_sample_command(app)  # chimera sample
 app.command("report")(report_command)  # chimera report
 register_status_command(app)  # chimera status
 register_onboard_command(app)  # chimera onboard
+register_recover_command(app)  # chimera recover
 
 # Commands that write their own, more specific audit entries.
 _SELF_AUDITED = ("audit", "registry", "intent diff", "intent onboard", "onboard")

@@ -14,6 +14,8 @@ from airflow_provider_chimera.factory.pipelines import Pipeline, discover
 from airflow_provider_chimera.factory.resources import pool_name, priority_weight
 from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
+from airflow_provider_chimera.operators.limits import execution_timeout
+from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 
 log = logging.getLogger(__name__)
@@ -33,8 +35,8 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings) -> DAG:
         doc_md=doc_md(pipeline),
         default_args={
             "owner": pipeline.team.name,
-            "retries": 2,
-            "retry_delay": timedelta(minutes=1),
+            "retries": settings.task_retries,
+            "retry_delay": timedelta(seconds=settings.task_retry_delay_seconds),
             "pool": pool_name(pipeline),
             "priority_weight": priority_weight(pipeline),
             "weight_rule": "absolute",
@@ -44,11 +46,15 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings) -> DAG:
         # A pipeline triggered by its own Kafka topic: the watched asset is the inlet itself.
         if isinstance(schedule, list):
             inlet = next((asset for asset in schedule if asset.uri == inlet.uri), inlet)
-        IngestOperator(
+        # Nothing is read before the intent's onboarding completed: the guard skips the run, with
+        # its reason, and the skipped ``ingest`` follows it (decision 0022).
+        guard = OnboardedGuardOperator(task_id="onboarded", intent=pipeline.intent, pipeline_id=pipeline.id, retries=0)
+        guard >> IngestOperator(
             task_id="ingest",
             pipeline=pipeline,
             inlets=[inlet],
             outlets=[target_asset(pipeline, settings.catalog_name)],
+            execution_timeout=execution_timeout(pipeline, settings),  # docs/limits.md
         )
     return dag
 

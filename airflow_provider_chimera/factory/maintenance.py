@@ -16,12 +16,14 @@ def build_maintenance_dags() -> dict[str, DAG]:
     from airflow_provider_chimera.factory.onboarding import intents_alias
     from airflow_provider_chimera.operators.registry import RegistrySyncOperator
 
+    from airflow_provider_chimera.settings import load_settings
+
     with chimera_dag(
         REGISTRY_SYNC,
-        "*/5 * * * *",
+        load_settings().registry_sync_schedule,
         retry_delay=timedelta(minutes=1),
         doc_md=(
-            "Records the intents folder in Chimera's registry every five minutes: new intent versions, "
+            "Records the intents folder in Chimera's registry on `[chimera] registry_sync_schedule` (every five minutes by default): new intent versions, "
             "and each factory decision (pipeline created, retired, pending onboarding, intent rejected) "
             "in the audit log (`chimera audit`). Parsing DAG files never touches a database, so this is "
             "where those decisions are written. It also starts the onboarding DAG of each new or changed "

@@ -8,6 +8,7 @@ so a laptop needs no DataHub server.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from typing import Any
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 
 REST_CONN_ID = "datahub_rest_default"
+# How long a harvest or ``chimera catalog show`` waits for another process's hold on DataHub Lite.
+LOCK_WAIT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,23 @@ class Destination:
             return {"type": "datahub-lite", "config": {"type": "duckdb", "config": {"file": self.location}}}
         return {"type": "datahub-rest", "config": {"server": self.location, "token": self.token, "timeout_sec": self.timeout, "retry_max_times": 0}}
 
-    def emitter(self) -> Emitter:
-        return Emitter(self)
+    def emitter(self, lock_timeout: float | None = None) -> Emitter:
+        return Emitter(self, lock_timeout)
+
+    def exclusive(self, timeout: float | None = None):
+        """Hold DataHub Lite's file for this process (a context manager; a no-op for a server).
+
+        DuckDB lets one process open a file at a time, readers included; onboarding harvests and
+        every pipeline's lineage write to the same file, from parallel tasks. They queue on a lock
+        file beside it (``<file>.lock``) for up to ``timeout`` seconds (the emit timeout by default)
+        instead of failing on DuckDB's "Could not set lock".
+        """
+        if self.kind != "lite":
+            return contextlib.nullcontext()
+        from filelock import FileLock
+
+        Path(self.location).parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(f"{self.location}.lock", timeout=self.timeout if timeout is None else timeout)
 
     def lite(self, read_only: bool = False):
         """The DataHub Lite store (the caller closes it)."""
@@ -50,11 +68,12 @@ class Destination:
         if self.kind == "lite":
             if not Path(self.location).exists():
                 return None
-            store = self.lite(read_only=True)
-            try:
-                return store.get(urn, aspects=None)
-            finally:
-                store.close()
+            with self.exclusive(timeout=LOCK_WAIT_SECONDS):
+                store = self.lite(read_only=True)
+                try:
+                    return store.get(urn, aspects=None)
+                finally:
+                    store.close()
         from datahub.ingestion.graph.client import DatahubClientConfig, DataHubGraph
 
         with DataHubGraph(DatahubClientConfig(server=self.location, token=self.token, timeout_sec=self.timeout)) as graph:
@@ -64,10 +83,17 @@ class Destination:
 class Emitter:
     """Writes metadata change proposals to a destination; a context manager."""
 
-    def __init__(self, destination: Destination):
+    def __init__(self, destination: Destination, lock_timeout: float | None = None):
         self.destination = destination
+        self._lock = None
         if destination.kind == "lite":
-            self._lite = destination.lite()
+            self._lock = destination.exclusive(lock_timeout)
+            self._lock.acquire()
+            try:
+                self._lite = destination.lite()
+            except BaseException:
+                self._lock.release()
+                raise
             self._rest = None
         else:
             from datahub.emitter.rest_emitter import DataHubRestEmitter
@@ -85,7 +111,11 @@ class Emitter:
             self._rest.emit_mcp(mcp)
 
     def close(self) -> None:
-        (self._lite or self._rest).close()
+        try:
+            (self._lite or self._rest).close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def __enter__(self) -> Emitter:
         return self

@@ -25,6 +25,7 @@ from airflow_provider_chimera.contract.model import Intent, Source, SourceObject
 from airflow_provider_chimera.factory.pipelines import Pipeline
 from airflow_provider_chimera.metadata import naming
 from airflow_provider_chimera.metadata.destination import (
+    LOCK_WAIT_SECONDS,
     Destination,
     select_destination,
 )
@@ -94,7 +95,7 @@ def harvest_intent(
                 )
                 report.targets[(source.name, obj.name)] = target
     try:
-        with destination.emitter() as emitter:
+        with destination.emitter(lock_timeout=LOCK_WAIT_SECONDS) as emitter:
             for mcp in mcps:
                 emitter.emit(mcp)
                 report.emitted += 1
@@ -125,8 +126,9 @@ def run_datahub_source(source: Source, objects: list[SourceObject], destination:
 
     try:
         recipe = {"source": _source_config(source, objects), "sink": destination.sink()}
-        run = IngestionPipeline.create(recipe, no_progress=True, report_to=None)
-        run.run()
+        with destination.exclusive(timeout=LOCK_WAIT_SECONDS):
+            run = IngestionPipeline.create(recipe, no_progress=True, report_to=None)
+            run.run()
         failures = list(run.source.get_report().failures) + list(run.sink.get_report().failures)
     except Exception as exc:  # the intent's own aspects are still written
         problem = f"DataHub's {source.type} source failed: {type(exc).__name__}: {exc}"

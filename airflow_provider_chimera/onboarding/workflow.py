@@ -170,7 +170,8 @@ def _publish(kind: str, intent: Intent, run: Run) -> str | None:
         publish_onboarding_event,
     )
 
-    data = event_data(intent, run.hash, datahub_urns=run.version.get("datahub_urns") or {})
+    data = event_data(intent, run.hash, datahub_urns=run.version.get("datahub_urns") or {},
+                      superset=run.version.get("superset_links") or {})
     return publish_onboarding_event(kind, data, registry=run.registry, settings=run.settings, actor=run.actor)
 
 
@@ -343,29 +344,32 @@ def publish_completion(run: Run) -> dict[str, Any]:
 
 def superset_conn_id(settings: ChimeraSettings) -> str:
     """The Superset connection to register datasets in; empty (the default) when none is configured."""
-    return str(getattr(settings, "superset_conn_id", "") or "")
+    return settings.superset_conn_id
 
 
 def discovery(run: Run) -> dict[str, Any]:
     """Make the new datasets discoverable: in DataHub (the harvest put them there) and, when a
-    Superset connection is configured, in Superset (:func:`register_in_superset`)."""
+    Superset connection is configured, in Superset (:mod:`.superset`: a database per SQL source,
+    a dataset per object, whose links the ``data-discovery-available`` event carries)."""
     if run.kind not in ADDS:
         return {"outcome": "skipped", "summary": "nothing added: discovery unchanged"}
-    tables = [p["target_table"] for p in _pipelines(run.scope(), run)]
+    scope = run.scope()
     conn_id = superset_conn_id(run.settings)
-    where = ["DataHub"]
-    if conn_id:
-        register_in_superset(conn_id, tables)
-        where.append(f"Superset ({conn_id})")
-    details = {"tables": tables, "discoverable_in": where}
-    details["superset"] = conn_id or "not configured: discoverable in DataHub only"
-    details["summary"] = "discoverable in " + ", ".join(where)
+    details: dict[str, Any] = {"tables": [p["target_table"] for p in _pipelines(scope, run)], "discoverable_in": ["DataHub"]}
+    if not conn_id:
+        details["superset"] = "not configured: discoverable in DataHub only"
+    else:
+        from airflow_provider_chimera.onboarding.superset import register_intent
+
+        registered = register_intent(conn_id, scope)
+        state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
+        state.setdefault("version", run.version)["superset_links"] = registered.links  # named in the event that follows
+        onboarding_state.save_state(run.registry.state_dir, run.intent.name, state)
+        run.version["superset_links"] = registered.links
+        details["discoverable_in"].append(f"Superset ({conn_id})")
+        details.update(superset=registered.links, superset_sources=registered.sources)
+    details["summary"] = "discoverable in " + ", ".join(details["discoverable_in"])
     return details
-
-
-def register_in_superset(conn_id: str, tables: list[str]) -> None:
-    """Where datasets would be registered in Superset; Chimera does not ship it yet."""
-    raise StepError(f"superset_conn_id is set to {conn_id!r}, but registering datasets in Superset is not available in this release")
 
 
 def publish_discovery(run: Run) -> dict[str, Any]:
@@ -380,13 +384,18 @@ def notify(run: Run) -> dict[str, Any]:
     from airflow_provider_chimera.onboarding.events import event_data
 
     scope = run.scope() if run.kind in ADDS else run.intent
-    details = event_data(scope, run.hash, datahub_urns=run.version.get("datahub_urns") or {}).model_dump(mode="json")
+    details = event_data(scope, run.hash, datahub_urns=run.version.get("datahub_urns") or {},
+                         superset=run.version.get("superset_links") or {}).model_dump(mode="json")
     diff = run.diff
     details.update(kind=run.kind, pipelines=[p["pipeline"] for p in _pipelines(run.intent, run)],
                    removed_objects=[str(o) for o in diff.removed_objects] if diff is not None else [])
     message = _notify("completion", run.intent, details, run.settings)
     to = run.intent.team.support_email
-    return {"notification": message, "to": to, "summary": f"{to}: {message}"}
+    outcome = {"notification": message, "to": to, "summary": f"{to}: completion {message}"}
+    if run.kind in ADDS:  # something new became discoverable: the team hears where to look
+        discovery = _notify("discovery", run.intent, details, run.settings)
+        outcome.update(discovery_notification=discovery, summary=outcome["summary"] + f", discovery {discovery}")
+    return outcome
 
 
 STEP_FUNCTIONS: dict[str, Callable[[Run], dict[str, Any]]] = {

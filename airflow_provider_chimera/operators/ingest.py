@@ -40,6 +40,7 @@ class IngestOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         """Ingest, recording the run (start, end, rows, bytes, CPU, peak RSS) in the registry's
         ``runs`` table; the same statistics are part of the returned XCom value."""
+        from airflow_provider_chimera.operators.limits import TaskWatchdog
         from airflow_provider_chimera.operators.runstats import RunMeter, save_run
 
         meter = RunMeter()
@@ -48,10 +49,12 @@ class IngestOperator(BaseOperator):
         attempt = getattr(context.get("ti") if context else None, "try_number", None)
         save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at)
         try:
-            if isinstance(pipeline.ingestion.mode, StreamMode):
-                result, stats = self._stream(context, run_id, meter)
-            else:
-                result, stats = self._ingest(context, run_id, meter)
+            # The memory cap, and the backstop of execution_timeout (operators.limits).
+            with TaskWatchdog(pipeline.id, load_settings().task_memory_limit_mib, self.execution_timeout):
+                if isinstance(pipeline.ingestion.mode, StreamMode):
+                    result, stats = self._stream(context, run_id, meter)
+                else:
+                    result, stats = self._ingest(context, run_id, meter)
         except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
             error = f"{type(exc).__name__}: {exc}"
             save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error)

@@ -29,7 +29,24 @@ class RegistrySyncOperator(BaseOperator):
         counts = report.counts()
         self.log.info("registry synced with %s: %s", settings.intents_dir, counts)
         counts["onboarding_requested"] = len(self.request_onboarding(context, registry, settings.intents_dir, actor))
+        counts.update(self.sync_pools(settings))
         return counts
+
+    def sync_pools(self, settings) -> dict[str, int]:
+        """Create or resize the pipelines' pools through Airflow's REST API, so a new intent's
+        pipelines have their pools before their first run (the same plan as ``chimera pools sync``)."""
+        from airflow_provider_chimera.airflow_api import AirflowApi
+        from airflow_provider_chimera.factory.pool_sync import ApiPools, apply_pools, plan_pools
+
+        api = AirflowApi.from_settings(settings.airflow_api_conn_id)
+        try:
+            changes = apply_pools(plan_pools(settings=settings), ApiPools(api))
+        finally:
+            api.close()
+        for change in ("created", "updated", "deleted"):
+            if changes[change]:
+                self.log.info("pools %s: %s", change, ", ".join(changes[change]))
+        return {f"pools_{change}": len(names) for change, names in changes.items()}
 
     def request_onboarding(self, context: Any, registry, intents_dir, actor: str) -> list[tuple[str, str]]:
         """An event on ``chimera-intent://<intent>`` (through this task's asset alias outlet) for each

@@ -6,13 +6,15 @@
    DAGs for the two peers, so the comparison stays equivalent whatever the factory puts in a DAG:
 
    * ``dagfactory/``: astronomer's dag-factory, one YAML file per intent (same ids, schedules,
-     start date, tags, doc_md, default args, and one task with the same inlets and outlets),
+     start date, tags, doc_md, default args, and the same two tasks with the same inlets, outlets,
+     dependencies, retries and execution timeouts),
      and the DAG file that calls ``load_yaml_dags``.
    * ``raw/``: the raw limit, a plain Python DAG file building the same DAGs in a loop from a
      JSON list.
 
-   The peers' task is a ``PythonOperator`` whose ``op_kwargs`` carry what Chimera's ingest task
-   is configured with (source, object, mode, cursor, target).
+   The peers' tasks are ``PythonOperator``s whose ``op_kwargs`` carry what Chimera's tasks are
+   configured with: the onboarding guard's intent and pipeline, and the ingest task's source,
+   object, mode, cursor and target.
 """
 
 from __future__ import annotations
@@ -213,11 +215,36 @@ def _schedule(timetable: Any) -> Any:
     raise TypeError(f"the benchmark cannot declare a {name} schedule for the peers; extend generate._schedule")
 
 
+# Task settings declared on a task where its value differs from the DAG's default args (or, for one
+# absent from them, from the operator's default given here).
+TASK_SETTINGS = ("retries", "execution_timeout")
+UNSET_SETTINGS = {"execution_timeout": None}
+
+
+def _task(task: Any, op_kwargs: dict, default_args: dict) -> dict:
+    """One task as the peers declare it: its id, configuration, assets, upstream tasks, and the
+    run settings where it differs from the DAG's default args."""
+    own = {
+        k: _value(value) for k in TASK_SETTINGS
+        if (value := getattr(task, k)) != default_args.get(k, UNSET_SETTINGS.get(k, value))
+    }
+    return {
+        "task_id": task.task_id,
+        "op_kwargs": op_kwargs,
+        "inlets": _value(list(task.inlets)),
+        "outlets": _value(list(task.outlets)),
+        "upstream": sorted(task.upstream_task_ids),
+        **own,
+    }
+
+
 def declaration(dag: Any, task_config: dict) -> dict:
-    """One DAG as the peers declare it: the arguments Chimera's DAG was built with, plus the task."""
-    if len(dag.tasks) != 1:
-        raise ValueError(f"{dag.dag_id}: the benchmark expects one task per DAG, found {len(dag.tasks)}")
-    task = dag.tasks[0]
+    """One DAG as the peers declare it: the arguments Chimera's DAG was built with, plus its tasks
+    (the onboarding guard, configured with the intent and pipeline it checks, then the ingest task)."""
+    if sorted(dag.task_ids) != ["ingest", "onboarded"]:
+        raise ValueError(f"{dag.dag_id}: the benchmark expects the tasks onboarded >> ingest, found {dag.task_ids}")
+    default_args = dict(dag.default_args)
+    guard, ingest = dag.get_task("onboarded"), dag.get_task("ingest")
     out = {
         "schedule": _schedule(dag.timetable),
         "start_date": _value(dag.start_date),
@@ -225,13 +252,11 @@ def declaration(dag: Any, task_config: dict) -> dict:
         "max_active_runs": dag.max_active_runs,
         "tags": sorted(dag.tags),
         "doc_md": dag.doc_md,
-        "default_args": _value(dict(dag.default_args)),
-        "task": {
-            "task_id": task.task_id,
-            "op_kwargs": task_config,
-            "inlets": _value(list(task.inlets)),
-            "outlets": _value(list(task.outlets)),
-        },
+        "default_args": _value(default_args),
+        "tasks": [
+            _task(guard, {"intent": guard.intent, "pipeline_id": guard.pipeline_id}, default_args),
+            _task(ingest, task_config, default_args),
+        ],
     }
     if dag.description:
         out["description"] = dag.description
@@ -251,19 +276,20 @@ def _dagfactory_doc(declarations: dict[str, dict]) -> dict:
         default["default_args"] = shared_args
     doc: dict = {"default": default}
     for dag_name, decl in declarations.items():
-        entry = {k: v for k, v in decl.items() if k not in ("task", "default_args") and k not in default}
+        entry = {k: v for k, v in decl.items() if k not in ("tasks", "default_args") and k not in default}
         entry["schedule"] = "None" if decl["schedule"] is None else decl["schedule"]
         own_args = {k: v for k, v in decl["default_args"].items() if k not in shared_args}
         if own_args:
             entry["default_args"] = own_args
-        task = decl["task"]
         entry["tasks"] = {task["task_id"]: {
             "operator": PEER_OPERATOR,
             "python_callable": PEER_CALLABLE,
             "op_kwargs": task["op_kwargs"],
             **({"inlets": task["inlets"]} if task["inlets"] else {}),
             **({"outlets": task["outlets"]} if task["outlets"] else {}),
-        }}
+            **({"dependencies": task["upstream"]} if task["upstream"] else {}),
+            **{k: task[k] for k in TASK_SETTINGS if k in task},
+        } for task in decl["tasks"]}
         doc[dag_name] = entry
     return doc
 
@@ -306,7 +332,7 @@ def build(value):
 
 
 for spec in json.loads((Path(__file__).parent / "dags.json").read_bytes()):
-    task = spec.pop("task")
+    tasks = spec.pop("tasks")
     with DAG(
         dag_id=spec.pop("dag_id"),
         schedule=build(spec.pop("schedule")),
@@ -314,13 +340,18 @@ for spec in json.loads((Path(__file__).parent / "dags.json").read_bytes()):
         default_args=build(spec.pop("default_args")),
         **spec,
     ) as dag:
-        PythonOperator(
-            task_id=task["task_id"],
-            python_callable=dict,
-            op_kwargs=task["op_kwargs"],
-            inlets=build(task["inlets"]),
-            outlets=build(task["outlets"]),
-        )
+        built = {}
+        for task in tasks:
+            built[task["task_id"]] = PythonOperator(
+                task_id=task["task_id"],
+                python_callable=dict,
+                op_kwargs=task["op_kwargs"],
+                inlets=build(task["inlets"]),
+                outlets=build(task["outlets"]),
+                **{k: build(task[k]) for k in ("retries", "execution_timeout") if k in task},
+            )
+            for upstream in task["upstream"]:
+                built[upstream] >> built[task["task_id"]]
     globals()[dag.dag_id] = dag
 '''
 

@@ -38,8 +38,8 @@ ASYMMETRIES = [
         "only loads YAML; the raw limit only reads one JSON list."
     ),
     (
-        "Chimera's task is its IngestOperator carrying the validated pipeline; dag-factory's and the "
-        "raw limit's task is a PythonOperator whose op_kwargs carry the same configuration."
+        "Chimera's tasks are its onboarding guard and its IngestOperator carrying the validated pipeline; "
+        "dag-factory's and the raw limit's are two PythonOperators whose op_kwargs carry the same configuration."
     ),
     "dag-factory appends each DAG's YAML to its doc_md and adds a 'dagfactory' tag (its own behaviour).",
     (
@@ -308,7 +308,7 @@ def main() -> None:
                       "DAGs) is timed apart and not in the ratios." if not args.no_serialize else "")
         console.print("Network/database calls seen while parsing (socket connect/getaddrinfo, sqlite3 connect, "
                       "subprocess): " + (", ".join(f"{k}: {v}" for k, v in io_calls.items()) or "none"))
-        console.print("Same DAGs on every side (ids, schedules, run settings, tags, task owner/retries/pool/"
+        console.print("Same DAGs on every side (ids, schedules, run settings, tags, task owner/retries/timeout/pool/"
                       "priority, inlets, outlets): " + ("yes" if not equivalence else "NO:\n" + "\n".join(equivalence)))
         console.print("Asymmetries:\n" + "\n".join(f"  - {a}" for a in ASYMMETRIES))
 

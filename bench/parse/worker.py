@@ -47,7 +47,7 @@ def _schedule(timetable) -> list:
 
 
 def _signature(dag) -> list:
-    """What must be equal across the sides: id, schedule, run settings, tags, each task's settings and assets."""
+    """What must be equal across the sides: id, schedule, run settings, tags, each task's settings (execution timeout too), assets and upstream tasks."""
     return [
         dag.dag_id,
         _schedule(dag.timetable),
@@ -57,7 +57,9 @@ def _signature(dag) -> list:
         sorted(set(dag.tags) - {"dagfactory"}),  # dag-factory adds its own tag
         sorted(
             [t.task_id, t.owner, t.retries, t.retry_delay.total_seconds(), t.pool, t.priority_weight,
-             str(t.weight_rule), sorted(_asset(a) for a in t.inlets), sorted(_asset(a) for a in t.outlets)]
+             str(t.weight_rule), t.execution_timeout.total_seconds() if t.execution_timeout else None,
+             sorted(_asset(a) for a in t.inlets), sorted(_asset(a) for a in t.outlets),
+             sorted(t.upstream_task_ids)]
             for t in dag.tasks
         ),
     ]

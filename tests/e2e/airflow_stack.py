@@ -8,6 +8,7 @@ dag-processor and triggerer. DAGs come from the repo's ``dags/`` folder with
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -63,7 +64,10 @@ class AirflowStack:
             AIRFLOW__CHIMERA__WAREHOUSE=str(home / "warehouse"),
             AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'registry.db'}",
             AIRFLOW__CHIMERA__STATE_DIR=str(home / "chimera"),
+            AIRFLOW__CHIMERA__REGISTRY_SYNC_SCHEDULE="* * * * *",  # a dropped intent is picked up within a minute
             CHIMERA_SAMPLE_DATA=str(REPO / "samples"),
+            # Onboarding events go to the local broker (`[chimera] events_kafka_conn_id`).
+            AIRFLOW_CONN_KAFKA_DEFAULT=json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": SERVICES["CHIMERA_KAFKA_BOOTSTRAP"]}}),
             **(extra_env or {}),
         )
         self.env = env
@@ -99,9 +103,9 @@ class AirflowStack:
         return "\n".join(f"--- {p.name} (tail)\n" + p.read_text()[-4000:] for p in sorted(self.home.glob("*.log")))
 
     # -- helpers ---------------------------------------------------------------------------
-    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    def run(self, *argv: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [str(BIN / argv[0]), *argv[1:]], env=self.env, capture_output=True, text=True, check=check, cwd=self.home, timeout=300
+            [str(BIN / argv[0]), *argv[1:]], env=self.env, capture_output=True, text=True, check=check, cwd=self.home, timeout=timeout
         )
 
     def _get(self, path: str, **params: Any) -> Any:

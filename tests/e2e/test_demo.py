@@ -57,6 +57,7 @@ def _ingested(demo_dir: Path) -> dict[str, tuple[int, int]]:
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     require_service("PostgreSQL", SERVICES["CHIMERA_PG_HOST"], SERVICES["CHIMERA_PG_PORT"])
+    require_service("Kafka", *SERVICES["CHIMERA_KAFKA_BOOTSTRAP"].split(":"))  # onboarding events
     return tmp_path_factory.mktemp("demo")
 
 
@@ -67,6 +68,7 @@ def _run_demo(demo_dir: Path) -> subprocess.CompletedProcess:
 def test_demo_ingests_every_sample_row_once(demo_dir):
     first = _run_demo(demo_dir)
     assert first.returncode == 0, first.stdout + first.stderr
+    assert "intent intents/retail_shop.json: onboarded" in first.stdout
     for dag_id in EXPECTED_IDS:
         assert f"pipeline {dag_id}: success" in first.stdout
     expected = _sample_rows()
@@ -94,4 +96,4 @@ def test_airflow_lists_exactly_the_sample_dags(demo_dir):
     # Airflow prints its own warnings on stdout too; the listing is the JSON line.
     listing = next(line for line in out.stdout.splitlines() if line.startswith("["))
     ids = sorted(row["dag_id"] for row in json.loads(listing))
-    assert ids == sorted([*EXPECTED_IDS, "chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_onboard__retail_shop"])  # the pipelines and Chimera's own DAGs
+    assert ids == sorted([*EXPECTED_IDS, "chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_recovery", "chimera_onboard__retail_shop"])  # the pipelines and Chimera's own DAGs

@@ -160,6 +160,7 @@ def every(tmp_path_factory):
         AIRFLOW_CONN_E2E_SNOWFLAKE=json.dumps({"conn_type": "snowflake", "login": "e2e", "password": "e2e", "schema": "E2E_EVERY", "extra": {"account": "fakesnow", "database": "E2E", "host": s["CHIMERA_SNOWFLAKE_HOST"], "port": int(s["CHIMERA_SNOWFLAKE_PORT"]), "protocol": "http"}}),
         AIRFLOW_CONN_E2E_MONGO=f"mongo://{s['CHIMERA_MONGO_HOST']}:{s['CHIMERA_MONGO_PORT']}/e2e_every",
         AIRFLOW_CONN_E2E_KAFKA=json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": s["CHIMERA_KAFKA_BOOTSTRAP"]}}),
+        AIRFLOW_CONN_KAFKA_DEFAULT=json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": s["CHIMERA_KAFKA_BOOTSTRAP"]}}),
     )
     subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, capture_output=True, cwd=base)
     yield sources, env, base
@@ -187,6 +188,9 @@ def test_first_run_unchanged_run_and_exact_change_for_every_source(every):
     sources, env, base = every
     first = [(i, f"item {i}", START + dt.timedelta(minutes=i)) for i in range(1, 21)]
     sources.write(first)
+    # Pipelines ingest only once their intent is onboarded (its connectivity test reads every object).
+    onboard = subprocess.run([str(BIN / "chimera"), "onboard", str(base / "intents" / "e2e_every.json")], env=env, capture_output=True, text=True, cwd=base)
+    assert onboard.returncode == 0, onboard.stdout[-3000:] + onboard.stderr[-3000:]
     _run_all(env, base)
     assert _counts(base) == {"pg_items": 20, "mysql_items": 20, "snowflake_items": 20, "mongo_items": 20, "kafka_items": 20, "file_items": 20, "pdf_pages": 3}
 

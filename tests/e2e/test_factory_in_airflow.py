@@ -98,6 +98,8 @@ def airflow(tmp_path_factory):
         stack.start()
         # Pools first, as an operator would: `chimera pools sync` is idempotent.
         stack.run("chimera", "pools", "sync")
+        # chimera_registry_sync (every minute here) starts the intent's onboarding by itself.
+        stack.wait_for_run("chimera_onboard__e2e_shop", timeout=300)
         stack.wait(lambda: IDS <= stack.dag_ids(), 180, "the factory's DAGs to be parsed")
         yield stack
     finally:
@@ -111,10 +113,10 @@ def _rows(stack: AirflowStack, table: str) -> int:
 
 
 def test_exactly_the_expected_dags_and_the_broken_intent_is_an_import_error(airflow):
-    assert airflow.dag_ids() == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_onboard__e2e_shop"}
+    assert airflow.dag_ids() == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_recovery", "chimera_onboard__e2e_shop"}
     listed = airflow.run("airflow", "dags", "list", "--output", "json")
     line = next(l for l in listed.stdout.splitlines() if l.startswith("["))
-    assert {d["dag_id"] for d in json.loads(line)} == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_onboard__e2e_shop"}
+    assert {d["dag_id"] for d in json.loads(line)} == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_recovery", "chimera_onboard__e2e_shop"}
     # Exits 1 when there are import errors, as here.
     import_errors = airflow.run("airflow", "dags", "list-import-errors", "--output", "json", check=False).stdout
     assert "chimera_intent_errors.py" in import_errors and "broken_team.json" in import_errors

@@ -7,9 +7,7 @@ Each fixture is a factory: a call checks that its service answers (failing, neve
 
 from __future__ import annotations
 
-import email
 import json
-import socket
 import uuid
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -18,6 +16,7 @@ import pytest
 
 from tests.conftest import require_service
 from tests.helpers import mongo_uri, mysql_uri, postgres_uri
+from tests.mailbox import Inbox, free_port, smtp_connection
 
 
 def _airflow_connection(monkeypatch, conn_id: str | None, value: str) -> None:
@@ -154,23 +153,6 @@ def kafka_topic(services, monkeypatch, cleanups):
     return make
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class _Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.Message]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), email.message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp_server(monkeypatch, cleanups):
     """``smtp_server(conn_id, started=True)``: a local SMTP server (aiosmtpd) on a free port of
@@ -180,10 +162,9 @@ def smtp_server(monkeypatch, cleanups):
     from aiosmtpd.controller import Controller
 
     def make(conn_id: str, started: bool = True) -> SimpleNamespace:
-        port = _free_port()
-        extra = {"disable_ssl": True, "disable_tls": True, "from_email": "chimera@example.com", "timeout": 5, "retry_limit": 0}
-        _airflow_connection(monkeypatch, conn_id, json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port, "extra": extra}))
-        inbox = _Inbox()
+        port = free_port()
+        _airflow_connection(monkeypatch, conn_id, smtp_connection(port))
+        inbox = Inbox()
         controller = Controller(inbox, hostname="127.0.0.1", port=port)
         running: list[bool] = []
 

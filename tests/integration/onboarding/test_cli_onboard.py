@@ -52,7 +52,7 @@ def home(tmp_path, monkeypatch, services, cleanups, pg_schema, smtp_server):
     pg = pg_schema("qa_onboard", conn_id=PG_CONN)
     pg.execute("CREATE TABLE qa_onboard.customers (id bigint PRIMARY KEY, name text, updated_at timestamptz)")
     smtp = smtp_server(SMTP_CONN)
-    return SimpleNamespace(intents=intents, topics=topics, bootstrap=bootstrap, smtp=smtp, state=tmp_path / "state")
+    return SimpleNamespace(intents=intents, topics=topics, bootstrap=bootstrap, smtp=smtp, state=tmp_path / "state", pg=pg)
 
 
 def _intent_file(folder, table: str):
@@ -128,7 +128,8 @@ def test_chimera_onboard_runs_every_step_once_against_the_real_services(home):
     assert (data["intent"], data["targets"]) == ("qa_onboard", ["qa.customers"])
     assert data["datahub_urns"]["crm/qa_onboard.customers"].startswith("urn:li:dataset:(urn:li:dataPlatform:postgres,")
     assert [(rcpt, m["Subject"]) for rcpt, m in home.smtp.inbox.messages] == [
-        ([TEAM["support_email"]], "Chimera: qa_onboard onboarding completed")
+        ([TEAM["support_email"]], "Chimera: qa_onboard onboarding completed"),
+        ([TEAM["support_email"]], "Chimera: qa_onboard data discovery available"),
     ]
     assert ingestion_blocker(home.state, "qa_onboard", "qa_onboard_crm_qa_onboard_customers") is None
 
@@ -137,7 +138,7 @@ def test_chimera_onboard_runs_every_step_once_against_the_real_services(home):
     assert again.exit_code == 0, again.output
     assert _steps(again.output) == [f"= {step}" for step in STEPS]
     assert {kind: len(_messages(home.bootstrap, topic, timeout=5)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 1)
-    assert len(home.smtp.inbox.messages) == 1
+    assert len(home.smtp.inbox.messages) == 2
 
 
 def test_a_table_that_does_not_exist_stops_onboarding_at_the_connectivity_test(home):
@@ -151,3 +152,15 @@ def test_a_table_that_does_not_exist_stops_onboarding_at_the_connectivity_test(h
     assert "to retry: fix the cause, then clear task test_connectivity of DAG chimera_onboard__qa_onboard" in failed.output
     assert f"`chimera onboard {path} --from-step test_connectivity`" in failed.output
     assert [m["Subject"] for _, m in home.smtp.inbox.messages] == ["Chimera: qa_onboard onboarding failed at test_connectivity"]
+    assert {kind: len(_messages(home.bootstrap, topic, timeout=3)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 0)
+
+    # The source is fixed; the retry resumes at the failed step and completes, each event once.
+    home.pg.execute("CREATE TABLE qa_onboard.no_such_table (id bigint PRIMARY KEY, name text, updated_at timestamptz)")
+    retried = _onboard(str(path), "--from-step", "test_connectivity")
+
+    assert retried.exit_code == 0, retried.output
+    assert _steps(retried.output)[0] == "✓ test_connectivity"
+    assert {kind: len(_messages(home.bootstrap, topic)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 1)
+    again = _onboard(str(path))
+    assert again.exit_code == 0, again.output
+    assert {kind: len(_messages(home.bootstrap, topic, timeout=5)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 1)

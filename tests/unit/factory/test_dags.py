@@ -145,3 +145,35 @@ def test_objects_added_since_the_onboarded_version_wait(tmp_path):
     found = discover(intents, state_dir=state)
     assert {p.id for p in found.pipelines} == SAMPLE_IDS - {"retail_shop_shop_db_public_orders"}
     assert found.pending == [f"{intents / 'retail_shop.json'}: shop_db/public.orders: added since the onboarded version; waits for onboarding"]
+
+
+def test_every_pipeline_dag_waits_for_its_intents_onboarding_before_ingesting():
+    from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
+
+    for dag_id, dag in build_dags(REPO / "intents").items():
+        guard, ingest = dag.get_task("onboarded"), dag.get_task("ingest")
+        assert sorted(dag.task_ids) == ["ingest", "onboarded"]
+        assert isinstance(guard, OnboardedGuardOperator)
+        assert (guard.intent, guard.pipeline_id, guard.retries) == ("retail_shop", dag_id, 0)
+        assert ingest.upstream_task_ids == {"onboarded"}
+        assert ingest.trigger_rule == "all_success"  # a skipped guard skips the ingest
+
+
+def test_ingest_tasks_get_an_execution_timeout(tmp_path, monkeypatch):
+    """Batch: ``[chimera] task_timeout_minutes`` (0: none); stream: ``stream_run_seconds`` plus 10 minutes."""
+    shutil.copy(FIXTURES / "sales_crm.json", tmp_path)
+    monkeypatch.delenv("AIRFLOW__CHIMERA__TASK_TIMEOUT_MINUTES", raising=False)
+    monkeypatch.setenv("AIRFLOW__CHIMERA__STREAM_RUN_SECONDS", "300")
+    dags = build_dags(tmp_path)
+    timeouts = {dag_id: dag.get_task("ingest").execution_timeout for dag_id, dag in dags.items()}
+    assert timeouts == {
+        "sales_crm_crm_public_customers": timedelta(minutes=120),
+        "sales_crm_crm_public_orders": timedelta(minutes=120),
+        "sales_crm_contracts_signed": timedelta(minutes=120),
+        "sales_crm_clicks_web_clicks": timedelta(seconds=300 + 600),  # the stream pipeline
+    }
+    assert {dag.get_task("onboarded").execution_timeout for dag in dags.values()} == {None}
+    monkeypatch.setenv("AIRFLOW__CHIMERA__TASK_TIMEOUT_MINUTES", "0")
+    dags = build_dags(tmp_path)
+    assert dags["sales_crm_crm_public_orders"].get_task("ingest").execution_timeout is None
+    assert dags["sales_crm_clicks_web_clicks"].get_task("ingest").execution_timeout == timedelta(seconds=900)

@@ -94,6 +94,8 @@ def test_the_sync_task_emits_an_event_for_each_intent_waiting_for_onboarding(tmp
     monkeypatch.setenv("AIRFLOW__CHIMERA__INTENTS_DIR", str(intents))
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
     monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path / "state"))
+    # The pools go through the api-server, which a unit test has not: the e2e tests cover that call.
+    monkeypatch.setattr(RegistrySyncOperator, "sync_pools", lambda self, settings: {"pools_created": 0})
     task = RegistrySyncOperator(task_id="sync", outlets=[intents_alias()])
     events = OutletEventAccessors()
     context = {"dag": SimpleNamespace(dag_id="chimera_registry_sync"), "run_id": "scheduled__1", "outlet_events": events}

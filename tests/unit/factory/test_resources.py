@@ -75,3 +75,39 @@ def test_shares_file_overrides_defaults(tmp_path):
 
 def test_priority_order_is_strict():
     assert PRIORITY_WEIGHTS["critical"] > PRIORITY_WEIGHTS["high"] > PRIORITY_WEIGHTS["medium"] > PRIORITY_WEIGHTS["low"]
+
+
+class _Pools:
+    """Airflow's pools as a dict: the store apply_pools writes to (the real ones are Airflow's
+    metadata database and REST API, exercised by the e2e tests)."""
+
+    def __init__(self, pools):
+        self.pools = dict(pools)
+
+    def existing(self):
+        return dict(self.pools)
+
+    def upsert(self, name, slots, description, exists):
+        assert exists == (name in self.pools)
+        self.pools[name] = (slots, description)
+
+    def delete(self, name):
+        del self.pools[name]
+
+
+def test_apply_pools_creates_resizes_and_prunes_only_chimera_pools():
+    from airflow_provider_chimera.factory.pool_sync import apply_pools
+    from airflow_provider_chimera.factory.resources import Allocation, PoolPlan
+
+    wanted = Allocation(warnings=[], pools=[
+        PoolPlan(name="chimera__a__pg", slots=2, team="a", source="pg", description="a on pg"),
+        PoolPlan(name="chimera__b__pg", slots=2, team="b", source="pg", description="b on pg"),
+        PoolPlan(name="chimera__c__pg", slots=1, team="c", source="pg", description="c on pg"),
+    ])
+    store = _Pools({"chimera__a__pg": (2, "a on pg"), "chimera__b__pg": (4, "b on pg"), "chimera__gone__pg": (1, "x"), "default_pool": (128, "")})
+
+    changes = apply_pools(wanted, store)
+
+    assert changes == {"created": ["chimera__c__pg"], "updated": ["chimera__b__pg"], "unchanged": ["chimera__a__pg"], "deleted": ["chimera__gone__pg"]}
+    assert store.pools == {"chimera__a__pg": (2, "a on pg"), "chimera__b__pg": (2, "b on pg"), "chimera__c__pg": (1, "c on pg"), "default_pool": (128, "")}
+    assert apply_pools(wanted, store)["unchanged"] == ["chimera__a__pg", "chimera__b__pg", "chimera__c__pg"]

@@ -24,3 +24,39 @@ def test_the_rest_connection_wins_and_its_token_stays_out_of_sight(monkeypatch):
     assert (destination.kind, destination.location, destination.token) == ("rest", "http://datahub-gms:8080", "tok-123")
     assert "tok-123" not in repr(destination) and "tok-123" not in str(destination)
     assert destination.sink()["type"] == "datahub-rest"
+
+
+def test_writers_of_datahub_lite_queue_for_the_file_instead_of_failing(tmp_path):
+    import threading
+    import time
+
+    from datahub.emitter.mce_builder import make_dataset_urn
+    from datahub.emitter.mcp import MetadataChangeProposalWrapper
+    from datahub.metadata.schema_classes import StatusClass
+    from filelock import Timeout
+
+    from airflow_provider_chimera.metadata.destination import Destination
+
+    lite = Destination("lite", str(tmp_path / "lite.duckdb"), timeout=0.3)
+    urn = make_dataset_urn("postgres", "db.public.orders")
+    done: list[float] = []
+
+    def emit():
+        with lite.emitter(lock_timeout=30) as emitter:
+            emitter.emit(MetadataChangeProposalWrapper(entityUrn=urn, aspect=StatusClass(removed=False)))
+        done.append(time.monotonic())
+
+    with lite.exclusive():  # another process's harvest, say
+        try:
+            lite.emitter()  # the default wait, the emit timeout (0.3 s), runs out
+            raise AssertionError("the emitter did not wait for the lock")
+        except Timeout:
+            pass
+        writer = threading.Thread(target=emit)
+        writer.start()
+        time.sleep(0.5)
+        assert done == []  # still waiting, not failed
+        released = time.monotonic()
+    writer.join(30)
+    assert done and done[0] >= released
+    assert lite.get(urn)["status"] == {"removed": False}

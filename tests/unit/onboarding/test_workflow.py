@@ -135,7 +135,7 @@ def test_a_new_intent_goes_through_every_step_in_order_each_audited(env):
         "files/customers": "urn:li:dataset:(urn:li:dataPlatform:file,customers,PROD)",
         "files/orders": "urn:li:dataset:(urn:li:dataPlatform:file,orders,PROD)",
     }
-    assert [(kind, to) for kind, to, _ in env.calls["mails"]] == [("completion", "qa@example.com")]
+    assert [(kind, to) for kind, to, _ in env.calls["mails"]] == [("completion", "qa@example.com"), ("discovery", "qa@example.com")]
     assert audited[7].details["superset"] == "not configured: discoverable in DataHub only"
     assert audited[5].details["targets"][0] == {
         "pipeline": CUSTOMERS, "target_table": "qa.customers", "table": "created by the pipeline's first run"
@@ -156,7 +156,7 @@ def test_onboarding_an_unchanged_intent_again_changes_nothing(env):
 
     assert {o.outcome for o in outcomes} == {"already done"}
     assert (manifest.stat().st_mtime_ns, len(_audit(env, "intent.")), len(env.calls["events"])) == before
-    assert len(env.calls["harvests"]) == 1 and len(env.calls["mails"]) == 1
+    assert len(env.calls["harvests"]) == 1 and [kind for kind, _, _ in env.calls["mails"]] == ["completion", "discovery"]
 
 
 def test_widening_onboards_only_what_was_added_and_its_pipeline_waits_until_completion(env):

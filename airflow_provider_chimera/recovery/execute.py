@@ -1,0 +1,104 @@
+"""Carrying a recovery plan out through Airflow, wave by wave.
+
+Each wave starts the plan's pipelines whose planned start is now (clearing a failed run's task
+instances, or triggering a run, through the REST API), then waits until a started run finishes
+and plans the rest again from that moment: the pipelines still running hold their estimated
+resources for their remaining time, finished ones have freed theirs after their real duration.
+So a run longer or shorter than its estimate moves the rest of the plan, and the budget holds on
+the estimates at every instant. Every decision is audited (``recovery.*``) with its reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from airflow_provider_chimera.recovery.cluster import Running
+from airflow_provider_chimera.recovery.model import Budget, Scenario, Team
+from airflow_provider_chimera.recovery.needs import Recovery
+from airflow_provider_chimera.recovery.planner import replan
+
+log = logging.getLogger(__name__)
+FINISHED = ("success", "failed")
+NOW_S = 1e-6  # a planned start this close to now starts in this wave
+
+
+@dataclass
+class Started:
+    recovery: Recovery
+    dag_run_id: str
+    at: float  # monotonic seconds
+    wave: int
+
+
+@dataclass
+class Outcome:
+    """What the recovery did: each pipeline's run, wave, end state and real duration."""
+
+    runs: list[dict] = field(default_factory=list)
+    waves: int = 0
+
+
+def start(api, recovery: Recovery) -> str:
+    """Start ``recovery`` in Airflow; the DAG run id it runs as."""
+    dag_id = recovery.need.id
+    if recovery.action == "clear":
+        api.post(f"/dags/{dag_id}/clearTaskInstances", {
+            "dry_run": False, "dag_run_id": recovery.dag_run_id, "only_failed": True, "reset_dag_runs": True,
+        })
+        return recovery.dag_run_id
+    run = api.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "note": "chimera recovery"})
+    return run["dag_run_id"]
+
+
+def carry_out(
+    api,
+    recoveries: list[Recovery],
+    budget: Budget,
+    teams: dict[str, Team] | None = None,
+    *,
+    audit: Callable[[str, dict], None] = lambda action, details: None,
+    poll_s: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """Run ``recoveries`` within ``budget``, re-planning after each finished run (see the module doc)."""
+    pending = {r.need.id: r for r in recoveries}
+    running: dict[str, Started] = {}
+    outcome = Outcome()
+    while pending or running:
+        now = clock()
+        for dag_id, started in list(running.items()):
+            state = api.get(f"/dags/{dag_id}/dagRuns/{started.dag_run_id}")["state"]
+            if state in FINISHED:
+                del running[dag_id]
+                duration = round(now - started.at, 3)
+                outcome.runs.append({"id": dag_id, "dag_run_id": started.dag_run_id, "wave": started.wave, "state": state, "duration_s": duration})
+                log.info("recovery: %s %s after %.0f s", dag_id, state, duration)
+                audit("recovery.finished", {"pipeline": dag_id, "dag_run_id": started.dag_run_id, "state": state, "duration_s": duration})
+        if pending:
+            # A run past its estimate is assumed to end by the next poll: it holds its resources until then.
+            held = [Running(s.recovery.need, max(s.recovery.need.duration_s - (now - s.at), poll_s)) for s in running.values()]
+            scenario = Scenario(budget=budget, teams=teams or {}, pipelines=[r.need for r in pending.values()])
+            plan = replan(scenario, held)
+            starting = [entry for entry in plan.plan if entry.start_s <= NOW_S]
+            if starting:
+                outcome.waves += 1
+                audit("recovery.wave", {"wave": outcome.waves, "starting": [e.id for e in starting],
+                                        "running": sorted(running), "makespan_s": plan.makespan_s, "lower_bound_s": plan.lower_bound_s})
+            for entry in starting:
+                recovery = pending.pop(entry.id)
+                released_at = dt.datetime.now(dt.UTC).isoformat()
+                dag_run_id = start(api, recovery)
+                running[entry.id] = Started(recovery, dag_run_id, clock(), outcome.waves)
+                log.info("recovery wave %d: %s (%s): %s", outcome.waves, entry.id, recovery.action, entry.reason)
+                audit("recovery.started", {"pipeline": entry.id, "action": recovery.action, "dag_run_id": dag_run_id, "released_at": released_at,
+                                           "wave": outcome.waves, "why_needed": recovery.why, "reason": entry.reason,
+                                           "cpu": recovery.need.cpu, "memory_gib": recovery.need.memory_gib,
+                                           "expected_s": recovery.need.duration_s})
+        if running:
+            sleep(poll_s)
+    return outcome

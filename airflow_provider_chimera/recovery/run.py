@@ -1,0 +1,76 @@
+"""A recovery from start to end, as ``chimera recover --since`` and the ``chimera_recovery`` DAG run it:
+find what needs a run, plan it within ``[chimera] recovery_cpu`` / ``recovery_memory_gib``, and
+(unless a dry run) carry the plan out through Airflow, auditing each decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from airflow_provider_chimera.recovery.execute import Outcome, carry_out
+from airflow_provider_chimera.recovery.model import Budget, Plan, Scenario, Team
+from airflow_provider_chimera.recovery.needs import Recovery, find_recoveries
+from airflow_provider_chimera.recovery.planner import plan as make_plan
+from airflow_provider_chimera.settings import ChimeraSettings
+
+
+@dataclass
+class RecoveryReport:
+    since: dt.datetime
+    recoveries: list[Recovery]
+    plan: Plan
+    budget: Budget
+    outcome: Outcome | None  # None for a dry run
+
+
+def parse_since(value: str, now: dt.datetime | None = None) -> dt.datetime:
+    """``2026-11-25T08:00`` (UTC unless an offset is given) or a span back from now: ``6h``, ``90m``, ``2d``."""
+    now = now or dt.datetime.now(dt.UTC)
+    text = value.strip()
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[-1:] in units and text[:-1].replace(".", "", 1).isdigit():
+        return now - dt.timedelta(**{units[text[-1]]: float(text[:-1])})
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"--since {value!r}: give a time (2026-11-25T08:00, UTC unless an offset is given) or a span back from now (6h, 90m, 2d)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def recover(since: dt.datetime, settings: ChimeraSettings, *, dry_run: bool, actor: str | None, api=None, poll_s: float = 2.0,
+            teams: dict[str, Team] | None = None, on_plan: Callable[[RecoveryReport], None] | None = None) -> RecoveryReport:
+    """Find, plan and (unless ``dry_run``) carry out; ``on_plan`` sees the plan before anything starts."""
+    from airflow_provider_chimera.airflow_api import AirflowApi
+    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.registry.audit import record
+    from airflow_provider_chimera.registry.db import open_registry
+
+    registry = open_registry(settings)
+    own_api = api is None
+    api = api or AirflowApi.from_settings(settings.airflow_api_conn_id)
+    try:
+        pipelines = discover(settings.intents_dir).pipelines
+        with registry.session() as session:
+            recoveries = find_recoveries(api, pipelines, since, session)
+        budget = Budget(cpu=settings.recovery_cpu, memory_gib=settings.recovery_memory_gib)
+        plan = make_plan(Scenario(budget=budget, teams=teams or {}, pipelines=[r.need for r in recoveries]))
+
+        def audit(action: str, details: dict) -> None:
+            record(registry, actor, action, details=details)
+
+        audit("recovery.planned", {
+            "since": since.isoformat(), "dry_run": dry_run, "budget": budget.model_dump(),
+            "pipelines": [{"id": r.need.id, "action": r.action, "why": r.why} for r in recoveries],
+            "makespan_s": plan.makespan_s, "lower_bound_s": plan.lower_bound_s,
+        })
+        report = RecoveryReport(since, recoveries, plan, budget, None)
+        if on_plan is not None:
+            on_plan(report)
+        if not dry_run and recoveries:
+            report.outcome = carry_out(api, recoveries, budget, teams, audit=audit, poll_s=poll_s)
+        return report
+    finally:
+        if own_api:
+            api.close()
+        registry.close()

@@ -1,0 +1,173 @@
+"""Onboarding inside a running Airflow 3: a team drops its intent file and does nothing else.
+
+The real processes (see airflow_stack.py) watch an empty intents folder; the test copies the
+sample intent into it and then only observes: the three onboarding events on their Kafka topics,
+in order; the team's mailbox (a local SMTP server); DataHub Lite; a real Superset. A user then triggers the first
+ingestion runs through the REST API, as they would, and the lineage edge and the "table ready"
+mails follow.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import REPO, SERVICES, require_service
+from tests.e2e.airflow_stack import AirflowStack
+from tests.mailbox import Inbox, free_port, smtp_connection
+from tests.superset_server import superset_server  # noqa: F401  (fixture)
+
+INTENT = REPO / "intents" / "retail_shop.json"
+TEAM_EMAIL = "retail-data@example.com"
+ORDERS = "retail_shop_shop_db_public_orders"
+CUSTOMERS = "retail_shop_shop_files_customers"
+
+
+def _messages(bootstrap: str, topic: str, until: float, want: int = 1) -> list:
+    """The messages of ``topic`` (waits until ``want`` arrived or ``until``, then 2 s more)."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    found, quiet = [], None
+    try:
+        while time.monotonic() < until and (quiet is None or time.monotonic() < quiet):
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                found.append((message.timestamp()[1], json.loads(message.value())))
+                if len(found) >= want:
+                    quiet = time.monotonic() + 2
+    finally:
+        consumer.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, superset_server):  # noqa: F811
+    from aiosmtpd.controller import Controller
+    from confluent_kafka.admin import AdminClient
+
+    from airflow_provider_chimera.onboarding.events import STEPS
+
+    s = SERVICES
+    require_service("PostgreSQL", s["CHIMERA_PG_HOST"], s["CHIMERA_PG_PORT"])
+    bootstrap = s["CHIMERA_KAFKA_BOOTSTRAP"]
+    require_service("Kafka", *bootstrap.split(":"))
+    seed = subprocess.run([str(REPO / ".venv/bin/python"), "scripts/seed_demo.py"], env={**s}, cwd=REPO, capture_output=True, text=True)
+    assert seed.returncode == 0, seed.stderr  # the sample intent's PostgreSQL table, public.orders
+
+    inbox, port = Inbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    suffix = uuid.uuid4().hex[:8]
+    topics = {kind: f"chimera.e2e.{kind}.{suffix}" for kind in STEPS}
+    home = tmp_path_factory.mktemp("onboarding")
+    intents = home / "intents"
+    intents.mkdir()  # empty: the team's file arrives while Airflow runs
+    env = {
+        "AIRFLOW_CONN_RETAIL_POSTGRES": f"postgresql://{s['CHIMERA_PG_USER']}:{s['CHIMERA_PG_PASSWORD']}@{s['CHIMERA_PG_HOST']}:{s['CHIMERA_PG_PORT']}/{s['CHIMERA_PG_DB']}",
+        "AIRFLOW_CONN_SMTP_DEFAULT": smtp_connection(port),
+        "CHIMERA_E2E_PII_KEY": "e2e-pii-key",
+        "AIRFLOW__CHIMERA__PII_KEY_SECRET": "${env:CHIMERA_E2E_PII_KEY}",
+        "AIRFLOW_CONN_E2E_SUPERSET": json.dumps({
+            "conn_type": "http", "host": superset_server.host, "port": superset_server.port, "schema": "http",
+            "login": superset_server.user, "password": superset_server.password,
+        }),
+        "AIRFLOW__CHIMERA__SUPERSET_CONN_ID": "e2e_superset",
+        **{f"AIRFLOW__CHIMERA__{option.upper()}": topics[kind] for kind, option in STEPS.items()},
+    }
+    airflow = AirflowStack(home, intents, env)
+    try:
+        airflow.start()
+        airflow.wait(lambda: "chimera_registry_sync" in airflow.dag_ids(), 180, "Chimera's own DAGs to be parsed")
+        yield SimpleNamespace(airflow=airflow, intents=intents, topics=topics, bootstrap=bootstrap, inbox=inbox, superset=superset_server)
+    finally:
+        airflow.stop()
+        smtp.stop()
+        AdminClient({"bootstrap.servers": bootstrap}).delete_topics(list(topics.values()))
+
+
+def _show(airflow: AirflowStack, urn: str) -> dict:
+    out = airflow.run("chimera", "catalog", "show", urn, "--format", "json")
+    return json.loads(out.stdout)["aspects"]
+
+
+def _tags(entity: dict) -> dict[str, list[str]]:
+    info = entity["editableSchemaMetadata"]["editableSchemaFieldInfo"]
+    return {i["fieldPath"]: [t["tag"] for t in i["globalTags"]["tags"]] for i in info}
+
+
+def test_a_dropped_intent_file_is_onboarded_announced_and_its_tables_become_ready(stack):
+    from airflow_provider_chimera.onboarding.superset import rison
+
+    airflow, inbox = stack.airflow, stack.inbox
+    shutil.copy(INTENT, stack.intents / INTENT.name)  # the team's only action
+
+    # The registry sync notices the file and starts chimera_onboard__retail_shop; its steps run.
+    until = time.monotonic() + 420
+    events = {kind: _messages(stack.bootstrap, topic, until) for kind, topic in stack.topics.items()}
+    assert {kind: len(found) for kind, found in events.items()} == dict.fromkeys(stack.topics, 1), airflow.logs()
+    (onboarding, completion, discovery) = (events[k][0] for k in ("datasource-onboarding", "onboarding-completion", "data-discovery-available"))
+    assert onboarding[0] <= completion[0] <= discovery[0]  # Kafka timestamps: in the workflow's order
+    assert [e[1]["type"] for e in (onboarding, completion, discovery)] == [
+        "io.chimera.datasource-onboarding", "io.chimera.onboarding-completion", "io.chimera.data-discovery-available",
+    ]
+    data = completion[1]["data"]
+    assert (data["intent"], data["team"], data["project"]) == ("retail_shop", "retail-analytics", "retail")
+    assert sorted(data["targets"]) == ["retail.customers", "retail.orders", "retail.web_events"]
+    run = airflow.wait_for_run("chimera_onboard__retail_shop", timeout=120)
+    assert run["run_type"] == "asset_triggered"  # started by the registry sync, not by a person
+    airflow.wait(lambda: len(inbox.messages) >= 2, 60, "the onboarding mails")
+    assert inbox.subjects() == ["Chimera: retail_shop onboarding completed", "Chimera: retail_shop data discovery available"]
+    assert all(rcpt == [TEAM_EMAIL] for rcpt, _ in inbox.messages)
+
+    # Superset: the PostgreSQL source is a database, its table a dataset, linked from the event.
+    api = stack.superset.api()
+    query = rison({"filters": [{"col": "database_name", "opr": "eq", "value": "chimera retail_shop shop_db"}]})
+    (database_id,) = api.get("/api/v1/database/", params={"q": query}).raise_for_status().json()["ids"]
+    query = rison({"filters": [{"col": "database", "opr": "rel_o_m", "value": database_id}], "columns": ["id", "schema", "table_name"]})
+    (dataset,) = api.get("/api/v1/dataset/", params={"q": query}).raise_for_status().json()["result"]
+    assert (dataset["schema"], dataset["table_name"]) == ("public", "orders")
+    assert discovery[1]["data"]["superset"] == {
+        "shop_db/public.orders": f"{stack.superset.url}/explore/?datasource_type=table&datasource_id={dataset['id']}"
+    }
+
+    # DataHub Lite holds the sources and their Iceberg targets, with fields, owner and tags.
+    urns = data["datahub_urns"]
+    customers_source = _show(airflow, urns["shop_files/customers"])
+    customers_target = _show(airflow, "urn:li:dataset:(urn:li:dataPlatform:iceberg,retail.customers,PROD)")
+    for entity in (customers_source, customers_target):
+        assert [f["fieldPath"] for f in entity["schemaMetadata"]["fields"]] == ["customer_id", "name", "email", "country", "signup_date"]
+        assert entity["ownership"]["owners"][0]["owner"] == "urn:li:corpGroup:retail-analytics"
+        assert _tags(entity) == {"name": ["urn:li:tag:pii"], "email": ["urn:li:tag:pii"]}
+    orders_source = urns["shop_db/public.orders"]
+    assert orders_source.startswith("urn:li:dataset:(urn:li:dataPlatform:postgres,")
+
+    # A user runs the pipelines, now onboarded, from the REST API: the guard lets them through.
+    for dag_id in (ORDERS, CUSTOMERS):
+        airflow.unpause(dag_id)
+        airflow.trigger(dag_id)
+    for dag_id in (ORDERS, CUSTOMERS):
+        done = airflow.wait_for_run(dag_id, timeout=240, run_type="manual")
+        states = {ti["task_id"]: ti["state"] for ti in airflow.get(f"/dags/{dag_id}/dagRuns/{done['dag_run_id']}/taskInstances")["task_instances"]}
+        assert states == {"onboarded": "success", "ingest": "success"}
+
+    orders_target = _show(airflow, "urn:li:dataset:(urn:li:dataPlatform:iceberg,retail.orders,PROD)")
+    assert [u["dataset"] for u in orders_target["upstreamLineage"]["upstreams"]] == [orders_source]
+    airflow.wait(lambda: len(inbox.messages) >= 4, 60, "the table-ready mails")
+    assert sorted(inbox.subjects()[2:]) == [
+        "Chimera: retail.customers is ready to query (retail_shop)",
+        "Chimera: retail.orders is ready to query (retail_shop)",
+    ]
+
+    # Nothing more happens on the next registry syncs: the intent is unchanged.
+    airflow.wait(lambda: len([r for r in airflow.runs("chimera_registry_sync") if r["state"] == "success"]) >= 2, 150, "another registry sync")
+    again = {kind: _messages(stack.bootstrap, topic, time.monotonic() + 5) for kind, topic in stack.topics.items()}
+    assert {kind: len(found) for kind, found in again.items()} == dict.fromkeys(stack.topics, 1)
+    assert len([r for r in airflow.runs("chimera_onboard__retail_shop")]) == 1
