@@ -145,22 +145,29 @@ def test_thirty_failed_pipelines_recover_within_the_budget_in_the_plans_order(st
         peak_memory = max(peak_memory, sum(sizes[d][1] for d in live))
     assert peak_cpu <= 2 + 1e-9 and peak_memory <= 4 + 1e-9, (peak_cpu, peak_memory)
 
-    # The order followed the plan: no task started before the recovery released it, releases came
-    # wave by wave in the plan's order, and within a team a higher priority never waited for a lower one.
+    # The order followed the plan: the first wave is the plan's pipelines starting at once; later
+    # waves come from the plan made again as runs end; no task started before the recovery released
+    # it; within a team, a higher priority was never released after a lower one.
     released = {e["details"]["pipeline"]: dt.datetime.fromisoformat(e["details"]["released_at"]) for e in audit}
     for dag_id, (start, _) in intervals.items():
         assert start >= released[dag_id], (dag_id, start, released[dag_id])
-    by_release = sorted(released, key=released.get)
+    assert {d for d in sizes if sizes[d][2] == 1} == {e["id"] for e in plan["plan"] if e["start_s"] == 0}
+    by_release = sorted(released, key=lambda d: (released[d], d))
     assert [sizes[d][2] for d in by_release] == sorted(sizes[d][2] for d in by_release)
-    order = {entry["id"]: i for i, entry in enumerate(plan["plan"])}
-    assert sorted(by_release, key=order.get) == sorted(by_release, key=lambda d: (sizes[d][2], order[d]))
-    inversions = sum(1 for a in intervals for b in intervals if sizes[a][2] < sizes[b][2] and intervals[a][0] > intervals[b][0])
     rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    reasons = {e["details"]["pipeline"]: e["details"]["reason"] for e in audit}
+    exceptions = 0
     for team in TEAMS:
-        mine = [(order[d], rank[PRIORITIES[int(d.rsplit("t", 1)[1])]]) for d in intervals if d.startswith(f"rec_{team}_")]
-        priorities_in_plan_order = [p for _, p in sorted(mine)]
-        assert priorities_in_plan_order == sorted(priorities_in_plan_order), team
+        mine = [d for d in by_release if d.startswith(f"rec_{team}_")]
+        for i, earlier in enumerate(mine):
+            for later in mine[i + 1:]:
+                if rank[PRIORITIES[int(earlier.rsplit("t", 1)[1])]] > rank[PRIORITIES[int(later.rsplit("t", 1)[1])]]:
+                    # Only the planner's documented exceptions (docs/recovery.md): a pipeline started
+                    # where it delays nothing reserved, or a long one moved ahead to shorten the makespan.
+                    assert reasons[earlier].split("; ")[1].startswith(("backfilled ahead of", "long-running", "ahead of")), reasons[earlier]
+                    exceptions += 1
+    inversions = sum(1 for a in intervals for b in intervals if sizes[a][2] < sizes[b][2] and intervals[a][0] > intervals[b][0])
     print(f"recovery: {len(intervals)} pipelines, {outcome['waves']} waves, {inversions} task start(s) of a later wave "
-          f"before one of an earlier wave (scheduler jitter), peak {peak_cpu:.2f} CPU / {peak_memory:.2f} GiB "
+          f"before one of an earlier wave (scheduler jitter), {exceptions} documented priority exception(s), peak {peak_cpu:.2f} CPU / {peak_memory:.2f} GiB "
           f"(budget 2 / 4), planned makespan {plan['makespan_s']:.0f} s, lower bound {plan['lower_bound_s']:.0f} s, "
           f"real {(max(e for _, e in intervals.values()) - min(s for s, _ in intervals.values())).total_seconds():.0f} s")
