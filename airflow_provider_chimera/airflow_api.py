@@ -22,7 +22,12 @@ DEFAULT_CONN_ID = "airflow_api_default"
 
 
 class AirflowApiError(RuntimeError):
-    """A call to Airflow's REST API failed; the message names the call and Airflow's answer."""
+    """A call to Airflow's REST API failed; the message names the call and Airflow's answer,
+    ``status`` is the HTTP status (``None`` when there was no answer)."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class AirflowApi:
@@ -75,7 +80,7 @@ class AirflowApi:
         except httpx.HTTPError as exc:
             raise AirflowApiError(f"Airflow API {method} {path}: {type(exc).__name__}: {exc}") from None
         if response.status_code >= 400:
-            raise AirflowApiError(f"Airflow API {method} {path}: HTTP {response.status_code}: {response.text[:500]}")
+            raise AirflowApiError(f"Airflow API {method} {path}: HTTP {response.status_code}: {response.text[:500]}", response.status_code)
         return response.json() if response.content else None
 
     def get(self, path: str, **params: Any) -> Any:

@@ -48,10 +48,10 @@ def find_recoveries(api, pipelines: list[Pipeline], since: dt.datetime, session,
     sizes = estimate(session, [p.id for p in pipelines])
     found: list[Recovery] = []
     for pipeline in pipelines:
-        runs = api.get(f"/dags/{pipeline.id}/dagRuns", order_by="-run_after", limit=20,
-                       run_after_gte=since.isoformat())["dag_runs"] if _exists(api, pipeline.id) else None
-        if runs is None:
+        dag = _dag(api, pipeline.id)
+        if dag is None:
             continue  # not parsed by Airflow (yet): nothing to recover
+        runs = api.get(f"/dags/{pipeline.id}/dagRuns", order_by="-run_after", limit=20, run_after_gte=since.isoformat())["dag_runs"]
         size = sizes[pipeline.id]
         need = PipelineNeed(id=pipeline.id, team=pipeline.team.name, priority=pipeline.ingestion.priority,
                             cpu=size.cpu, memory_gib=size.memory_gib, duration_s=size.duration_s)
@@ -59,20 +59,19 @@ def find_recoveries(api, pipelines: list[Pipeline], since: dt.datetime, session,
         if runs and runs[0]["state"] == "failed" and not active:
             found.append(Recovery(need, "clear", runs[0]["dag_run_id"], f"run {runs[0]['dag_run_id']} failed"))
             continue
-        dag = api.get(f"/dags/{pipeline.id}")
         due = _when(dag.get("next_dagrun_run_after"))
         if not dag.get("is_paused") and due and since <= due <= now - dt.timedelta(seconds=GRACE_S) and not active:
             found.append(Recovery(need, "trigger", None, f"missed its run due {due.isoformat(timespec='seconds')} ({source_system(pipeline)})"))
     return found
 
 
-def _exists(api, dag_id: str) -> bool:
+def _dag(api, dag_id: str) -> dict | None:
+    """The DAG as Airflow's REST API describes it; ``None`` when Airflow does not know it."""
     from airflow_provider_chimera.airflow_api import AirflowApiError
 
     try:
-        api.get(f"/dags/{dag_id}")
+        return api.get(f"/dags/{dag_id}")
     except AirflowApiError as exc:
-        if "HTTP 404" in str(exc):
-            return False
+        if exc.status == 404:
+            return None
         raise
-    return True
