@@ -85,6 +85,18 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "2",
         "default": "4",
     },
+    "tenancy_file": {
+        "description": (
+            "YAML file of the platform's teams and what each may use: Iceberg namespaces, projects, "
+            "Airflow connection ids, the prefix of the secrets its intents may name, file roots and "
+            "the folder of its intents (docs/security.md). Owned by the platform team; intents cannot "
+            "change it. Empty: single-team, every intent may use every namespace and connection.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "/opt/airflow/chimera/tenancy.yaml",
+        "default": "",
+    },
     "pools_config": {
         "description": (
             "JSON file of per-team shares and per-source limits: "

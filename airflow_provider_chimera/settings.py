@@ -57,6 +57,7 @@ class ChimeraSettings(BaseModel):
     team_slots: int = 8
     source_slots: int = 4
     pools_config: Path | None = None
+    tenancy_file: Path | None = None
     policies_config: Path | None = None
     pii_key_secret: str = ""
     encryption_key_secret: str = ""
@@ -106,6 +107,7 @@ def load_settings() -> ChimeraSettings:
         team_slots=int(_option("team_slots")),
         source_slots=int(_option("source_slots")),
         pools_config=Path(_option("pools_config")).expanduser() if _option("pools_config") else None,
+        tenancy_file=Path(_option("tenancy_file")).expanduser() if _option("tenancy_file") else None,
         policies_config=Path(_option("policies_config")).expanduser() if _option("policies_config") else None,
         pii_key_secret=_option("pii_key_secret"),
         encryption_key_secret=_option("encryption_key_secret"),

@@ -48,16 +48,31 @@ def intent_validate(
             help="text: `file: /json/path: message (hint)` lines; json: a list of {file, path, message, hint}.",
         ),
     ] = OutputFormat.text,
+    intents: Annotated[
+        Optional[Path],
+        typer.Option("--intents", help="The intents folder the files belong to (default: [chimera] intents_dir)."),
+    ] = None,
 ) -> None:
     """Check intent files, and the files of each folder together; report every problem. Exit 2 if any.
 
     A file is checked against the JSON Schema and the rules it cannot express (name equals the file
-    stem, unique names, cron expressions, presets and durations); the files of one folder must not
-    write the same target table or share a pipeline id.
+    stem, unique names, cron expressions, presets and durations) and, with a tenancy file, against
+    what its team owns (its folder, namespaces, connections, secrets and file roots); the files of
+    one folder must not write the same target table or share a pipeline id.
     """
     from airflow_provider_chimera.contract.validate import validate_paths
+    from airflow_provider_chimera.registry.manifest import incumbent_files
+    from airflow_provider_chimera.settings import load_settings
+    from airflow_provider_chimera.tenancy.authorize import authorize_folder
 
-    report = validate_paths(paths)
+    settings = load_settings()
+    root = intents or settings.intents_dir
+
+    def authorize(valid):
+        authorized, refused = authorize_folder(valid, root, settings)
+        return {path: item.intent for path, item in authorized.items()}, [p for error in refused for p in error.problems]
+
+    report = validate_paths(paths, authorize, lambda valid: incumbent_files(valid, settings.state_dir))
     for folder in report.empty_folders:
         _say(err, f"{folder}: no intent files (*.json) here")
     if fmt is OutputFormat.json:

@@ -122,3 +122,4 @@ def one_of(values: list | tuple) -> str:
 
 def quality_column(known: list[str] | tuple[str, ...]) -> str:
     return "name one of the object's columns: " + ", ".join(known)
+DUPLICATE_INTENT = "intent names are unique across the whole intents folder: rename one file and its \"name\""

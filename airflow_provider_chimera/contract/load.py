@@ -175,5 +175,10 @@ def load_intent(path: Path) -> LoadedIntent:
 
 
 def intent_files(folder: Path) -> list[Path]:
-    """The intent files of a folder, in a stable order."""
-    return sorted(p for p in folder.glob("*.json") if p.is_file())
+    """The intent files of a folder and its sub-folders (one per team with a tenancy file), in a
+    stable order; hidden folders (``.git``) are left out."""
+    folder = Path(folder)
+    return sorted(
+        p for p in folder.rglob("*.json")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1])
+    )

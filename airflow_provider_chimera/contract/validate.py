@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,11 +41,19 @@ class Report:
         return not self.problems
 
 
-def validate_paths(paths: Iterable[Path]) -> Report:
+Authorizer = Callable[[dict[Path, Intent]], tuple[dict[Path, Intent], list[IntentProblem]]]
+
+
+def validate_paths(
+    paths: Iterable[Path],
+    authorize: Authorizer | None = None,
+    incumbents: Callable[[dict[Path, Intent]], frozenset[Path]] | None = None,
+) -> Report:
     """Validate intent files and folders of them; files in one folder are also checked together.
 
     Files named one by one are grouped by the folder they are in. Only files that pass their own
-    checks take part in :func:`check_folder`.
+    checks, and ``authorize`` (the tenancy check: what their team may use), take part in
+    :func:`check_folder`, where the files ``incumbents`` names keep what they hold.
     """
     groups: dict[Path, list[Path]] = {}
     report = Report()
@@ -65,7 +73,10 @@ def validate_paths(paths: Iterable[Path]) -> Report:
             report.problems.extend(problems)
             if intent is not None:
                 valid[path] = intent
-        report.problems.extend(check_folder(valid))
+        if authorize is not None:
+            valid, refused = authorize(valid)
+            report.problems.extend(refused)
+        report.problems.extend(check_folder(valid, incumbents(valid) if incumbents else frozenset()))
     return report
 
 
@@ -95,16 +106,20 @@ def check_bytes(raw: bytes, file: str, stem: str | None = None) -> tuple[Intent 
     return (intent if not problems else None), problems
 
 
-def check_folder(intents: dict[Path, Intent]) -> list[IntentProblem]:
-    """Rules over a whole intents folder: each target table has one writer, each pipeline id one object.
+def check_folder(intents: dict[Path, Intent], incumbents: frozenset[Path] = frozenset()) -> list[IntentProblem]:
+    """Rules over a whole intents folder: each intent name, target table and pipeline id has one owner.
 
     Every place involved gets a problem naming the other places (file and JSON path), so whoever
-    reads either file learns of both.
+    reads either file learns of both; except that a file in ``incumbents`` (its intent was
+    onboarded from it, by its team) keeps what it holds against newcomers, so that one team's new
+    file can never take another team's running pipelines down with it.
     """
     targets: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     ids: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    names: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for path in sorted(intents):
         intent = intents[path]
+        names[intent.name].append((str(path), "/name", intent.name))
         for i, source in enumerate(intent.sources):
             if source.objects == "all":
                 continue
@@ -119,18 +134,26 @@ def check_folder(intents: dict[Path, Intent]) -> list[IntentProblem]:
                     targets[table.lower()].append((str(path), f"{at}/ingestion/target/table", table))
     problems: list[IntentProblem] = []
     for places in targets.values():
-        problems.extend(_collisions(places, "writes target table {own}, as does {others}", hints.DUPLICATE_TARGET))
+        problems.extend(_collisions(places, "writes target table {own}, as does {others}", hints.DUPLICATE_TARGET, incumbents))
+    for places in names.values():  # team folders may hold files of the same name
+        problems.extend(_collisions(places, "intent name {own!r} is taken by {others}", hints.DUPLICATE_INTENT, incumbents))
     for places in ids.values():
         problems.extend(
-            _collisions(places, "has pipeline id {own!r}, as does the object at {others}", hints.PIPELINE_ID)
+            _collisions(places, "has pipeline id {own!r}, as does the object at {others}", hints.PIPELINE_ID, incumbents)
         )
     return sorted(problems, key=lambda p: (p.file, _order(p.path)))
 
 
-def _collisions(places: list[tuple[str, str, str]], message: str, hint: str) -> Iterator[IntentProblem]:
+def _collisions(
+    places: list[tuple[str, str, str]], message: str, hint: str, incumbents: frozenset[Path] = frozenset()
+) -> Iterator[IntentProblem]:
     if len(places) < 2:
         return
+    held = {str(p) for p in incumbents}
+    keeper = [place for place in places if place[0] in held]
     for file, path, own in places:
+        if len(keeper) == 1 and keeper[0][0] == file:
+            continue  # the onboarded holder keeps it; only the newcomers are rejected
         others = ", ".join(f"{f}: {p}" for f, p, _ in places if (f, p) != (file, path))
         yield IntentProblem(file, path, message.format(own=own, others=others), hint)
 

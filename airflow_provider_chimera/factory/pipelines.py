@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -85,6 +85,10 @@ class Catalogue:
 def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
     """Load every intent in ``folder``; a bad file is reported, never fatal to the others.
 
+    Each intent is authorized against the tenancy file (``tenancy.authorize``): one that uses
+    what its team does not own is rejected like an invalid one, and a valid one takes its team's
+    details from the tenancy file.
+
     Rules over the whole folder (one writer per target table, one object per pipeline id) reject
     the pipelines involved, on every side, and report each file. When an intent has an onboarded
     version (a file under ``state_dir``, read without any database), only what that version
@@ -92,12 +96,14 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
     """
     from airflow_provider_chimera.contract.diff import effective_intent, withheld_objects
     from airflow_provider_chimera.contract.validate import check_folder
-    from airflow_provider_chimera.registry.manifest import read_onboarded
+    from airflow_provider_chimera.registry.manifest import incumbent_files, read_onboarded
 
+    from airflow_provider_chimera.settings import load_settings
+    from airflow_provider_chimera.tenancy.authorize import authorize_folder
+
+    settings = load_settings()
     if state_dir is None:
-        from airflow_provider_chimera.settings import load_settings
-
-        state_dir = load_settings().state_dir
+        state_dir = settings.state_dir
     result = Catalogue()
     loaded: dict[Path, LoadedIntent] = {}
     for path in intent_files(folder):
@@ -105,16 +111,24 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
             loaded[path] = load_intent(path)
         except IntentError as exc:
             result.errors.append(exc)
-    clashes = check_folder({path: item.intent for path, item in loaded.items()})
+    # Intents using what their team does not own are rejected before any rule over the folder.
+    authorized, refused = authorize_folder({path: item.intent for path, item in loaded.items()}, folder, settings)
+    result.errors.extend(refused)
+    loaded = {path: replace(item, intent=authorized[path].intent) for path, item in loaded.items() if path in authorized}
+    # A file whose intent its own team onboarded keeps its names and tables against newcomers.
+    incumbents = incumbent_files({path: item.intent for path, item in loaded.items()}, state_dir)
+    clashes = check_folder({path: item.intent for path, item in loaded.items()}, incumbents)
     rejected_places: set[tuple[str, str]] = set()
     by_file: dict[str, list] = {}
     for problem in clashes:
         by_file.setdefault(problem.file, []).append(problem)
         place = re.match(r"/sources/\d+/objects/\d+", problem.path)
-        rejected_places.add((problem.file, place.group(0) if place else problem.path))
+        rejected_places.add((problem.file, place.group(0) if place else ""))  # "": the whole file
     result.errors.extend(IntentError(problems) for problems in by_file.values())
     for path, item in loaded.items():
         intent = item.intent
+        if (str(path), "") in rejected_places:
+            continue
         try:
             onboarded = read_onboarded(state_dir, intent.name)
         except IntentError as exc:
@@ -123,7 +137,7 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
         if onboarded is not None and onboarded.content_hash != item.content_hash:
             for ref in withheld_objects(onboarded.intent, intent):
                 result.pending.append(f"{path}: {ref.source}/{ref.object}: added since the onboarded version; waits for onboarding")
-            intent = effective_intent(onboarded.intent, intent)
+            intent = effective_intent(onboarded.intent, intent).model_copy(update={"team": item.intent.team})
         for pipeline in pipelines_of(intent, str(path), item.content_hash):
             if (str(path), _object_place(item.intent, pipeline)) not in rejected_places:
                 result.pipelines.append(pipeline)

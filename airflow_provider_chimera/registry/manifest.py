@@ -97,3 +97,17 @@ def onboarded_scope(state_dir: Path, intent: Intent) -> Intent:
     """
     onboarded = read_onboarded(state_dir, intent.name)
     return intent if onboarded is None else effective_intent(onboarded.intent, intent)
+
+
+def incumbent_files(intents: dict[Path, Intent], state_dir: Path) -> frozenset[Path]:
+    """The files whose intent was onboarded by the team that declares it now: on a clash of
+    names or tables with a newer file, these keep what they hold (``contract.validate.check_folder``)."""
+    held = set()
+    for path, intent in intents.items():
+        try:
+            version = read_onboarded(state_dir, intent.name)
+        except ValueError:  # an onboarded version that no longer validates holds nothing
+            continue
+        if version is not None and version.intent.team.name == intent.team.name:
+            held.add(path)
+    return frozenset(held)
