@@ -72,7 +72,11 @@ class _Wanted:
 
 def sync_registry(registry: Registry, intents_dir: Path, *, actor: str | None = None) -> SyncReport:
     """Record the intents of ``intents_dir`` and the factory's decisions about them."""
+    from airflow_provider_chimera.settings import load_settings
+    from airflow_provider_chimera.tenancy.authorize import authorizer
+
     folder = Path(intents_dir).resolve()
+    authorize_file = authorizer(folder, load_settings())
     actor = actor or default_actor()
     found = discover(folder, registry.state_dir)
     commit = git_commit(folder) if folder.is_dir() else None
@@ -95,7 +99,8 @@ def sync_registry(registry: Registry, intents_dir: Path, *, actor: str | None = 
         wanted: dict[str, _Wanted] = {}
         seen: set[str] = set()
         for file, path in sorted(files.items()):
-            name = _intent_of(session, registry.state_dir, path, commit, problems.get(file), pipelines.get(file, []), wanted, actor, report)
+            name = _intent_of(session, registry.state_dir, path, commit, problems.get(file), pipelines.get(file, []), wanted, actor, report,
+                              authorize_file)
             seen.add(name)
         for row in session.scalars(select(IntentRow).where(IntentRow.status != "removed")):
             if row.name not in seen:
@@ -117,6 +122,7 @@ def _intent_of(
     wanted: dict[str, _Wanted],
     actor: str,
     report: SyncReport,
+    authorize_file,
 ) -> str:
     """Record one intent file; collect the pipelines it wants. Returns the intent's name."""
     try:
@@ -128,6 +134,11 @@ def _intent_of(
         intent = parse_intent(raw, str(path), stem=path.stem)
     except IntentError:
         intent = None
+    if intent is not None:
+        # Recorded with its team as the tenancy file has it (support email included), never as the
+        # file says; an intent its team may not run is recorded as a rejected file only.
+        authorized = authorize_file(intent, path)
+        intent = authorized.intent if authorized is not None else None
     onboarded = None
     if intent is not None:
         try:

@@ -265,3 +265,14 @@ def authorize_folder(
         else:
             authorized[path] = result
     return authorized, refused
+
+
+def authorizer(intents_dir: Path, settings):
+    """A function ``(intent, file) -> Authorized | None`` for one pass over a folder: the tenancy
+    file is read once; a tenancy file that cannot be used authorizes nothing."""
+    try:
+        tenancy = current_tenancy(settings.tenancy_file)
+    except TenancyError:
+        return lambda intent, file: None
+    reserved = reserved_placeholder_names(settings.pii_key_secret, settings.encryption_key_secret)
+    return lambda intent, file: authorize(intent, file, intents_dir, tenancy, reserved)[0]
