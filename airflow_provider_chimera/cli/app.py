@@ -22,6 +22,7 @@ from airflow_provider_chimera.cli.registry import register_intent_commands, regi
 from airflow_provider_chimera.cli.report import report_command
 from airflow_provider_chimera.cli.sample import register as register_sample_command
 from airflow_provider_chimera.cli.status import register as register_status_command
+from airflow_provider_chimera.cli.teams import teams_app
 from airflow_provider_chimera.factory.pipelines import discover
 from airflow_provider_chimera.settings import load_settings
 
@@ -33,6 +34,7 @@ app.add_typer(intent_app, name="intent")
 app.add_typer(dags_app, name="dags")
 app.add_typer(pools_app, name="pools")
 app.add_typer(catalog_app, name="catalog")  # chimera catalog show
+app.add_typer(teams_app, name="teams")  # chimera teams validate, chimera teams show
 register_registry_commands(app)  # chimera audit, chimera registry ...
 register_sample_command(app)  # chimera sample
 app.command("report")(report_command)  # chimera report

@@ -38,6 +38,8 @@ from airflow_provider_chimera.contract.load import IntentError, parse_intent
 from airflow_provider_chimera.contract.model import Intent
 from airflow_provider_chimera.onboarding import state as onboarding_state
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
+from airflow_provider_chimera.tenancy.authorize import AuthorizationError, authorize_or_raise, relative_file
+from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,11 @@ class Run:
     registry: Any
     settings: ChimeraSettings
     actor: str | None
+    grant: Grant = SINGLE_TEAM  # what the intent's team may use (tenancy)
+
+    @property
+    def in_intents_folder(self) -> bool:
+        return relative_file(self.path, self.settings.intents_dir) is not None
 
     @property
     def kind(self) -> str:
@@ -196,7 +203,8 @@ def validate(run: Run) -> dict[str, Any]:
     """The file validated when the run was read; here the folder's rules (one writer per table)."""
     from airflow_provider_chimera.factory.pipelines import discover
 
-    found = discover(run.path.parent, run.settings.state_dir)
+    folder = run.settings.intents_dir if run.in_intents_folder else run.path.parent
+    found = discover(folder, run.settings.state_dir)
     mine = [str(p) for error in found.errors for p in error.problems if Path(p.file).resolve() == run.path.resolve()]
     if mine:
         raise StepError("; ".join(mine))
@@ -252,7 +260,7 @@ def register(run: Run) -> dict[str, Any]:
     else:
         onboard(run.registry, run.path, actor=run.actor)
         details["registered"] = "now"
-    if run.path.resolve().parent == Path(run.settings.intents_dir).resolve():
+    if run.in_intents_folder:
         report = sync_registry(run.registry, run.settings.intents_dir, actor=run.actor)
         details.update(created=report.created, retired=report.retired, pending_onboarding=report.pending_onboarding)
         details["summary"] = f"{len(report.created)} pipeline(s) created, {len(report.retired)} retired (data kept)"
@@ -438,6 +446,14 @@ def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSet
     except IntentError as exc:
         reason = "; ".join(str(p) for p in exc.problems)
         return _fail(registry, settings, actor, path, name, content_hash, None, step, reason, [])
+    try:
+        # What the team may use, under the tenancy file as it is now; the team's details are the
+        # tenancy file's, so mails go to the address the platform knows, not to the file's.
+        authorized = authorize_or_raise(intent, path, settings)
+    except AuthorizationError as exc:
+        reason = "; ".join(str(p) for p in exc.problems)
+        return _fail(registry, settings, actor, path, name, content_hash, None, step, reason, [])
+    intent, grant = authorized.intent, authorized.grant
 
     state = onboarding_state.load_state(registry.state_dir, name)
     version = state.get("version") or {}
@@ -468,7 +484,7 @@ def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSet
             )
             return _fail(registry, settings, actor, path, name, content_hash, intent, step, reason, list(done), retry_from=missing[0])
 
-    run = Run(path, raw, content_hash, intent, version, registry, settings, actor)
+    run = Run(path, raw, content_hash, intent, version, registry, settings, actor, grant)
     if step in done:
         outcome = StepOutcome(step, name, content_hash, "already done", {"summary": f"done at {done[step]['at']}"})
     elif run.kind == "unchanged":

@@ -230,3 +230,10 @@ def load_tenancy(path: Path) -> Tenancy:
             _CACHE.clear()
         _CACHE[key] = parse_tenancy(raw, str(path))
     return _CACHE[key]
+
+
+def schema_text() -> str:
+    """The tenancy file's JSON Schema as shipped (``tenancy.schema.json``)."""
+    from importlib.resources import files
+
+    return files("airflow_provider_chimera.tenancy").joinpath("tenancy.schema.json").read_text(encoding="utf-8")
