@@ -15,11 +15,6 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Asset, AssetAlias, chain
 
-from airflow_provider_chimera.contract.load import (
-    IntentError,
-    intent_files,
-    load_intent,
-)
 from airflow_provider_chimera.onboarding.workflow import STEPS, onboarding_dag_id
 
 INTENTS_ALIAS = "chimera-intents"
@@ -67,16 +62,19 @@ def build_onboarding_dag(path: Path, intent_name: str, team: str) -> DAG:
 
 
 def build_onboarding_dags(intents_dir: Path | str | None = None) -> dict[str, DAG]:
-    """One onboarding DAG per intent file of the folder that validates (``[chimera] intents_dir``)."""
+    """One onboarding DAG per intent file of the folder that the factory accepts (``[chimera] intents_dir``)."""
     from airflow_provider_chimera.settings import load_settings
 
-    folder = Path(intents_dir) if intents_dir else load_settings().intents_dir
+    from airflow_provider_chimera.factory.pipelines import discover
+
+    settings = load_settings()
+    folder = Path(intents_dir) if intents_dir else settings.intents_dir
+    if not folder.is_dir():
+        return {}
+    # Rejected files (invalid, unauthorized, an intent name taken) are reported by the
+    # error-report DAG file; nothing to onboard until they are accepted.
     dags = {}
-    for path in intent_files(folder) if folder.is_dir() else []:
-        try:
-            intent = load_intent(path).intent
-        except IntentError:
-            continue  # reported by the error-report DAG file; nothing to onboard until it validates
-        dag = build_onboarding_dag(path, intent.name, intent.team.name)
+    for path, loaded in discover(folder, settings.state_dir).intents.items():
+        dag = build_onboarding_dag(path, loaded.intent.name, loaded.intent.team.name)
         dags[dag.dag_id] = dag
     return dags

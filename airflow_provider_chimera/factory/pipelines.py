@@ -78,6 +78,9 @@ class Catalogue:
 
     pipelines: list[Pipeline] = field(default_factory=list)
     errors: list[IntentError] = field(default_factory=list)
+    # The intent files that may be onboarded: valid, authorized, and not wholly rejected by a
+    # folder rule (an intent name taken by another file); with their team from the tenancy file.
+    intents: dict[Path, LoadedIntent] = field(default_factory=dict)
     # "<file>: <source>/<object>: waits for onboarding" for objects added since the onboarded version.
     pending: list[str] = field(default_factory=list)
 
@@ -129,6 +132,7 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
         intent = item.intent
         if (str(path), "") in rejected_places:
             continue
+        result.intents[path] = item
         try:
             onboarded = read_onboarded(state_dir, intent.name)
         except IntentError as exc:

@@ -14,11 +14,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from airflow_provider_chimera.contract.load import (
-    IntentError,
-    intent_files,
-    load_intent,
-)
 from airflow_provider_chimera.onboarding.state import load_state
 from airflow_provider_chimera.registry.audit import record
 from airflow_provider_chimera.registry.models import AuditRow
@@ -30,12 +25,11 @@ def request_onboarding(registry, intents_dir: Path, *, actor: str | None = None)
     folder = Path(intents_dir)
     if not folder.is_dir():
         return []
+    from airflow_provider_chimera.factory.pipelines import discover
+
     waiting = []
-    for path in intent_files(folder):
-        try:
-            loaded = load_intent(path)
-        except IntentError:
-            continue  # rejected: the sync audits it, and its team learns why from the import error
+    # Rejected files are left out: the sync audits them, and their team learns why from the import error.
+    for loaded in discover(folder, registry.state_dir).intents.values():
         name, content_hash = loaded.intent.name, loaded.content_hash
         state = load_state(registry.state_dir, name)
         if (state.get("completed") or {}).get("hash") == content_hash:
