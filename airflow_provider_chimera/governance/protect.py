@@ -400,10 +400,41 @@ class ProtectedExtract(Extract):
         self._seen = len(source)
         return list(self._rejected)
 
+    def spool_rejected(self, spool: Any) -> None:
+        """From now on send each record the source rejects, protected, to ``spool`` (anything
+        with ``add``, e.g. :class:`~airflow_provider_chimera.writer.quarantine.QuarantineSpool`)
+        at once, instead of keeping it: memory stays bounded however many records are rejected."""
+        kept = getattr(self.inner, "rejected", None)
+        if kept is None:
+            return  # a source that rejects nothing
+        self.inner.rejected = _Forwarding(lambda record: spool.add(self.protector.rejected(record)))
+        self.inner.rejected.extend(kept[self._seen :])
+        self._seen = 0
+
     def __getattr__(self, name: str) -> Any:  # anything else the source offers (e.g. tombstones)
         if name == "inner":
             raise AttributeError(name)
         return getattr(self.inner, name)
+
+
+class _Forwarding(list):
+    """Stands in for a source's list of rejected records: each record goes on to ``send`` at once
+    and the list stays empty."""
+
+    def __init__(self, send):
+        super().__init__()
+        self._send = send
+
+    def append(self, record) -> None:
+        self._send(record)
+
+    def extend(self, records) -> None:
+        for record in records:
+            self._send(record)
+
+    def __iadd__(self, records):
+        self.extend(records)
+        return self
 
 
 def protect_extract(extract: Extract, pipeline: Pipeline, settings: ChimeraSettings) -> ProtectedExtract:

@@ -116,8 +116,9 @@ class IngestOperator(BaseOperator):
         from airflow_provider_chimera.operators.runstats import bytes_added, current_snapshot_id
         from airflow_provider_chimera.sources import source_hook
         from airflow_provider_chimera.writer import CommitInfo, IcebergWriter, chimera_catalog
+        from airflow_provider_chimera.writer.ownership import claim_pipeline_tables
         from airflow_provider_chimera.writer.partitions import partition_fields, run_window
-        from airflow_provider_chimera.writer.quarantine import quarantine
+        from airflow_provider_chimera.writer.quarantine import QuarantineSpool
 
         pipeline = self.pipeline
         settings = load_settings()
@@ -170,6 +171,7 @@ class IngestOperator(BaseOperator):
         hook = source_hook(pipeline.source, settings.batch_rows)
         # The newest snapshot's position, or an explicit adoption; never a guess (operators.resume).
         start = start_position(writer, pipeline, hook, run_conf(context)) if incremental else Start(None)
+        claim_pipeline_tables(writer.catalog, pipeline, run_id, run_conf(context))  # its own tables, or adopted on purpose (writer.ownership)
         since = start.position
         # partitioned: the run's data interval, read from the source and replaced in the table.
         window = None
@@ -178,15 +180,15 @@ class IngestOperator(BaseOperator):
         extract = hook.extract(pipeline.object, since, window=window, **({"limit": limit} if limit else {}))
         extract = protect_extract(extract, pipeline, settings)  # classified columns and quarantined records protected
         source_name = f"{pipeline.source.name}/{pipeline.object.name}"
+        # Rejected records go to the quarantine table in bounded chunks as they come (writer.quarantine).
+        spool = QuarantineSpool(writer.catalog, pipeline.target_namespace, target.table, pipeline=pipeline.id, run_id=run_id, source=source_name)
+        extract.spool_rejected(spool)
         quarantined = 0
 
         def before_commit() -> CommitInfo:
             """Runs once every batch is read: rejected records go to quarantine before the commit."""
             nonlocal quarantined
-            quarantined = quarantine(
-                writer.catalog, pipeline.target_namespace, target.table,
-                pipeline=pipeline.id, run_id=run_id, source=source_name, rejected=getattr(extract, "rejected", []),
-            )
+            quarantined = spool.commit()
             if quarantined:
                 self.log.warning("%s: %d record(s) quarantined in %s__quarantine", pipeline.id, quarantined, writer.name)
             check_quarantine_share(  # above the threshold: raised here, the target's transaction is not committed
@@ -203,15 +205,19 @@ class IngestOperator(BaseOperator):
         # Write-audit-publish: the load is staged on the run's audit branch, which readers do not
         # see, checked, and published to main only if its checks pass (governance.wap).
         branch = audit_branch(run_id, settings.audit_retention_hours)
-        result = writer.write(
-            extract.schema,
-            meter.count(read_ahead(extract.batches()), after=lambda: fault_point("after_read")),
-            mode="append" if incremental else "overwrite",
-            info=before_commit,
-            chunk_bytes=settings.target_file_size_mb << 20,
-            stage=branch,
-            **({"window": window} if window else {}),
-        )
+        try:
+            result = writer.write(
+                extract.schema,
+                meter.count(read_ahead(extract.batches()), after=lambda: fault_point("after_read")),
+                mode="append" if incremental else "overwrite",
+                info=before_commit,
+                chunk_bytes=settings.target_file_size_mb << 20,
+                stage=branch,
+                **({"window": window} if window else {}),
+            )
+        except BaseException:
+            spool.discard()  # quarantine chunks not committed yet leave storage with the attempt (writer.attempt)
+            raise
         checks = None
         if result.committed:
             self.log.info("%s: staged %d rows on branch %s of %s (snapshot %s)", pipeline.id, result.rows, branch.name, writer.name, result.snapshot_id)

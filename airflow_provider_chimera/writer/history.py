@@ -56,6 +56,7 @@ from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.table import Table
 
 from airflow_provider_chimera.faults import fault_point
+from airflow_provider_chimera.writer.attempt import attempt
 from airflow_provider_chimera.writer.evolution import fit_schema
 from airflow_provider_chimera.writer.iceberg import (
     MAIN,
@@ -224,15 +225,19 @@ class HistoryWriter(IcebergWriter):
         collapsed = read - incoming.num_rows  # repeats of an identity within the run
         now = _utc(self.clock())
 
-        with table.transaction() as txn:
+        # A failed attempt deletes the data files it wrote (writer.attempt).
+        with attempt(table.io, self.name) as files, table.transaction() as txn:
             replaced, added, unchanged, closed = self._close_changed(table, txn, incoming, now)
+            files.written(added)
             opening = incoming.filter(pc.invert(pc.is_in(pa.array(range(incoming.num_rows), pa.int64()), unchanged)))
             opening = self._opened(opening, now)
             opened = []
             for chunk in _slices(opening, chunk_bytes):
                 opened.extend(
-                    _dataframe_to_data_files(
-                        table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=table.io
+                    files.written(
+                        _dataframe_to_data_files(
+                            table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=table.io
+                        )
                     )
                 )
             added.extend(opened)
@@ -252,6 +257,7 @@ class HistoryWriter(IcebergWriter):
                 for data_file in added:
                     snapshot.append_data_file(data_file)
             fault_point("after_files")  # files written, snapshot staged, nothing committed
+            files.commit_next()
         if stage and branch is None:
             hold(table, stage, snapshot.snapshot_id)
         return HistoryResult(

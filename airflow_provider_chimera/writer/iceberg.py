@@ -31,6 +31,7 @@ from airflow_provider_chimera.contract.model import Dedup, PartitionField
 from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.window import Window
+from airflow_provider_chimera.writer.attempt import attempt
 from airflow_provider_chimera.writer.dedup import deduplicate
 from airflow_provider_chimera.writer.evolution import Policy, SchemaMismatchError, fit_schema  # noqa: F401 (re-exported)
 from airflow_provider_chimera.writer.partitions import column_named, for_table, inside, window_filter
@@ -159,14 +160,25 @@ class IcebergWriter:
         """The target table, created from ``schema`` (with its partition spec) if missing."""
         table = self.load()
         if table is not None:
-            return table
+            return self._owned(table)
         self.catalog.create_namespace_if_not_exists(self.identifier[0])
-        table = self.catalog.create_table_if_not_exists(self.identifier, schema=schema, properties=self.properties)
+        table = self._owned(self.catalog.create_table_if_not_exists(self.identifier, schema=schema, properties=self.properties))
         if self.partition_by and table.spec().is_unpartitioned():
             with table.update_spec() as spec:
                 for field in self.partition_by:
                     column = column_named(schema.names, field.column)
                     spec.add_field(column, parse_transform(field.transform), f"{column}_{field.transform.split('[')[0]}")
+        return table
+
+    def _owned(self, table: Table) -> Table:
+        """``table``, unless this writer names its owner (``chimera.pipeline`` in ``properties``) and
+        the table belongs to another or none: the last line behind
+        :func:`~airflow_provider_chimera.writer.ownership.claim_tables`."""
+        owner = self.properties.get(PIPELINE)
+        if owner and table.properties.get(PIPELINE) != owner:
+            from airflow_provider_chimera.writer.ownership import TableOwnershipError, refusal
+
+            raise TableOwnershipError(refusal(self.name, table.properties.get(PIPELINE), owner, ""))
         return table
 
     def last_position(self, pipeline: str) -> Position | None:
@@ -208,7 +220,8 @@ class IcebergWriter:
         the run's rows are reduced to the latest per key and compared with the table's.
         """
         table = self.ensure_table(schema)
-        with table.transaction() as txn:
+        # A failed attempt deletes the data files it wrote (writer.attempt).
+        with attempt(table.io, self.name) as files, table.transaction() as txn:
             # A schema change is part of the run's commit: a failed run leaves the table as it was.
             fit_schema(txn, schema, self.schema_evolution, self.name)
             table_schema = txn.table_metadata.schema()
@@ -227,8 +240,10 @@ class IcebergWriter:
                 # pyiceberg's own append() is built on this function; calling it per chunk lets
                 # partitioned tables stream too (append() takes a reader only when unpartitioned).
                 data_files.extend(
-                    _dataframe_to_data_files(
-                        table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=table.io
+                    files.written(
+                        _dataframe_to_data_files(
+                            table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=table.io
+                        )
                     )
                 )
             commit_info = info()
@@ -246,6 +261,7 @@ class IcebergWriter:
                 for data_file in data_files:
                     append.append_data_file(data_file)
             fault_point("after_files")  # files written, snapshot staged, nothing committed
+            files.commit_next()
         if stage and branch is None:
             hold(table, stage, append.snapshot_id)
         return CommitResult(

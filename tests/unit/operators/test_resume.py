@@ -92,17 +92,18 @@ def test_a_bad_adoption_value_is_named(loaded_elsewhere):
         run_pipeline(pipeline_for(loaded_elsewhere), conf={"adopt_from": 5})
 
 
-def test_an_empty_table_or_a_full_load_needs_no_adoption(tmp_path, catalog):
+def test_an_empty_table_or_a_full_load_needs_no_position_adoption(tmp_path, catalog):
+    """Tables created outside Chimera are taken over with ``adopt_table`` (writer.ownership), no ``adopt_from``."""
     catalog.create_namespace_if_not_exists("qa")
     catalog.create_table(("qa", "events"), schema=ARROW)
     data = tmp_path / "data"
     _write(data, "a.jsonl", range(4))
-    assert run_pipeline(pipeline_for(_source(data)))["rows"] == 4
+    assert run_pipeline(pipeline_for(_source(data)), conf={"adopt_table": True})["rows"] == 4
     full = _source(data)
     full["objects"][0]["ingestion"]["mode"] = {"type": "full"}
     full["objects"][0]["ingestion"]["target"]["table"] = "other"
     catalog.create_table(("qa", "other"), schema=ARROW).append(pa.Table.from_pylist([{"id": 99, "name": "x"}], schema=ARROW))
-    assert run_pipeline(pipeline_for(full))["rows"] == 4
+    assert run_pipeline(pipeline_for(full), conf={"adopt_table": True})["rows"] == 4
     assert read_table(catalog, "qa.other").column("id").to_pylist() == [0, 1, 2, 3]
 
 
