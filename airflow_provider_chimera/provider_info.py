@@ -410,6 +410,17 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "128",
         "default": "16",
     },
+    "orphan_file_age_hours": {
+        "description": (
+            "``chimera_maintenance`` deletes files under a table's location that no snapshot references "
+            "(left by killed or failed writes) once they are older than this many hours; younger ones "
+            "may belong to a write in progress.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "168",
+        "default": "72",
+    },
 }
 
 

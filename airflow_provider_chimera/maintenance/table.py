@@ -1,8 +1,12 @@
-"""One pipeline's target table, maintained: retention, then compaction, then snapshot expiry.
+"""One pipeline's target table, maintained: retention, then compaction, then snapshot expiry,
+then the orphan-file sweep (target and quarantine table).
 
 The order matters: retention first, so compaction does not rewrite rows about to expire; expiry
-last, so the files the other two replaced can leave storage once their snapshots age out. Each
-action runs even when an earlier one failed; the failures are reported together at the end.
+next, so the files the other two replaced can leave storage once their snapshots age out; the
+orphan sweep last, on what is left. Each action runs even when an earlier one failed; the
+failures are reported together at the end. A table its pipeline does not own (``chimera.pipeline``,
+:mod:`airflow_provider_chimera.writer.ownership`) is not touched: one intent's retention cannot
+delete another pipeline's rows.
 """
 
 from __future__ import annotations
@@ -16,15 +20,20 @@ from pyiceberg.exceptions import NoSuchTableError
 
 from airflow_provider_chimera.factory.pipelines import Pipeline
 from airflow_provider_chimera.maintenance.compaction import compact
+from airflow_provider_chimera.maintenance.orphans import remove_orphan_files
 from airflow_provider_chimera.maintenance.retention import apply_retention
 from airflow_provider_chimera.maintenance.rules import age_column
 from airflow_provider_chimera.maintenance.snapshots import expire_snapshots
 from airflow_provider_chimera.settings import ChimeraSettings
+from airflow_provider_chimera.writer.iceberg import PIPELINE as OWNER
+from airflow_provider_chimera.writer.quarantine import SUFFIX
 
 # Audit actions, one per kind of maintenance.
 RETENTION = "table.retention"
 COMPACTION = "table.compaction"
 EXPIRY = "table.expire_snapshots"
+ORPHANS = "table.remove_orphan_files"
+OWNERSHIP = "table.ownership"  # a failure only: the table is not the pipeline's
 
 
 class MaintenanceError(RuntimeError):
@@ -47,6 +56,8 @@ class Outcome:
             return action in self.done  # retention is recorded every time it runs, as proof it ran
         if action == COMPACTION:
             return bool(details.get("files_removed"))
+        if action == ORPHANS:
+            return bool(details.get("orphan_files_removed"))
         return bool(details.get("snapshots_expired") or details.get("refs_removed"))
 
 
@@ -59,6 +70,15 @@ def maintain(pipeline: Pipeline, catalog: Catalog, settings: ChimeraSettings, no
         table = catalog.load_table((pipeline.target_namespace, pipeline.ingestion.target.table))
     except NoSuchTableError:
         outcome.exists = False
+        return outcome
+    owner = table.properties.get(OWNER)
+    if owner != pipeline.id:
+        outcome.failed[OWNERSHIP] = (
+            f"TableOwnershipError: table {pipeline.target_table} is "
+            + (f"owned by pipeline {owner}" if owner else f"not Chimera's (no {OWNER} property)")
+            + "; it is not maintained for this pipeline (adopt it with a run of the pipeline's DAG "
+            + "with the run conf {\"adopt_table\": true})"
+        )
         return outcome
     retention = pipeline.ingestion.retention
     if retention is not None:
@@ -85,4 +105,26 @@ def maintain(pipeline: Pipeline, catalog: Catalog, settings: ChimeraSettings, no
         outcome.done[EXPIRY] = {"keep_days": settings.snapshot_retention_days, **result.details()}
     except Exception as exc:
         outcome.failed[EXPIRY] = f"{type(exc).__name__}: {exc}"
+    try:
+        outcome.done[ORPHANS] = sweep_orphans(pipeline, catalog, table, settings, now)
+    except Exception as exc:
+        outcome.failed[ORPHANS] = f"{type(exc).__name__}: {exc}"
     return outcome
+
+
+def sweep_orphans(pipeline: Pipeline, catalog: Catalog, table, settings: ChimeraSettings, now: dt.datetime) -> dict[str, Any]:
+    """:func:`remove_orphan_files` on the target and, if it is the pipeline's, its quarantine table;
+    the details of both, summed (the paths listed together)."""
+    age = dt.timedelta(hours=settings.orphan_file_age_hours)
+    tables = [table]
+    try:
+        quarantine = catalog.load_table((pipeline.target_namespace, pipeline.ingestion.target.table + SUFFIX))
+        if quarantine.properties.get(OWNER) == pipeline.id:
+            tables.append(quarantine)
+    except NoSuchTableError:
+        pass
+    details: dict[str, Any] = {"older_than_hours": settings.orphan_file_age_hours}
+    for one in tables:
+        for key, value in remove_orphan_files(one, age, now).details().items():
+            details[key] = details.get(key, [] if isinstance(value, list) else 0) + value
+    return details

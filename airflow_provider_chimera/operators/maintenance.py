@@ -12,11 +12,12 @@ ACTOR = "chimera-maintenance"
 
 
 class TableMaintenanceOperator(BaseOperator):
-    """Applies ``retention``, compacts small files and expires old snapshots of one table
-    (:mod:`airflow_provider_chimera.maintenance`).
+    """Applies ``retention``, compacts small files, expires old snapshots and deletes old orphan
+    files of one table (:mod:`airflow_provider_chimera.maintenance`).
 
     Each action that ran is recorded in the audit log (``table.retention`` every time it runs,
-    ``table.compaction`` and ``table.expire_snapshots`` when they changed the table), by the actor
+    ``table.compaction``, ``table.expire_snapshots`` and ``table.remove_orphan_files`` when they
+    changed the table), by the actor
     ``chimera-maintenance``. A failed action fails the task after the others have run; the
     registry being unreachable only warns (the table's snapshots record what was done).
     """

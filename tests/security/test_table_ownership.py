@@ -129,3 +129,17 @@ def test_a_conf_that_is_not_exactly_true_adopts_nothing(data, catalog):
         with pytest.raises(TableOwnershipError):
             run_pipeline(_pipeline(data, "a", "kept"), conf=conf)
     assert "chimera.pipeline" not in catalog.load_table("qa.kept").properties
+
+
+def test_maintenance_leaves_a_table_its_pipeline_does_not_own(data, catalog):
+    """B's retention and orphan sweep never run on A's table, whatever B's intent says."""
+    from airflow_provider_chimera.maintenance.table import OWNERSHIP, maintain
+    from airflow_provider_chimera.settings import load_settings
+
+    a, b = _pipeline(data, "a", "z"), _pipeline(data, "b", "z")
+    run_pipeline(a)
+    before = _snapshot(catalog, "qa.z")
+    outcome = maintain(b, catalog, load_settings())
+    assert outcome.done == {}
+    assert outcome.failed[OWNERSHIP].startswith(f"TableOwnershipError: table qa.z is owned by pipeline {a.id}; ")
+    assert _snapshot(catalog, "qa.z") == before

@@ -23,7 +23,7 @@ def _pipeline(cursor: str = "id"):
 def test_a_cursor_that_is_not_a_time_fails_retention_but_compaction_still_runs(catalog, monkeypatch):
     monkeypatch.setenv("AIRFLOW__CHIMERA__COMPACTION_MIN_FILES", "3")
     pipeline = _pipeline()
-    writer = IcebergWriter(catalog, "qa", "orders")
+    writer = IcebergWriter(catalog, "qa", "orders", properties={"chimera.pipeline": pipeline.id})
     for run in range(3):
         info = CommitInfo(pipeline=pipeline.id, run_id=f"r{run}", source="s", position=Position(cursor=str(run)))
         writer.write(SCHEMA, iter([pa.RecordBatch.from_pydict({"id": [run]}, schema=SCHEMA)]), "append", lambda info=info: info)
