@@ -261,17 +261,20 @@ class FileExtract(Extract):
                     skip += batch.num_rows
                 return
             except READ_ERRORS:
-                handle.seek(0)  # a record at fault: the rest is read record by record below
+                pass  # a record at fault: the rest is read record by record below
         number = 0
-        for block in _line_blocks(handle, 1 << 22):
-            lines = [line for line in block.split(b"\n") if line.strip()]
-            if skip:
-                passed = min(skip, len(lines))
-                lines, skip, number = lines[passed:], skip - passed, number + passed
-            for start in range(0, len(lines), self.batch_rows):
-                part = lines[start : start + self.batch_rows]
-                yield from self._fit_records(records, part, name, number)
-                number += len(part)
+        # A handle of its own: Arrow's reader may still be reading ahead on ``handle`` after its
+        # error, moving the position under a seek(0), and the file's last records were then lost.
+        with self.fs.open(name, "rb") as fresh:
+            for block in _line_blocks(fresh, 1 << 22):
+                lines = [line for line in block.split(b"\n") if line.strip()]
+                if skip:
+                    passed = min(skip, len(lines))
+                    lines, skip, number = lines[passed:], skip - passed, number + passed
+                for start in range(0, len(lines), self.batch_rows):
+                    part = lines[start : start + self.batch_rows]
+                    yield from self._fit_records(records, part, name, number)
+                    number += len(part)
 
 
 def _line_blocks(handle, size: int) -> Iterator[bytes]:
