@@ -235,7 +235,7 @@ def test_connectivity(run: Run) -> dict[str, Any]:
 
     if run.kind == "narrow":
         return {"outcome": "skipped", "summary": "nothing added: no source to test"}
-    reports = test_intent(run.intent, DEFAULT_TIMEOUT_S)
+    reports = test_intent(run.intent, DEFAULT_TIMEOUT_S, grant=run.grant)
     sources = [{"source": r.source, "type": r.type, "ok": r.ok, "reason": "; ".join(describe(r))} for r in reports]
     failed = [s for s in sources if not s["ok"]]
     if failed:

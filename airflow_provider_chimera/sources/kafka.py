@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from airflow_provider_chimera.contract.arrow import arrow_schema, avro_schema
 from airflow_provider_chimera.contract.model import FullMode, SourceObject
-from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook
 from airflow_provider_chimera.sources.records import JsonRecords, conform
 from airflow_provider_chimera.sources.window import Window, WindowError
 
@@ -65,7 +65,7 @@ class KafkaSourceHook(SourceHook):
         }
         connection = self.source.connection
         if connection.uri is not None:
-            servers = resolve_uri(connection).split("://", 1)[-1].strip("/")
+            servers = self.resolved_uri().split("://", 1)[-1].strip("/")
             return Consumer({**defaults, "bootstrap.servers": servers, **overrides})
         from airflow.providers.apache.kafka.hooks.consume import KafkaConsumerHook
 

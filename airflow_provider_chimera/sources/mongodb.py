@@ -28,7 +28,6 @@ from airflow_provider_chimera.sources.base import (
     Rejected,
     SourceHook,
     cursor_column,
-    resolve_uri,
 )
 from airflow_provider_chimera.sources.records import READ_ERRORS
 from airflow_provider_chimera.sources.window import Window
@@ -47,7 +46,7 @@ class MongoSourceHook(SourceHook):
         if connection.uri is not None:
             import pymongo
 
-            client = pymongo.MongoClient(resolve_uri(connection), tz_aware=True)
+            client = pymongo.MongoClient(self.resolved_uri(), tz_aware=True)
             database = client.get_default_database(default=None)
             if database is None:
                 raise ValueError(f"source {self.source.name!r}: the connection URI names no database")

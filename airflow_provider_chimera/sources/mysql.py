@@ -20,7 +20,6 @@ from airflow_provider_chimera.sources.base import (
     DbApiSourceHook,
     Position,
     UnsupportedColumnError,
-    resolve_uri,
 )
 from airflow_provider_chimera.sources.window import Window, WindowError
 
@@ -94,7 +93,7 @@ class MySqlSourceHook(DbApiSourceHook):
     def connect_kwargs(self) -> dict:
         connection = self.source.connection
         if connection.uri is not None:
-            url = urlsplit(resolve_uri(connection))
+            url = urlsplit(self.resolved_uri())
             return {
                 "host": url.hostname or "localhost",
                 "port": url.port or 3306,

@@ -41,15 +41,15 @@ class PdfSourceHook(FileSourceHook):
     source_type = "pdf"
 
     def extract(self, obj: SourceObject, since: Position | None, **options) -> PdfExtract:
-        fs, todo, done = self.pending_files(obj, since)
-        return PdfExtract(fs, todo, done, self.batch_rows)
+        confinement, todo, done = self.pending_files(obj, since)
+        return PdfExtract(confinement, todo, done, self.batch_rows)
 
 
 class PdfExtract(Extract):
     schema = PAGE_SCHEMA
 
-    def __init__(self, fs, files: list[str], done: list[str], batch_rows: int):
-        self.fs = fs
+    def __init__(self, confinement, files: list[str], done: list[str], batch_rows: int):
+        self.confinement = confinement
         self.files = files
         self._done = done
         self.batch_rows = batch_rows
@@ -72,7 +72,7 @@ class PdfExtract(Extract):
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
 
-        with self.fs.open(name, "rb") as handle:
+        with self.confinement.open(name) as handle:
             data = handle.read()
         try:
             reader = PdfReader(io.BytesIO(data))

@@ -22,7 +22,6 @@ from airflow_provider_chimera.sources.base import (
     DbApiSourceHook,
     Position,
     UnsupportedColumnError,
-    resolve_uri,
 )
 from airflow_provider_chimera.sources.window import Window, WindowError
 
@@ -68,7 +67,7 @@ class PostgresSourceHook(DbApiSourceHook):
     def uri(self) -> str:
         connection = self.source.connection
         if connection.uri is not None:
-            return resolve_uri(connection)
+            return self.resolved_uri()
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         uri = PostgresHook(postgres_conn_id=connection.conn_id).get_uri()

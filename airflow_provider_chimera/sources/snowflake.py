@@ -22,7 +22,6 @@ from airflow_provider_chimera.sources.base import (
     DbApiSourceHook,
     Position,
     UnsupportedColumnError,
-    resolve_uri,
 )
 from airflow_provider_chimera.sources.window import Window
 
@@ -82,7 +81,7 @@ class SnowflakeSourceHook(DbApiSourceHook):
     def connect_kwargs(self) -> dict:
         connection = self.source.connection
         if connection.uri is not None:
-            url = urlsplit(resolve_uri(connection))
+            url = urlsplit(self.resolved_uri())
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             database, _, schema = url.path.lstrip("/").partition("/")
             kwargs = {

@@ -34,3 +34,12 @@ def tenancy_file(tmp_path, monkeypatch) -> Path:
     path.write_text(yaml.safe_dump(TENANCY))
     monkeypatch.setenv("AIRFLOW__CHIMERA__TENANCY_FILE", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _single_team_already_said(monkeypatch):
+    """The once-per-process "running single-team" log line goes to stdout, where it would break
+    the first ``--format json`` output of a process; it is tested in tests/unit/tenancy."""
+    from airflow_provider_chimera.tenancy import authorize
+
+    monkeypatch.setattr(authorize, "_SAID_SINGLE_TEAM", True)
