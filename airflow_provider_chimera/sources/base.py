@@ -21,6 +21,11 @@ from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 
 
+# Seconds every driver waits to connect (and to log in) before failing: a silent server fails the
+# attempt instead of holding a worker slot (the task-limits watchdog is the outer bound).
+CONNECT_TIMEOUT_S = 20
+
+
 class Position(BaseModel):
     """How far a pipeline has read its source; recorded in each Iceberg snapshot summary."""
 
