@@ -410,6 +410,16 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "128",
         "default": "16",
     },
+    "pdf_max_mb": {
+        "description": (
+            "Largest PDF document (MiB) a ``pdf`` source reads; a larger one is not opened but "
+            "quarantined with the reason, so a hostile document cannot exhaust a worker's memory.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "200",
+        "default": "50",
+    },
 }
 
 

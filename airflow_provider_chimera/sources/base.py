@@ -8,7 +8,6 @@ committed Iceberg snapshot recorded, and reports the new position once its batch
 from __future__ import annotations
 
 import os
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
 from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook
+from airflow_provider_chimera.sources.jsonarray import JsonArrayError, array_items
 from airflow_provider_chimera.sources.paths import Confinement, checked_pattern
 from airflow_provider_chimera.sources.records import READ_ERRORS, JsonRecords, conform, row_json
 from airflow_provider_chimera.sources.window import Window
@@ -254,16 +255,21 @@ class FileExtract(Extract):
         head = handle.read(4096).lstrip()
         handle.seek(0)
         if head.startswith(b"["):
-            # One JSON array: decoded whole, each element then read like a JSON line.
+            # One JSON array: streamed element by element (.jsonarray), each read like a JSON line,
+            # so a large array costs one batch of memory. Where the array breaks, the elements
+            # before are kept and the break is quarantined with its position.
+            payloads: list[bytes] = []
+            first = 0
             try:
-                items = json.load(handle)
-            except json.JSONDecodeError as exc:
-                where = f"line {exc.lineno} column {exc.colno}"
-                self.rejected.append(Rejected(reason=f"not a JSON array nor JSON Lines: {exc.msg} at {where}", position=name))
-                return
-            payloads = [json.dumps(item).encode() for item in (items if isinstance(items, list) else [items])]
-            for start in range(0, len(payloads), self.batch_rows):
-                yield from self._fit_records(records, payloads[start : start + self.batch_rows], name, start)
+                for payload in array_items(handle):
+                    payloads.append(payload)
+                    if len(payloads) == self.batch_rows:
+                        yield from self._fit_records(records, payloads, name, first)
+                        first, payloads = first + len(payloads), []
+            except JsonArrayError as exc:
+                self.rejected.append(Rejected(reason=exc.reason, position=f"{name}#{exc.index + 1}"))
+            if payloads:
+                yield from self._fit_records(records, payloads, name, first)
             return
         rows, skip = records.rows, 0
         if not rows.json_fields:
