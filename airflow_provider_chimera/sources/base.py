@@ -25,6 +25,11 @@ from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 CONNECT_TIMEOUT_S = 20
 
 
+def connect_timeout_s() -> int:
+    """:data:`CONNECT_TIMEOUT_S`, read when a driver connects (the one place every driver takes it from)."""
+    return CONNECT_TIMEOUT_S
+
+
 class Position(BaseModel):
     """How far a pipeline has read its source; recorded in each Iceberg snapshot summary."""
 

@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from airflow_provider_chimera.contract.arrow import arrow_schema, avro_schema
 from airflow_provider_chimera.contract.model import FullMode, SourceObject
-from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook
+from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook, connect_timeout_s
 from airflow_provider_chimera.sources.records import JsonRecords, conform
 from airflow_provider_chimera.sources.window import Window, WindowError
 
@@ -62,6 +62,10 @@ class KafkaSourceHook(SourceHook):
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": False,
+            # Bounded waits on a silent broker (the platform's connection may set its own).
+            "socket.connection.setup.timeout.ms": connect_timeout_s() * 1000,
+            "socket.timeout.ms": connect_timeout_s() * 1000,
+            "session.timeout.ms": max(6_000, 2 * connect_timeout_s() * 1000),
         }
         connection = self.source.connection
         if connection.uri is not None:

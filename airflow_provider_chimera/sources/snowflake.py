@@ -20,12 +20,12 @@ import pyarrow as pa
 from airflow_provider_chimera.contract.model import SourceObject
 from airflow_provider_chimera.contract.source_rules import SNOWFLAKE_HINT, SNOWFLAKE_QUERY_KEYS, snowflake_query_problems
 from airflow_provider_chimera.sources.base import (
-    CONNECT_TIMEOUT_S,
     CursorExtract,
     DbApiSourceHook,
     Position,
     SourceRefusedError,
     UnsupportedColumnError,
+    connect_timeout_s,
 )
 from airflow_provider_chimera.sources.window import Window
 
@@ -101,7 +101,7 @@ class SnowflakeSourceHook(DbApiSourceHook):
                 "database": database or None,
                 "schema": schema or None,
                 **query,
-                "login_timeout": CONNECT_TIMEOUT_S,
+                "login_timeout": connect_timeout_s(),
             }
             return {k: v for k, v in kwargs.items() if v is not None}
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
@@ -113,7 +113,7 @@ class SnowflakeSourceHook(DbApiSourceHook):
         extra = hook.get_connection(connection.conn_id).extra_dejson
         if extra.get("protocol"):
             kwargs["protocol"] = extra["protocol"]
-        kwargs.setdefault("login_timeout", CONNECT_TIMEOUT_S)
+        kwargs.setdefault("login_timeout", connect_timeout_s())
         return kwargs
 
     def connect(self):

@@ -7,7 +7,7 @@ import pytest
 
 from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.sources import source_hook
-from airflow_provider_chimera.sources.base import CONNECT_TIMEOUT_S, SourceRefusedError
+from airflow_provider_chimera.sources.base import SourceRefusedError, connect_timeout_s
 from airflow_provider_chimera.tenancy.authorize import AuthorizationError
 from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
 from tests.integration.conftest import cleanups, snowflake_schema  # noqa: F401  (fixtures)
@@ -55,4 +55,4 @@ def test_only_allow_listed_keys_reach_the_connector(monkeypatch):
     uri = "snowflake://qa:${env:QA_SF_PASSWORD}@acct/QA/GUARD?warehouse=WH&role=R&application=chimera"
     kwargs = source_hook(Source.model_validate(_source({"uri": uri}))).connect_kwargs()
     assert kwargs == {"user": "qa", "password": "pw", "account": "acct", "database": "QA", "schema": "GUARD",
-                      "warehouse": "WH", "role": "R", "application": "chimera", "login_timeout": CONNECT_TIMEOUT_S}
+                      "warehouse": "WH", "role": "R", "application": "chimera", "login_timeout": connect_timeout_s()}
