@@ -193,7 +193,7 @@ def _harvest(scope: Intent, run: Run):
     from airflow_provider_chimera.metadata.harvest import harvest_intent
 
     pipelines = pipelines_of(scope, str(run.path), run.hash)
-    return harvest_intent(scope, str(run.path), pipelines, settings=run.settings)
+    return harvest_intent(scope, str(run.path), pipelines, settings=run.settings, grant=run.grant)
 
 
 # --- the steps --------------------------------------------------------------------------------------
