@@ -93,6 +93,15 @@ def test_each_driver_takes_the_one_timeout(short_timeout, monkeypatch):
     assert snowflake.connect_kwargs()["login_timeout"] == 2
 
 
+def test_a_kafka_password_never_reaches_the_broker_list(monkeypatch):
+    monkeypatch.setenv("QA_KAFKA_PW", "p@ss:word")
+    uri = "kafka://reader:${env:QA_KAFKA_PW}@broker-1.example.org:9093,broker-2.example.org:9093"
+    hook = source_hook(_source("kafka", uri, format="json", schema=record_schema(id="long")))
+    assert hook.uri_config() == {"bootstrap.servers": "broker-1.example.org:9093,broker-2.example.org:9093",
+                                 "security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
+                                 "sasl.username": "reader", "sasl.password": "p@ss:word"}
+
+
 def test_no_mongodb_client_is_left_open_on_any_path(mongo_database, services, monkeypatch):  # noqa: F811
     import pymongo.monitoring as monitoring
 
