@@ -68,7 +68,7 @@ def _logs_to_stderr() -> None:
     import airflow  # noqa: F401  (configures logging)
 
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) is sys.__stdout__:
+        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) in (sys.stdout, sys.__stdout__):
             handler.setStream(sys.stderr)
 
 
