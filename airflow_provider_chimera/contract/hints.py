@@ -123,3 +123,5 @@ def one_of(values: list | tuple) -> str:
 def quality_column(known: list[str] | tuple[str, ...]) -> str:
     return "name one of the object's columns: " + ", ".join(known)
 DUPLICATE_INTENT = "intent names are unique across the whole intents folder: rename one file and its \"name\""
+DEPTH = "an intent nests about ten levels of objects and lists; flatten the document"
+NUMBER = "write numbers as plain JSON numbers of sane size; NaN and Infinity are not JSON"

@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from airflow_provider_chimera.contract import hints
+from airflow_provider_chimera.contract.decode import pointer
 from airflow_provider_chimera.contract.load import IntentProblem
 from airflow_provider_chimera.contract.model import THRESHOLD_KEYS, VALIDITY_KEYS
 
@@ -43,11 +44,6 @@ def intent_schema() -> dict[str, Any]:
 @cache
 def _validator() -> Draft202012Validator:
     return Draft202012Validator(intent_schema())
-
-
-def pointer(parts: list | tuple) -> str:
-    """JSON pointer (RFC 6901) of a path: ``/sources/0/objects/1/schema``; ``""`` is the document."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def schema_problems(file: str, data: Any) -> list[IntentProblem]:

@@ -10,7 +10,8 @@ from airflow.sdk import DAG
 
 from airflow_provider_chimera.factory.assets import source_asset, target_asset
 from airflow_provider_chimera.factory.docs import doc_md, tags
-from airflow_provider_chimera.factory.pipelines import Pipeline, discover
+from airflow_provider_chimera.contract import IntentError
+from airflow_provider_chimera.factory.pipelines import Pipeline, discover, intent_guard
 from airflow_provider_chimera.factory.resources import pool_name, priority_weight
 from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
@@ -23,10 +24,13 @@ log = logging.getLogger(__name__)
 START_DATE = datetime(2026, 1, 1)
 
 
-def build_dag(pipeline: Pipeline, settings: ChimeraSettings) -> DAG:
+def build_dag(pipeline: Pipeline, settings: ChimeraSettings, register: bool = True) -> DAG:
+    """The pipeline's DAG; ``register=False`` builds it without registering it with the DAG file
+    being parsed (the error report builds DAGs only to find those that fail)."""
     schedule = schedule_of(pipeline, settings.events_kafka_conn_id)
     with DAG(
         dag_id=pipeline.id,
+        auto_register=register,
         schedule=schedule,
         start_date=START_DATE,
         catchup=False,
@@ -61,11 +65,30 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings) -> DAG:
 
 def build_dags(intents_dir: Path | str | None = None) -> dict[str, DAG]:
     """One DAG per pipeline of the intents folder (``[chimera] intents_dir`` by default)."""
+    dags, errors = _build_all(intents_dir, register=True)
+    for error in errors:
+        log.error("intent rejected, its pipelines are not built:\n%s", error)
+    return dags
+
+
+def _build_all(intents_dir: Path | str | None, register: bool) -> tuple[dict[str, DAG], list[IntentError]]:
+    """Every DAG the folder's intents give, and every rejected intent's error.
+
+    Each intent file's DAGs are built under their own guard: a failure while building any of
+    them drops all of that intent's DAGs and becomes its error, naming the file; the other
+    intents' DAGs are built as usual.
+    """
     settings = load_settings()
     found = discover(Path(intents_dir) if intents_dir else settings.intents_dir)
-    for error in found.errors:
-        log.error("intent rejected, its pipelines are not built:\n%s", error)
-    return {p.id: build_dag(p, settings) for p in found.pipelines}
+    errors = list(found.errors)
+    by_file: dict[str, list[Pipeline]] = {}
+    for pipeline in found.pipelines:
+        by_file.setdefault(pipeline.intent_file, []).append(pipeline)
+    dags: dict[str, DAG] = {}
+    for file, pipelines in by_file.items():
+        with intent_guard(file, errors):
+            dags.update({p.id: build_dag(p, settings, register) for p in pipelines})
+    return dags, errors
 
 
 class RejectedIntentsError(ValueError):
@@ -79,11 +102,10 @@ def report_rejected_intents(intents_dir: Path | str | None = None) -> None:
     UI's "DAG import errors" and ``airflow dags list-import-errors``, while the pipelines of every
     valid intent, built by the other DAG file, stay listed and scheduled.
     """
-    settings = load_settings()
-    found = discover(Path(intents_dir) if intents_dir else settings.intents_dir)
-    if found.errors:
-        count = len(found.errors)
-        details = "\n\n".join(str(error) for error in found.errors)
+    _, errors = _build_all(intents_dir, register=False)
+    if errors:
+        count = len(errors)
+        details = "\n\n".join(str(error) for error in errors)
         raise RejectedIntentsError(
             f"{count} intent file(s) rejected; their pipelines are not built, every other intent's are:\n\n{details}"
         )
