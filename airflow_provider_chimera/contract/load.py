@@ -179,19 +179,20 @@ def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:
 
 def read_intent_bytes(path: Path) -> bytes:
     """The bytes of an intent file, reading at most one byte more than an intent may have (so a
-    huge file costs no memory; :func:`~.decode.decode_intent` then refuses it by its size)."""
+    huge file costs no memory; :func:`~.decode.decode_intent` then refuses it by its size).
+    Raises :class:`IntentError` naming the file when it cannot be read."""
     from airflow_provider_chimera.contract.decode import MAX_INTENT_BYTES
 
-    with open(path, "rb") as handle:
-        return handle.read(MAX_INTENT_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_INTENT_BYTES + 1)
+    except OSError as exc:
+        raise IntentError([IntentProblem(str(path), "", f"cannot read: {exc.strerror}")]) from None
 
 
 def load_intent(path: Path) -> LoadedIntent:
     """Read and validate one intent file."""
-    try:
-        raw = read_intent_bytes(path)
-    except OSError as exc:
-        raise IntentError([IntentProblem(str(path), "", f"cannot read: {exc.strerror}")]) from None
+    raw = read_intent_bytes(path)
     intent = parse_intent(raw, str(path), stem=path.stem)
     return LoadedIntent(path=path, content_hash=hashlib.sha256(raw).hexdigest(), intent=intent)
 

@@ -20,6 +20,7 @@ from typing import Any
 from airflow_provider_chimera.contract import hints
 from airflow_provider_chimera.contract.decode import decode_intent, pointer, walk
 from airflow_provider_chimera.contract.load import (
+    IntentError,
     IntentProblem,
     escaping_link_problem,
     escaping_links,
@@ -94,10 +95,8 @@ def check_file(path: Path) -> tuple[Intent | None, list[IntentProblem]]:
     """One intent file: the intent when it is valid, and every problem found."""
     try:
         raw = read_intent_bytes(path)
-    except OSError as exc:
-        return None, [
-            IntentProblem(str(path), "", f"cannot read: {exc.strerror}", "give an intent file or a folder of them")
-        ]
+    except IntentError as exc:
+        return None, [replace(p, hint="give an intent file or a folder of them") for p in exc.problems]
     return check_bytes(raw, str(path), stem=path.stem)
 
 
