@@ -148,6 +148,8 @@ def model_problems(file: str, data: object) -> tuple[Intent | None, list[IntentP
         return Intent.model_validate(data), []
     except ValidationError as exc:
         return None, _problems(file, data, exc.errors())
+    except (ArithmeticError, LookupError, TypeError, RecursionError) as exc:  # a value no rule foresaw
+        return None, [IntentProblem(file, "", f"cannot be validated: {type(exc).__name__}: {exc}")]
 
 
 def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:

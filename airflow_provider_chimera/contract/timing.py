@@ -95,7 +95,8 @@ def schedule_problem(value: str) -> str | None:
         return f"{value!r} is not a cron expression of five fields (minute hour day month weekday)"
     if not croniter.is_valid(value):
         return f"{value!r} is not a valid cron expression"
-    return _too_often(_cron_gap(value), value)
+    gap = _cron_gap(value)
+    return f"cron expression {value!r} never fires" if gap is None else _too_often(gap, value)
 
 
 def _too_often(gap: timedelta, value: str) -> str | None:
@@ -110,12 +111,13 @@ def _too_often(gap: timedelta, value: str) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _cron_gap(value: str) -> timedelta:
+def _cron_gap(value: str) -> timedelta | None:
     """The shortest time between two runs of a five-field cron expression.
 
     From the minute and hour fields: two minutes of one hour, or the last minute of an hour and
     the first of the next when the hours include two consecutive ones; one minute a day at most
-    every hour. Longer gaps (days apart) are measured on the next 500 runs.
+    every hour. Longer gaps (days apart) are measured on the next 500 runs; ``None`` when it
+    never fires (``0 0 31 2 *``).
     """
     from datetime import datetime
 
@@ -130,6 +132,11 @@ def _cron_gap(value: str) -> timedelta:
         gaps.append(60 - minutes[-1] + minutes[0])
     if gaps:
         return timedelta(minutes=min(gaps))
+    from croniter import CroniterBadDateError
+
     runs = croniter(value, datetime(2026, 1, 1))
-    times = [runs.get_next(datetime) for _ in range(500)]
+    try:
+        times = [runs.get_next(datetime) for _ in range(500)]
+    except CroniterBadDateError:  # no date matches: February 31st
+        return None
     return min((b - a for a, b in zip(times, times[1:])), default=timedelta(days=366))

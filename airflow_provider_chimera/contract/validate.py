@@ -111,6 +111,11 @@ def check_bytes(raw: bytes, file: str, stem: str | None = None) -> tuple[Intent 
         _add(problems, found)
     intent, from_model = model_problems(file, data)
     _add(problems, [p if p.hint else replace(p, hint=_model_hint(p)) for p in from_model])
+    if intent is not None and not problems:
+        # What Airflow itself refuses when the factory builds the DAGs (imported here: it loads Airflow).
+        from airflow_provider_chimera.factory.dags import build_problems
+
+        problems += build_problems(intent, file)
     problems.sort(key=lambda p: _order(p.path))
     return (intent if not problems else None), problems
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from airflow.sdk import DAG
 
 from airflow_provider_chimera.factory.assets import source_asset, target_asset
 from airflow_provider_chimera.factory.docs import doc_md, tags
-from airflow_provider_chimera.contract import IntentError
-from airflow_provider_chimera.factory.pipelines import Pipeline, discover, intent_guard
+from airflow_provider_chimera.contract import Intent, IntentError, IntentProblem
+from airflow_provider_chimera.factory.pipelines import Pipeline, discover, intent_guard, object_place, pipelines_of
 from airflow_provider_chimera.factory.resources import pool_name, priority_weight
 from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
@@ -89,6 +90,52 @@ def _build_all(intents_dir: Path | str | None, register: bool) -> tuple[dict[str
         with intent_guard(file, errors):
             dags.update({p.id: build_dag(p, settings, register) for p in pipelines})
     return dags, errors
+
+
+def build_problems(intent: Intent, file: str) -> list[IntentProblem]:
+    """What Airflow refuses when the factory builds ``intent``'s DAGs (an asset URI it cannot
+    parse, a schedule it rejects...), each located at the intent's part it comes from.
+
+    ``chimera intent validate`` runs this on every valid intent, so that it accepts nothing the
+    factory would fail on; the DAGs are built unregistered and thrown away.
+    """
+    settings = load_settings()
+    problems = []
+    for pipeline in pipelines_of(intent, file, ""):
+        at = object_place(intent, pipeline)
+        uri_at = f"{at.rsplit('/objects/', 1)[0]}/connection/uri"
+        parts = [
+            (lambda: source_asset(pipeline), uri_at if pipeline.source.connection.uri else f"{at}/name"),
+            (lambda: target_asset(pipeline, settings.catalog_name), f"{at}/ingestion/target/table"),
+            (lambda: schedule_of(pipeline, settings.events_kafka_conn_id), f"{at}/ingestion/trigger"),
+            (lambda: build_dag(pipeline, settings, register=False), at),
+        ]
+        for build, where in parts:
+            try:
+                build()
+            except Exception as exc:  # Airflow's ValueError, or anything else it raises
+                problems.append(IntentProblem(file, where, f"Airflow refuses the pipeline {pipeline.id[:60]}: {exc}", _BUILD_HINT))
+                break
+    return problems
+
+
+_BUILD_HINT = "use a connection URI, object name or trigger of the forms docs/intent-contract.md shows"
+# build_problems of intent files by (file, content hash), most recently used last; bounded like the parse cache.
+_BUILT: OrderedDict[tuple[str, str], list[IntentProblem]] = OrderedDict()
+
+
+def cached_build_problems(intent: Intent, file: str, content_hash: str) -> list[IntentProblem]:
+    """:func:`build_problems`, computed once per version of an intent file."""
+    from airflow_provider_chimera.contract.load import CACHE_ENTRIES
+
+    key = (file, content_hash)
+    if key in _BUILT:
+        _BUILT.move_to_end(key)
+        return _BUILT[key]
+    problems = _BUILT[key] = build_problems(intent, file)
+    while len(_BUILT) > CACHE_ENTRIES:
+        _BUILT.popitem(last=False)
+    return problems
 
 
 class RejectedIntentsError(ValueError):

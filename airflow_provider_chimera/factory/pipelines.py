@@ -132,6 +132,12 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
         if (str(path), "") in rejected_places:
             continue
         with intent_guard(path, result.errors):
+            # What Airflow would refuse to build rejects the file here, as validate rejects it.
+            from airflow_provider_chimera.factory.dags import cached_build_problems
+
+            refused = cached_build_problems(item.intent, str(path), item.content_hash)
+            if refused:
+                raise IntentError(refused)
             result.pipelines.extend(_pipelines_of_file(path, item, state_dir, rejected_places, result))
             result.intents[path] = item
     return result
@@ -153,7 +159,7 @@ def _pipelines_of_file(
     return [
         pipeline
         for pipeline in pipelines_of(intent, str(path), item.content_hash)
-        if (str(path), _object_place(item.intent, pipeline)) not in rejected_places
+        if (str(path), object_place(item.intent, pipeline)) not in rejected_places
     ]
 
 
@@ -169,7 +175,7 @@ def intent_guard(path: Path | str, errors: list[IntentError]) -> Iterator[None]:
         errors.append(IntentError([IntentProblem(str(path), "", f"cannot be used: {type(exc).__name__}: {exc}")]))
 
 
-def _object_place(intent: Intent, pipeline: Pipeline) -> str:
+def object_place(intent: Intent, pipeline: Pipeline) -> str:
     """JSON path of the pipeline's object in its intent file, as folder rules report it."""
     for i, source in enumerate(intent.sources):
         if source.name == pipeline.source.name and source.objects != "all":

@@ -67,6 +67,11 @@ CASES = [
                 _set(**{f"{INGESTION}.sla": {"fresh_within": "P99999999999999999Y"}})),
     HostileCase("absurd-schedule-duration", "3", f"{AT}/ingestion/trigger/schedule", "longer than 366 days",
                 _set(**{f"{INGESTION}.trigger": {"type": "timed", "schedule": "P999999999D"}})),
+    # ...and whatever else Airflow itself refuses when the factory builds the DAG, validate refuses too.
+    HostileCase("file-base-airflow-cannot-parse", "3", "/sources/0/objects/0", "Airflow refuses the pipeline",
+                _set(**{"sources.0.connection": {"uri": "http://[::1]:x/landing"}})),
+    HostileCase("file-base-of-a-database-scheme", "3", "/sources/0/connection/uri", "Airflow refuses the pipeline",
+                _set(**{"sources.0.connection": {"uri": "postgresql://db.example.org"}})),
     # 4. Namespace and table names; the quarantine suffix is reserved.
     HostileCase("namespace-upper-case", "4", f"{AT}/ingestion/target/namespace", "is not a name of lower-case letters",
                 _set(**{f"{TARGET}.namespace": "Team_B"})),

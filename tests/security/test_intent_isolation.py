@@ -55,23 +55,30 @@ def test_a_symlink_inside_the_folder_is_read(intents_folder):
     assert sorted(p.name for p in load.intent_files(intents_folder)) == ["good.json", "hostile.json", "linked.json"]
 
 
-def test_a_failure_while_building_one_intents_dags_is_that_intents_import_error(intents_folder, monkeypatch):
-    """Fault injection: the hostile intent is valid but building its DAG raises (an unknown bug)."""
+@pytest.mark.parametrize("when", ["always", "only when registered"])
+def test_a_failure_while_building_one_intents_dags_is_that_intents_import_error(intents_folder, monkeypatch, when):
+    """Fault injection: the hostile intent is valid but building its DAG raises (an unknown bug),
+    either already when discover tries what Airflow refuses, or only in the real build."""
     from airflow_provider_chimera.factory import dags
 
-    (intents_folder / "b" / "hostile.json").write_text(json.dumps(hostile_base()))
+    hostile = intents_folder / "b" / "hostile.json"
+    hostile.write_text(json.dumps(hostile_base()))
     real = dags.build_dag
 
     def failing(pipeline, settings, register=True):
-        if pipeline.intent == "hostile":
+        if pipeline.intent == "hostile" and (register or when == "always"):
             raise RuntimeError("injected failure")
         return real(pipeline, settings, register)
 
     monkeypatch.setattr(dags, "build_dag", failing)
     assert set(dags.build_dags(intents_folder)) == GOOD
-    with pytest.raises(dags.RejectedIntentsError) as raised:
-        dags.report_rejected_intents(intents_folder)
-    assert f"{intents_folder / 'b' / 'hostile.json'}: /: cannot be used: RuntimeError: injected failure" in str(raised.value)
+    if when == "always":  # the error DAG file names it
+        with pytest.raises(dags.RejectedIntentsError) as raised:
+            dags.report_rejected_intents(intents_folder)
+        assert f"{hostile}: /sources/0/objects/0: Airflow refuses the pipeline hostile_files_customers: injected failure" in str(raised.value)
+    else:  # the guard around the real build names it
+        _, errors = dags._build_all(intents_folder, register=True)
+        assert [str(e) for e in errors] == [f"{hostile}: /: cannot be used: RuntimeError: injected failure"]
 
 
 def test_the_parse_cache_is_bounded(monkeypatch):
