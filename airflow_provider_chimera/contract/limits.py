@@ -95,17 +95,19 @@ def event_problem(on: str) -> str | None:
 def host_problem(uri: str, source_type: str) -> str | None:
     """Why a connection URI's host part cannot name a source: a placeholder (``${...}`` belongs in
     the password slot only; a host chosen by a variable could point the worker anywhere), a port
-    that is no number, or characters no host has. File and PDF bases are checked where they are
-    resolved (their ``file_roots``)."""
+    that is no number, or characters no host has. A file or PDF base may be a placeholder (checked
+    against the team's ``file_roots`` where it is resolved); its port, when it has one, is a number."""
     from urllib.parse import urlsplit
 
-    if source_type in ("file", "pdf") or "://" not in uri:
+    if "://" not in uri:
         return None
     try:
         parts = urlsplit(uri)
     except ValueError as exc:
         return f"the uri cannot be parsed: {exc}"
     authority = parts.netloc.rpartition("@")[2]
+    if source_type in ("file", "pdf") and "${" in authority:
+        return None
     if "${" in authority:
         return "the uri's host holds a placeholder; placeholders belong only in the password slot"
     if not authority.isprintable() or any(ch.isspace() for ch in authority):

@@ -92,12 +92,14 @@ def _build_all(intents_dir: Path | str | None, register: bool) -> tuple[dict[str
     return dags, errors
 
 
-def build_problems(intent: Intent, file: str) -> list[IntentProblem]:
+def build_problems(intent: Intent, file: str, whole: bool = True) -> list[IntentProblem]:
     """What Airflow refuses when the factory builds ``intent``'s DAGs (an asset URI it cannot
     parse, a schedule it rejects...), each located at the intent's part it comes from.
 
     ``chimera intent validate`` runs this on every valid intent, so that it accepts nothing the
-    factory would fail on; the DAGs are built unregistered and thrown away.
+    factory would fail on; the DAGs are built unregistered and thrown away. ``whole=False`` (the
+    factory's own check, on every parse) builds the parts only (assets, schedule, pool), not the
+    DAG: the factory builds that next, under the intent's guard.
     """
     settings = load_settings()
     problems = []
@@ -108,8 +110,10 @@ def build_problems(intent: Intent, file: str) -> list[IntentProblem]:
             (lambda: source_asset(pipeline), uri_at if pipeline.source.connection.uri else f"{at}/name"),
             (lambda: target_asset(pipeline, settings.catalog_name), f"{at}/ingestion/target/table"),
             (lambda: schedule_of(pipeline, settings.events_kafka_conn_id), f"{at}/ingestion/trigger"),
-            (lambda: build_dag(pipeline, settings, register=False), at),
+            (lambda: pool_name(pipeline), uri_at if pipeline.source.connection.uri else at),
         ]
+        if whole:
+            parts.append((lambda: build_dag(pipeline, settings, register=False), at))
         for build, where in parts:
             try:
                 build()
@@ -125,14 +129,14 @@ _BUILT: OrderedDict[tuple[str, str], list[IntentProblem]] = OrderedDict()
 
 
 def cached_build_problems(intent: Intent, file: str, content_hash: str) -> list[IntentProblem]:
-    """:func:`build_problems`, computed once per version of an intent file."""
+    """:func:`build_problems` of the DAGs' parts, computed once per version of an intent file."""
     from airflow_provider_chimera.contract.load import CACHE_ENTRIES
 
     key = (file, content_hash)
     if key in _BUILT:
         _BUILT.move_to_end(key)
         return _BUILT[key]
-    problems = _BUILT[key] = build_problems(intent, file)
+    problems = _BUILT[key] = build_problems(intent, file, whole=False)
     while len(_BUILT) > CACHE_ENTRIES:
         _BUILT.popitem(last=False)
     return problems

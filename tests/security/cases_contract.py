@@ -68,7 +68,7 @@ CASES = [
     HostileCase("absurd-schedule-duration", "3", f"{AT}/ingestion/trigger/schedule", "longer than 366 days",
                 _set(**{f"{INGESTION}.trigger": {"type": "timed", "schedule": "P999999999D"}})),
     # ...and whatever else Airflow itself refuses when the factory builds the DAG, validate refuses too.
-    HostileCase("file-base-airflow-cannot-parse", "3", "/sources/0/objects/0", "Airflow refuses the pipeline",
+    HostileCase("file-base-port-not-a-number", "3", "/sources/0/connection/uri", "is no port number",
                 _set(**{"sources.0.connection": {"uri": "http://[::1]:x/landing"}})),
     HostileCase("file-base-of-a-database-scheme", "3", "/sources/0/connection/uri", "Airflow refuses the pipeline",
                 _set(**{"sources.0.connection": {"uri": "postgresql://db.example.org"}})),

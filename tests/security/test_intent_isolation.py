@@ -55,10 +55,8 @@ def test_a_symlink_inside_the_folder_is_read(intents_folder):
     assert sorted(p.name for p in load.intent_files(intents_folder)) == ["good.json", "hostile.json", "linked.json"]
 
 
-@pytest.mark.parametrize("when", ["always", "only when registered"])
-def test_a_failure_while_building_one_intents_dags_is_that_intents_import_error(intents_folder, monkeypatch, when):
-    """Fault injection: the hostile intent is valid but building its DAG raises (an unknown bug),
-    either already when discover tries what Airflow refuses, or only in the real build."""
+def test_a_failure_while_building_one_intents_dags_is_that_intents_import_error(intents_folder, monkeypatch):
+    """Fault injection: the hostile intent is valid but building its DAG raises (an unknown bug)."""
     from airflow_provider_chimera.factory import dags
 
     hostile = intents_folder / "b" / "hostile.json"
@@ -66,19 +64,19 @@ def test_a_failure_while_building_one_intents_dags_is_that_intents_import_error(
     real = dags.build_dag
 
     def failing(pipeline, settings, register=True):
-        if pipeline.intent == "hostile" and (register or when == "always"):
+        if pipeline.intent == "hostile":
             raise RuntimeError("injected failure")
         return real(pipeline, settings, register)
 
     monkeypatch.setattr(dags, "build_dag", failing)
     assert set(dags.build_dags(intents_folder)) == GOOD
-    if when == "always":  # the error DAG file names it
-        with pytest.raises(dags.RejectedIntentsError) as raised:
-            dags.report_rejected_intents(intents_folder)
-        assert f"{hostile}: /sources/0/objects/0: Airflow refuses the pipeline hostile_files_customers: injected failure" in str(raised.value)
-    else:  # the guard around the real build names it
-        _, errors = dags._build_all(intents_folder, register=True)
-        assert [str(e) for e in errors] == [f"{hostile}: /: cannot be used: RuntimeError: injected failure"]
+    with pytest.raises(dags.RejectedIntentsError) as raised:  # the error DAG file names it
+        dags.report_rejected_intents(intents_folder)
+    assert f"{hostile}: /: cannot be used: RuntimeError: injected failure" in str(raised.value)
+    # validate builds the whole DAG too, and names the object whose DAG fails
+    [problem] = validate_paths([intents_folder]).problems
+    assert (problem.file, problem.path) == (str(hostile), "/sources/0/objects/0")
+    assert problem.message == "Airflow refuses the pipeline hostile_files_customers: injected failure"
 
 
 def test_the_parse_cache_is_bounded(monkeypatch):
