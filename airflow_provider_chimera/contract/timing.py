@@ -7,6 +7,7 @@ one overflows date arithmetic), and a timed schedule fires at most once every
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from functools import lru_cache
 
@@ -74,10 +75,18 @@ def duration_problem(value: str) -> str | None:
 
 
 def min_schedule_interval() -> timedelta:
-    """``[chimera] min_schedule_interval`` (an ISO-8601 duration; ``PT0S`` for no minimum)."""
+    """``[chimera] min_schedule_interval`` (an ISO-8601 duration; ``PT0S`` for no minimum).
+
+    Its environment variable is read on every call; ``airflow.cfg`` once per process (a DAG
+    file parse validates every trigger, and Airflow's configuration lookup is not free)."""
+    return _min_interval(os.environ.get("AIRFLOW__CHIMERA__MIN_SCHEDULE_INTERVAL"))
+
+
+@lru_cache(maxsize=16)
+def _min_interval(env: str | None) -> timedelta:
     from airflow_provider_chimera.settings import _option
 
-    value = _option("min_schedule_interval").strip()
+    value = (env if env is not None else _option("min_schedule_interval")).strip()
     parsed = parse_duration(value) if value not in ("", "0", "PT0S", "P0D") else timedelta(0)
     return parsed if parsed is not None else timedelta(minutes=5)
 
@@ -90,17 +99,17 @@ def schedule_problem(value: str) -> str | None:
         return None if value in PRESETS else f"unknown schedule preset {value!r}"
     if value.startswith("P"):
         problem = duration_problem(value)
-        return problem or _too_often(parse_duration(value), value)  # type: ignore[arg-type]
+        return problem or _too_often(parse_duration(value), value, min_schedule_interval())  # type: ignore[arg-type]
     if len(value.split()) != 5:
         return f"{value!r} is not a cron expression of five fields (minute hour day month weekday)"
     if not croniter.is_valid(value):
         return f"{value!r} is not a valid cron expression"
-    gap = _cron_gap(value)
-    return f"cron expression {value!r} never fires" if gap is None else _too_often(gap, value)
-
-
-def _too_often(gap: timedelta, value: str) -> str | None:
     least = min_schedule_interval()
+    gap = _cron_gap(value, sample=least > _HOUR)
+    return f"cron expression {value!r} never fires" if gap is None else _too_often(gap, value, least)
+
+
+def _too_often(gap: timedelta, value: str, least: timedelta) -> str | None:
     if gap < least:
         minutes = least.total_seconds() / 60
         return (
@@ -110,14 +119,17 @@ def _too_often(gap: timedelta, value: str) -> str | None:
     return None
 
 
+_HOUR = timedelta(hours=1)
+
+
 @lru_cache(maxsize=1024)
-def _cron_gap(value: str) -> timedelta | None:
+def _cron_gap(value: str, sample: bool) -> timedelta | None:
     """The shortest time between two runs of a five-field cron expression.
 
     From the minute and hour fields: two minutes of one hour, or the last minute of an hour and
     the first of the next when the hours include two consecutive ones; one minute a day at most
-    every hour. Longer gaps (days apart) are measured on the next 500 runs; ``None`` when it
-    never fires (``0 0 31 2 *``).
+    every hour. Without ``sample`` one minute an hour is "an hour"; with it, longer gaps (days
+    apart) are measured on the next 500 runs, and ``None`` says it never fires (``0 0 31 2 *``).
     """
     from datetime import datetime
 
@@ -132,6 +144,8 @@ def _cron_gap(value: str) -> timedelta | None:
         gaps.append(60 - minutes[-1] + minutes[0])
     if gaps:
         return timedelta(minutes=min(gaps))
+    if not sample:  # one minute of distinct hours: runs are at least an hour apart
+        return _HOUR
     from croniter import CroniterBadDateError
 
     runs = croniter(value, datetime(2026, 1, 1))

@@ -92,7 +92,9 @@ def _build_all(intents_dir: Path | str | None, register: bool) -> tuple[dict[str
     return dags, errors
 
 
-def build_problems(intent: Intent, file: str, whole: bool = True) -> list[IntentProblem]:
+def build_problems(
+    intent: Intent, file: str, whole: bool = True, settings: ChimeraSettings | None = None
+) -> list[IntentProblem]:
     """What Airflow refuses when the factory builds ``intent``'s DAGs (an asset URI it cannot
     parse, a schedule it rejects...), each located at the intent's part it comes from.
 
@@ -101,7 +103,7 @@ def build_problems(intent: Intent, file: str, whole: bool = True) -> list[Intent
     factory's own check, on every parse) builds the parts only (assets, schedule, pool), not the
     DAG: the factory builds that next, under the intent's guard.
     """
-    settings = load_settings()
+    settings = settings or load_settings()
     problems = []
     for pipeline in pipelines_of(intent, file, ""):
         at = object_place(intent, pipeline)
@@ -128,7 +130,9 @@ _BUILD_HINT = "use a connection URI, object name or trigger of the forms docs/in
 _BUILT: OrderedDict[tuple[str, str], list[IntentProblem]] = OrderedDict()
 
 
-def cached_build_problems(intent: Intent, file: str, content_hash: str) -> list[IntentProblem]:
+def cached_build_problems(
+    intent: Intent, file: str, content_hash: str, settings: ChimeraSettings
+) -> list[IntentProblem]:
     """:func:`build_problems` of the DAGs' parts, computed once per version of an intent file."""
     from airflow_provider_chimera.contract.load import CACHE_ENTRIES
 
@@ -136,7 +140,7 @@ def cached_build_problems(intent: Intent, file: str, content_hash: str) -> list[
     if key in _BUILT:
         _BUILT.move_to_end(key)
         return _BUILT[key]
-    problems = _BUILT[key] = build_problems(intent, file, whole=False)
+    problems = _BUILT[key] = build_problems(intent, file, whole=False, settings=settings)
     while len(_BUILT) > CACHE_ENTRIES:
         _BUILT.popitem(last=False)
     return problems

@@ -135,7 +135,7 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
             # What Airflow would refuse to build rejects the file here, as validate rejects it.
             from airflow_provider_chimera.factory.dags import cached_build_problems
 
-            refused = cached_build_problems(item.intent, str(path), item.content_hash)
+            refused = cached_build_problems(item.intent, str(path), item.content_hash, settings)
             if refused:
                 raise IntentError(refused)
             result.pipelines.extend(_pipelines_of_file(path, item, state_dir, rejected_places, result))

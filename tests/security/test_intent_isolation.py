@@ -126,3 +126,20 @@ def test_an_event_asset_uri_validate_accepts_is_one_airflow_accepts(intents_fold
 
     dags, errors = _build_all(intents_folder, register=False)
     assert errors == [] and "hostile_files_customers" in dags
+
+
+def test_the_minimum_schedule_interval_is_the_platforms_option(intents_folder, monkeypatch):
+    data = hostile_base()
+    data["sources"][0]["objects"][0]["ingestion"]["trigger"] = {"type": "timed", "schedule": "*/10 * * * *"}
+    (intents_folder / "b" / "hostile.json").write_text(json.dumps(data))
+    assert validate_paths([intents_folder]).problems == []  # the default, PT5M
+    monkeypatch.setenv("AIRFLOW__CHIMERA__MIN_SCHEDULE_INTERVAL", "PT2H")
+    [problem] = validate_paths([intents_folder]).problems
+    assert problem.path == "/sources/0/objects/0/ingestion/trigger/schedule"
+    assert "fires more often than every 120 minutes, the platform's [chimera] min_schedule_interval" in problem.message
+    data["sources"][0]["objects"][0]["ingestion"]["trigger"]["schedule"] = "0 3,4 * * *"  # an hour apart
+    (intents_folder / "b" / "hostile.json").write_text(json.dumps(data))
+    assert "fires more often" in validate_paths([intents_folder]).problems[0].message
+    data["sources"][0]["objects"][0]["ingestion"]["trigger"]["schedule"] = "0 3,6 * * *"
+    (intents_folder / "b" / "hostile.json").write_text(json.dumps(data))
+    assert validate_paths([intents_folder]).problems == []
