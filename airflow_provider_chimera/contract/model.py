@@ -17,7 +17,6 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from airflow_provider_chimera.contract import hints
 from airflow_provider_chimera.contract.limits import (
-    ASSET_URI_MAX,
     COLUMN_MAX,
     DAG_ID_MAX,
     EMAIL_MAX,
@@ -31,6 +30,7 @@ from airflow_provider_chimera.contract.limits import (
     host_problem,
     identifier,
 )
+from airflow_provider_chimera.contract.naming import pipeline_id
 from airflow_provider_chimera.contract.timing import duration_problem, schedule_problem
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -622,8 +622,6 @@ class Intent(_Model):
                 )
             first.setdefault(source.name, index)
             for j, obj in enumerate(source.objects if source.objects != "all" else []):
-                from airflow_provider_chimera.contract.naming import pipeline_id
-
                 pid = pipeline_id(self.name, source.name, obj.name)
                 if len(pid) > DAG_ID_MAX:
                     errors.append(
