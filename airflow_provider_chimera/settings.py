@@ -87,6 +87,7 @@ class ChimeraSettings(BaseModel):
     task_retry_delay_seconds: int = 60
     task_timeout_minutes: int = 120
     task_memory_limit_mib: int = 4096
+    min_schedule_interval: str = "PT5M"
 
     @cached_property
     def catalog_db(self) -> Path:
@@ -137,4 +138,5 @@ def load_settings() -> ChimeraSettings:
         task_retry_delay_seconds=int(_option("task_retry_delay_seconds")),
         task_timeout_minutes=int(_option("task_timeout_minutes")),
         task_memory_limit_mib=int(_option("task_memory_limit_mib")),
+        min_schedule_interval=_option("min_schedule_interval"),
     )
