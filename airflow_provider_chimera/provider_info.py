@@ -420,6 +420,17 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "200",
         "default": "50",
     },
+    "min_schedule_interval": {
+        "description": (
+            "The shortest interval (ISO-8601 duration) at which an intent's timed schedule may fire: a cron "
+            "expression or duration firing more often is rejected by validate and the factory, naming this "
+            "option. ``PT0S``: no minimum.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "PT15M",
+        "default": "PT5M",
+    },
 }
 
 

@@ -88,6 +88,7 @@ class ChimeraSettings(BaseModel):
     task_timeout_minutes: int = 120
     task_memory_limit_mib: int = 4096
     pdf_max_mb: int = 50
+    min_schedule_interval: str = "PT5M"
 
     @cached_property
     def catalog_db(self) -> Path:
@@ -139,4 +140,5 @@ def load_settings() -> ChimeraSettings:
         task_timeout_minutes=int(_option("task_timeout_minutes")),
         task_memory_limit_mib=int(_option("task_memory_limit_mib")),
         pdf_max_mb=int(_option("pdf_max_mb")),
+        min_schedule_interval=_option("min_schedule_interval"),
     )

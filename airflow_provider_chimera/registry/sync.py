@@ -25,6 +25,7 @@ from airflow_provider_chimera.contract.load import (
     IntentProblem,
     intent_files,
     parse_intent,
+    read_intent_bytes,
 )
 from airflow_provider_chimera.factory.pipelines import Pipeline, discover, pipelines_of
 from airflow_provider_chimera.registry.audit import default_actor, record
@@ -126,8 +127,8 @@ def _intent_of(
 ) -> str:
     """Record one intent file; collect the pipelines it wants. Returns the intent's name."""
     try:
-        raw = path.read_bytes()
-    except OSError:
+        raw = read_intent_bytes(path)  # at most one byte more than an intent may have
+    except IntentError:
         raw = b""
     content_hash = hashlib.sha256(raw).hexdigest()
     try:

@@ -36,10 +36,10 @@ def tenancy_file(tmp_path, monkeypatch) -> Path:
     return path
 
 
-@pytest.fixture(autouse=True)
-def _single_team_already_said(monkeypatch):
-    """The once-per-process "running single-team" log line goes to stdout, where it would break
-    the first ``--format json`` output of a process; it is tested in tests/unit/tenancy."""
-    from airflow_provider_chimera.tenancy import authorize
+@pytest.fixture(autouse=True, scope="session")
+def _single_team_said():
+    """Chimera says once per process that it runs single-team; say it before any CLI run, so the
+    log line never lands in the captured stdout of the first ``--format json`` validation."""
+    from airflow_provider_chimera.tenancy.authorize import current_tenancy
 
-    monkeypatch.setattr(authorize, "_SAID_SINGLE_TEAM", True)
+    current_tenancy(None)
