@@ -72,20 +72,20 @@ class Confinement:
         return within_roots(self.fs.unstrip_protocol(path), self.roots)
 
     def check(self, path: str) -> str:
-        """The real location of ``path`` (a file a glob matched) if it may be read; else raise
-        :class:`SourceRefusedError` naming it and what to do."""
+        """What to open for ``path`` (a file a glob matched): its real location on a local disk, the
+        name itself on an object store; raise :class:`SourceRefusedError` naming it if it may not be read."""
         if self.local:
             real = _real(path)
             if forbidden_local(real):
                 raise SourceRefusedError(f"{self.where}: {path!r} leads to the system file {real!r}; remove it from the landing folder")
         else:
-            real = posixpath.normpath(path)
+            real = posixpath.normpath(path)  # object stores have no links: the name is the location
         if not _inside(real, self.base) or not self._in_roots(real):
             raise SourceRefusedError(
                 f"{self.where}: {path!r} leads to {real!r}, outside the source's base location {self.base!r} "
                 "or the team's file roots; remove the link or the file from the landing folder"
             )
-        return real
+        return real if self.local else path
 
     def open(self, path: str, mode: str = "rb"):
         """``path`` checked again and opened at its real location."""

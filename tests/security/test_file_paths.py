@@ -90,6 +90,22 @@ def test_a_base_outside_the_teams_roots_is_refused(landing, tmp_path):
     assert len(source_hook(source, grant=inside).list_files(source.objects[0])[1]) == 1
 
 
+def test_an_object_store_base_is_confined_by_name_and_its_files_read(catalog):
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/landing_b/a.csv", b"id\nfrom-memory\n")
+    memory.pipe("/landing_a/theirs.csv", b"id\ntheirs\n")
+    source = Source.model_validate(_csv_source("memory:///landing_b"))
+    grant = Grant(team="team-b", file_roots=("memory:///landing_b",))
+    hook = source_hook(source, grant=grant)
+    rows = [r for b in hook.extract(source.objects[0], None).batches() for r in b.to_pylist()]
+    assert rows == [{"id": "from-memory"}]
+    other = Source.model_validate(_csv_source("memory:///landing_a"))
+    with pytest.raises(SourceRefusedError, match="not under the team's file roots"):
+        source_hook(other, grant=grant).list_files(other.objects[0])
+
+
 def test_a_pdf_link_to_a_system_file_is_refused(landing, catalog):
     make_pdf(landing / "ok.pdf", ["page one"])
     os.symlink("/etc/passwd", landing / "passwd.pdf")
