@@ -142,7 +142,7 @@ def _reach(engine: Engine, timeout: float) -> None:
     except DBAPIError as exc:
         where = engine.url.render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise RegistryUnreachable(f"the Chimera registry {where} did not answer within {timeout:g} s: {reason}") from None
+        raise RegistryUnreachable(f"the Chimera registry {where} cannot be reached (connect timeout {timeout:g} s): {reason}") from None
 
 
 def head_revision() -> str:
