@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import httpx
 
     from airflow_provider_chimera.contract.model import Intent, Source
+    from airflow_provider_chimera.tenancy.model import Grant
 
 SQL_SOURCES = ("postgres", "mysql", "snowflake")
 DATAHUB_ONLY = "discoverable in DataHub only: Superset cannot query {type} sources"
@@ -53,8 +54,9 @@ class Registration:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-def register_intent(conn_id: str, intent: Intent) -> Registration:
-    """Register ``intent``'s SQL sources and their objects in the Superset of ``conn_id``."""
+def register_intent(conn_id: str, intent: Intent, grant: Grant | None = None) -> Registration:
+    """Register ``intent``'s SQL sources and their objects in the Superset of ``conn_id``; each
+    source's credentials are resolved within ``grant``, what the intent's team may use."""
     from airflow_provider_chimera.sources.base import (
         airflow_connection,
         register_secret,
@@ -74,7 +76,7 @@ def register_intent(conn_id: str, intent: Intent) -> Registration:
     with _Api(base, scrub) as api:
         api.login(connection.login or "", connection.password or "", conn_id)
         for source in sql:
-            uri = sqlalchemy_uri(source)
+            uri = sqlalchemy_uri(source, grant)
             password = _password(uri)
             scrub.add(password)
             register_secret(password or "")
@@ -122,13 +124,14 @@ def split_object(name: str) -> tuple[str | None, str]:
     return (parts[-2] if len(parts) > 1 else None), parts[-1]
 
 
-def sqlalchemy_uri(source: Source) -> str:
-    """The SQLAlchemy URI Superset connects to ``source`` with (holds its password: never log it)."""
+def sqlalchemy_uri(source: Source, grant: Grant | None = None) -> str:
+    """The SQLAlchemy URI Superset connects to ``source`` with (holds its password: never log it),
+    resolved within ``grant`` as an ingest would (:func:`~airflow_provider_chimera.sources.source_hook`)."""
     from sqlalchemy.engine import URL
 
     from airflow_provider_chimera.sources import source_hook
 
-    hook: Any = source_hook(source)
+    hook: Any = source_hook(source, grant=grant)
     if source.type == "postgres":
         return hook.uri()
     k = hook.connect_kwargs()

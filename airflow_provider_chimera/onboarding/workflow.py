@@ -369,7 +369,7 @@ def discovery(run: Run) -> dict[str, Any]:
     else:
         from airflow_provider_chimera.onboarding.superset import register_intent
 
-        registered = register_intent(conn_id, scope)
+        registered = register_intent(conn_id, scope, run.grant)
         state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
         state.setdefault("version", run.version)["superset_links"] = registered.links  # named in the event that follows
         onboarding_state.save_state(run.registry.state_dir, run.intent.name, state)
