@@ -7,6 +7,10 @@ connection: host, port, schema ``http``/``https``, and a login and password when
 manager wants them) says where it is; without that connection the API is ``[api] base_url``,
 reached with a token from the simple auth manager's all-admins mode (a laptop, the tests).
 
+Tokens expire (``[api_auth] jwt_expiration_time``) while a long task still holds its client: an
+answer ``401`` makes the client fetch a new token once and repeat the call; a second ``401`` is
+an :class:`AirflowApiError`, never a loop.
+
 A thin client over ``httpx`` rather than the generated ``apache-airflow-client``: Chimera calls
 five endpoints, and the generated client would pin its own ``urllib3``/``pydantic`` versions
 against Airflow's.
@@ -74,14 +78,21 @@ class AirflowApi:
         return {"Authorization": f"Bearer {self._token}"}
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The JSON answer of ``method path``; an :class:`AirflowApiError` naming both otherwise."""
-        try:
-            response = self._client.request(method, path, headers=self._auth(), **kwargs)
-        except httpx.HTTPError as exc:
-            raise AirflowApiError(f"Airflow API {method} {path}: {type(exc).__name__}: {exc}") from None
+        """The JSON answer of ``method path``; an :class:`AirflowApiError` naming both otherwise.
+        A ``401`` (the token expired) is retried once with a new token."""
+        response = self._send(method, path, **kwargs)
+        if response.status_code == 401:
+            self._token = None
+            response = self._send(method, path, **kwargs)
         if response.status_code >= 400:
             raise AirflowApiError(f"Airflow API {method} {path}: HTTP {response.status_code}: {response.text[:500]}", response.status_code)
         return response.json() if response.content else None
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._client.request(method, path, headers=self._auth(), **kwargs)
+        except httpx.HTTPError as exc:
+            raise AirflowApiError(f"Airflow API {method} {path}: {type(exc).__name__}: {exc}") from None
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params)

@@ -410,6 +410,27 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "128",
         "default": "16",
     },
+    "pdf_max_mb": {
+        "description": (
+            "Largest PDF document (MiB) a ``pdf`` source reads; a larger one is not opened but "
+            "quarantined with the reason, so a hostile document cannot exhaust a worker's memory.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "200",
+        "default": "50",
+    },
+    "min_schedule_interval": {
+        "description": (
+            "The shortest interval (ISO-8601 duration) at which an intent's timed schedule may fire: a cron "
+            "expression or duration firing more often is rejected by validate and the factory, naming this "
+            "option. ``PT0S``: no minimum.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "PT15M",
+        "default": "PT5M",
+    },
     "orphan_file_age_hours": {
         "description": (
             "``chimera_maintenance`` deletes files under a table's location that no snapshot references "

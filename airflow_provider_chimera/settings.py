@@ -87,6 +87,8 @@ class ChimeraSettings(BaseModel):
     task_retry_delay_seconds: int = 60
     task_timeout_minutes: int = 120
     task_memory_limit_mib: int = 4096
+    pdf_max_mb: int = 50
+    min_schedule_interval: str = "PT5M"
     orphan_file_age_hours: int = 72
 
     @cached_property
@@ -138,5 +140,7 @@ def load_settings() -> ChimeraSettings:
         task_retry_delay_seconds=int(_option("task_retry_delay_seconds")),
         task_timeout_minutes=int(_option("task_timeout_minutes")),
         task_memory_limit_mib=int(_option("task_memory_limit_mib")),
+        pdf_max_mb=int(_option("pdf_max_mb")),
+        min_schedule_interval=_option("min_schedule_interval"),
         orphan_file_age_hours=int(_option("orphan_file_age_hours")),
     )

@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = REPO / ".superset" / "venv"
-START_TIMEOUT_S = 120
+START_TIMEOUT_S = 300  # a loaded machine takes minutes for db upgrade, init and the first answer
 ADMIN = "chimera_admin"
 
 

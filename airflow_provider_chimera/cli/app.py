@@ -51,9 +51,25 @@ def _audit_every_command(ctx: typer.Context) -> None:
     """Chimera: declarative, governed ingestion into Apache Iceberg."""
     args = [a for a in sys.argv[1:] if a]
     command = " ".join(a for a in args[:2] if not a.startswith("-"))
-    if ctx.resilient_parsing or "--help" in args or command.startswith(_SELF_AUDITED):
+    if ctx.resilient_parsing or "--help" in args:
+        return
+    _logs_to_stderr()
+    if command.startswith(_SELF_AUDITED):
         return
     ctx.call_on_close(lambda: _audit(command, args))
+
+
+def _logs_to_stderr() -> None:
+    """Log lines go to stderr, so that stdout carries only the command's output (``--format json`` is
+    piped into other tools). Airflow's logging config, set up when Airflow is first imported (every
+    command but ``--help`` imports it anyway), points its root handler at stdout."""
+    import logging
+
+    import airflow  # noqa: F401  (configures logging)
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler) and getattr(handler, "stream", None) in (sys.stdout, sys.__stdout__):
+            handler.setStream(sys.stderr)
 
 
 def _audit(command: str, args: list[str]) -> None:

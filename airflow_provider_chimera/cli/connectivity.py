@@ -14,6 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from airflow_provider_chimera.contract import IntentError, intent_files, load_intent
+from airflow_provider_chimera.settings import load_settings
+from airflow_provider_chimera.tenancy.authorize import AuthorizationError, authorize_or_raise
 from airflow_provider_chimera.onboarding.connectivity import (
     DEFAULT_TIMEOUT_S,
     describe,
@@ -57,12 +59,14 @@ def intent_test(
     for file in files:
         try:
             intent = load_intent(file).intent
-        except IntentError as exc:
+            # The team's grant: its placeholders resolve and its files are read only within it.
+            authorized = authorize_or_raise(intent, file, load_settings())
+        except (IntentError, AuthorizationError) as exc:
             invalid = True
             for problem in exc.problems:
                 err.print(str(problem), markup=False, highlight=False, soft_wrap=True)
             continue
-        reports = test_intent(intent, timeout)
+        reports = test_intent(authorized.intent, timeout, grant=authorized.grant)
         rows.extend({"file": str(file), **report.model_dump()} for report in reports)
         if fmt is OutputFormat.text:
             table = Table("source", "type", "result", "reason", "seconds", title=str(file))

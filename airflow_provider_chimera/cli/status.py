@@ -14,8 +14,8 @@ from rich.table import Table
 out = Console(width=None if sys.stdout.isatty() else 200)
 
 # Worst first, so what needs attention is at the top of the board.
-_ORDER = {"late": 0, "warning": 1, "unknown": 2, "on_time": 3, None: 4}
-_STYLE = {"late": "red", "warning": "yellow", "unknown": "dim", "on_time": "green"}
+_ORDER = {"error": 0, "late": 0, "warning": 1, "unknown": 2, "on_time": 3, None: 4}
+_STYLE = {"error": "red", "late": "red", "warning": "yellow", "unknown": "dim", "on_time": "green"}
 
 
 class StatusFormat(str, Enum):
@@ -58,6 +58,7 @@ def board(registry, team: str | None = None) -> list[dict[str, Any]]:
                     "checked_at": _iso(status.checked_at) if status else None,
                     "fresh_within": sla.fresh_within,
                     "warn_after": sla.warn_after,
+                    **({"reason": status.reason} if status is not None and status.reason else {}),  # why ``error``
                 }
             )
     return sorted(rows, key=lambda r: (_ORDER.get(r["state"], 4), r["team"] or "", r["pipeline"]))
@@ -108,6 +109,8 @@ def status(
     view = Table("pipeline", "team", "state", "since (UTC)", "last published (UTC)", "fresh within", "warn after", title="Chimera timeliness")
     for row in rows:
         state = LABELS.get(row["state"], row["state"]) if row["state"] else "not checked yet"
+        if row.get("reason"):
+            state = f"{state}: {row['reason']}"
         view.add_row(
             row["pipeline"],
             row["team"] or "",

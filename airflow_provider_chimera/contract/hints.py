@@ -123,3 +123,13 @@ def one_of(values: list | tuple) -> str:
 def quality_column(known: list[str] | tuple[str, ...]) -> str:
     return "name one of the object's columns: " + ", ".join(known)
 DUPLICATE_INTENT = "intent names are unique across the whole intents folder: rename one file and its \"name\""
+DEPTH = "an intent nests about ten levels of objects and lists; flatten the document"
+NUMBER = "write numbers as plain JSON numbers of sane size; NaN and Infinity are not JSON"
+PRINTABLE = "names hold printable characters only; remove tabs, line breaks and other control or invisible characters"
+QUARANTINE_NAME = "pick another table name: '<table>__quarantine' is where Chimera keeps each target's rejected rows"
+PIPELINE_ID_LENGTH = "shorten the intent, source or object name: a pipeline id is '<intent>_<source>_<object>'"
+DURATION_CAP = "durations are at most 366 days (P366D)"
+EVENT = 'name a Kafka topic ("orders.events") or an asset URI ("iceberg://chimera.sales.orders")'
+HOST = "write the host and port literally, e.g. postgresql://reader:${secret:TEAM_DB_PASSWORD}@db.example.org:5432/shop"
+OBJECT_URI = "a database object is named schema.table (or database.schema.table); '/', '?' and '#' are not part of it"
+EXPRESSION = "write one SQL condition over the row's columns, e.g. \"amount < 0 OR quantity IS NULL\": no ';', comment or SELECT"

@@ -1,13 +1,16 @@
 """Reading intent files into :class:`~.model.Intent`, with errors that name file and JSON path.
 
 Parsed intents are cached by the SHA-256 of the file's bytes, so the DAG processor re-reads
-files (cheap) but re-validates only those that changed.
+files (cheap) but re-validates only those that changed; the cache keeps the
+:data:`CACHE_ENTRIES` most recently used intents, so a folder churning through many versions
+cannot grow it without bound.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +52,9 @@ class LoadedIntent:
     intent: Intent
 
 
-_CACHE: dict[str, Intent] = {}
+# Parsed intents by file and content hash, least recently used first; at most CACHE_ENTRIES.
+CACHE_ENTRIES = 1024
+_CACHE: OrderedDict[str, Intent] = OrderedDict()
 
 
 def _pointer(data: object, loc: tuple) -> tuple[str, bool]:
@@ -143,42 +148,93 @@ def model_problems(file: str, data: object) -> tuple[Intent | None, list[IntentP
         return Intent.model_validate(data), []
     except ValidationError as exc:
         return None, _problems(file, data, exc.errors())
+    except (ArithmeticError, LookupError, TypeError, RecursionError) as exc:  # a value no rule foresaw
+        return None, [IntentProblem(file, "", f"cannot be validated: {type(exc).__name__}: {exc}")]
 
 
 def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:
-    """Validate the bytes of one intent file; raise :class:`IntentError` naming every problem."""
+    """Validate the bytes of one intent file; raise :class:`IntentError` naming every problem.
+
+    Decoding is :func:`~.decode.decode_intent`'s, the one ``validate`` uses: a file that is too
+    large, not UTF-8, too deep, holds absurd numbers or a key twice is refused here as there.
+    """
+    from airflow_provider_chimera.contract.decode import decode_intent
+
     digest = hashlib.sha256(raw).hexdigest()
     key = f"{file}:{digest}"
     if key in _CACHE:
+        _CACHE.move_to_end(key)
         return _CACHE[key]
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise IntentError([IntentProblem(file, "", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
-    intent, problems = model_problems(file, data)
+    parsed, problems = decode_intent(raw, file)
+    if not parsed or problems:
+        raise IntentError(problems)
+    intent, problems = model_problems(file, parsed[0])
     if intent is None:
         raise IntentError(problems)
     if stem is not None and intent.name != stem:
         raise IntentError([stem_problem(file, intent.name, stem)])
     _CACHE[key] = intent
+    while len(_CACHE) > CACHE_ENTRIES:
+        _CACHE.popitem(last=False)
     return intent
+
+
+def read_intent_bytes(path: Path) -> bytes:
+    """The bytes of an intent file, reading at most one byte more than an intent may have (so a
+    huge file costs no memory; :func:`~.decode.decode_intent` then refuses it by its size).
+    Raises :class:`IntentError` naming the file when it cannot be read."""
+    from airflow_provider_chimera.contract.decode import MAX_INTENT_BYTES
+
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_INTENT_BYTES + 1)
+    except OSError as exc:
+        raise IntentError([IntentProblem(str(path), "", f"cannot read: {exc.strerror}")]) from None
 
 
 def load_intent(path: Path) -> LoadedIntent:
     """Read and validate one intent file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise IntentError([IntentProblem(str(path), "", f"cannot read: {exc.strerror}")]) from None
+    raw = read_intent_bytes(path)
     intent = parse_intent(raw, str(path), stem=path.stem)
     return LoadedIntent(path=path, content_hash=hashlib.sha256(raw).hexdigest(), intent=intent)
 
 
 def intent_files(folder: Path) -> list[Path]:
     """The intent files of a folder and its sub-folders (one per team with a tenancy file), in a
-    stable order; hidden folders (``.git``) are left out."""
+    stable order; hidden folders (``.git``) are left out.
+
+    A file (or folder) that is a symbolic link leading out of ``folder`` is left out too: it is
+    never read, so an intent cannot be made of another team's file or of ``/proc/self/environ``.
+    :func:`escaping_links` names them, for the error reports.
+    """
     folder = Path(folder)
-    return sorted(
-        p for p in folder.rglob("*.json")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1])
+    return sorted(p for p in _candidates(folder) if p.is_file() and _inside(p, folder))
+
+
+def escaping_links(folder: Path) -> list[Path]:
+    """The ``*.json`` files of ``folder`` that are symbolic links (or lie in linked folders)
+    resolving outside it: rejected, never read."""
+    folder = Path(folder)
+    return sorted(p for p in _candidates(folder) if not _inside(p, folder))
+
+
+def escaping_link_problem(path: Path) -> IntentProblem:
+    return IntentProblem(
+        str(path), "", "the file is a symbolic link leading out of the intents folder; it is not read",
+        "put the intent file itself into the intents folder",
     )
+
+
+def _candidates(folder: Path) -> list[Path]:
+    return [
+        p for p in folder.rglob("*.json")
+        if not any(part.startswith(".") for part in p.relative_to(folder).parts[:-1])
+    ]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        real, root = os.path.realpath(path), os.path.realpath(folder)
+    except (OSError, ValueError):
+        return False
+    return os.path.commonpath([real, root]) == root

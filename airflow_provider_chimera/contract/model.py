@@ -9,16 +9,35 @@ The shipped JSON Schema (``intent.schema.json``) states the same rules for edito
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from airflow_provider_chimera.contract import hints
+from airflow_provider_chimera.contract.limits import (
+    COLUMN_MAX,
+    DAG_ID_MAX,
+    EMAIL_MAX,
+    NAME_MAX,
+    OBJECT_MAX,
+    TAG_MAX,
+    URI_BREAKING,
+    Identifier,
+    bounded,
+    event_problem,
+    host_problem,
+    identifier,
+)
+from airflow_provider_chimera.contract.naming import pipeline_id
 from airflow_provider_chimera.contract.timing import duration_problem, schedule_problem
 
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 Text = Annotated[str, Field(min_length=1)]
+Column = bounded(COLUMN_MAX)  # a column name
+ObjectName = bounded(OBJECT_MAX)
+TagName = bounded(TAG_MAX)  # team names become tags of every DAG
 # The ``format`` values each source type reads (others take no ``format``).
 FORMATS: dict[str, tuple[str, ...]] = {"file": ("csv", "json", "parquet"), "kafka": ("json", "avro")}
 
@@ -54,13 +73,31 @@ def reject(title: str, errors: list[tuple[tuple, str, str]]) -> ValidationError:
     )
 
 
+def ruled(problem_of: Callable[[str], str | None], hint: str) -> AfterValidator:
+    """A field rule: ``problem_of(value)`` says why the value is refused (``None``: accepted)."""
+
+    def check(value: str) -> str:
+        problem = problem_of(value)
+        if problem:
+            raise rule_error(problem, hint)
+        return value
+
+    return AfterValidator(check)
+
+
+def _expression_problem(value: str) -> str | None:
+    from airflow_provider_chimera.contract.expressions import expression_problem  # sqlglot: imported when used
+
+    return expression_problem(value)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Team(_Model):
-    name: Text
-    support_email: EmailStr
+    name: TagName
+    support_email: Annotated[EmailStr, Field(max_length=EMAIL_MAX)]
 
 
 class Declaration(_Model):
@@ -90,7 +127,7 @@ class Connection(_Model):
 
 
 class SchemaField(_Model):
-    name: Text
+    name: Column
     type: FieldType
     nullable: bool = True
 
@@ -116,20 +153,12 @@ class ObjectSchema(_Model):
 
 class TimedTrigger(_Model):
     type: Literal["timed"]
-    schedule: Text
-
-    @field_validator("schedule")
-    @classmethod
-    def _schedulable(cls, value: str) -> str:
-        problem = schedule_problem(value)
-        if problem:
-            raise rule_error(problem, hints.SCHEDULE)
-        return value
+    schedule: Annotated[str, Field(min_length=1), ruled(schedule_problem, hints.SCHEDULE)]
 
 
 class EventTrigger(_Model):
     type: Literal["event"]
-    on: Text
+    on: Annotated[str, Field(min_length=1), ruled(event_problem, hints.EVENT)]  # a Kafka topic or an asset URI
 
 
 class AdhocTrigger(_Model):
@@ -145,12 +174,12 @@ class FullMode(_Model):
 
 class IncrementalMode(_Model):
     type: Literal["incremental"]
-    cursor: Text | None = None
+    cursor: Column | None = None
 
 
 class PartitionedMode(_Model):
     type: Literal["partitioned"]
-    column: Text
+    column: Column
     granularity: Literal["hour", "day", "month", "year"] = "day"
 
 
@@ -164,7 +193,7 @@ Mode = Annotated[
 
 
 class PartitionField(_Model):
-    column: Text
+    column: Column
     transform: str = Field(default="identity", pattern=TRANSFORM_PATTERN)
 
 
@@ -172,11 +201,11 @@ TargetKind = Literal["append", "partitioned", "mdm", "reference"]
 
 
 class Target(_Model):
-    namespace: Text | None = None
-    table: Text
+    namespace: Identifier | None = None
+    table: Identifier
     kind: TargetKind = "append"
     partition_by: list[PartitionField] = Field(default_factory=list)
-    keys: list[Text] = Field(default_factory=list)
+    keys: list[Column] = Field(default_factory=list)
     format: Literal["iceberg"] = "iceberg"
 
     @model_validator(mode="after")
@@ -189,17 +218,17 @@ class Target(_Model):
 class TargetDefaults(_Model):
     """A source's ``defaults.target``: any target field, merged field by field into each object's."""
 
-    namespace: Text | None = None
-    table: Text | None = None
+    namespace: Identifier | None = None
+    table: Identifier | None = None
     kind: TargetKind | None = None
     partition_by: list[PartitionField] | None = None
-    keys: list[Text] | None = None
+    keys: list[Column] | None = None
     format: Literal["iceberg"] | None = None
 
 
 class Dedup(_Model):
-    keys: list[Text] = Field(min_length=1)
-    order_by: Text | None = None
+    keys: list[Column] = Field(min_length=1)
+    order_by: Column | None = None
 
 
 class Sla(_Model):
@@ -239,7 +268,7 @@ MANAGED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 class _QualityCheck(_Model):
-    name: Text | None = None  # how results and logs call the check; default: the check and its column
+    name: Column | None = None  # how results and logs call the check; default: the check and its column
     severity: Severity = "fail"  # fail: a failing check stops the load; warn: it is recorded and logged only
 
 
@@ -277,7 +306,7 @@ class MissingCheck(_QualityCheck, _Threshold):
     """Values of ``column`` that are null (or one of ``missing_values``); by default none may be."""
 
     check: Literal["missing"]
-    column: Text
+    column: Column
     metric: Metric = "count"
     missing_values: list[str | Number] | None = Field(default=None, min_length=1)
 
@@ -286,7 +315,7 @@ class InvalidCheck(_QualityCheck, _Threshold):
     """Values of ``column`` outside what is valid; by default none may be. Nulls are not invalid."""
 
     check: Literal["invalid"]
-    column: Text
+    column: Column
     metric: Metric = "count"
     valid_values: list[str | Number] | None = Field(default=None, min_length=1)
     valid_min: Number | None = None
@@ -306,8 +335,8 @@ class DuplicateCheck(_QualityCheck, _Threshold):
     """Values of ``column`` (or combinations of ``columns``) that occur more than once; by default none may."""
 
     check: Literal["duplicate"]
-    column: Text | None = None
-    columns: list[Text] | None = Field(default=None, min_length=1)
+    column: Column | None = None
+    columns: list[Column] | None = Field(default=None, min_length=1)
     metric: Metric = "count"
 
     @model_validator(mode="after")
@@ -327,7 +356,7 @@ class FailedRowsCheck(_QualityCheck, _Threshold):
     """Rows for which the SQL ``expression`` (DuckDB dialect) is true; by default none may be."""
 
     check: Literal["failed_rows"]
-    expression: Text
+    expression: Annotated[str, Field(min_length=1), ruled(_expression_problem, hints.EXPRESSION)]
     metric: Metric = "count"
 
 
@@ -335,7 +364,7 @@ class AggregateCheck(_QualityCheck, _Threshold):
     """``function`` of ``column`` over the rows the load adds, held to the bounds given."""
 
     check: Literal["aggregate"]
-    column: Text
+    column: Column
     function: AggregateFunction
 
     @model_validator(mode="after")
@@ -349,7 +378,7 @@ class FreshnessCheck(_QualityCheck):
     """The newest value of ``column`` in the table is at most ``fresh_within`` (ISO-8601) old."""
 
     check: Literal["freshness"]
-    column: Text
+    column: Column
     fresh_within: str
 
     @field_validator("fresh_within")
@@ -380,7 +409,7 @@ class Ingestion(_Model):
     dedup: Dedup | None = None
     schema_evolution: Literal["evolve", "fail"] = "evolve"
     sla: Sla | None = None
-    classification: dict[str, Classification] = Field(default_factory=dict)
+    classification: dict[Column, Classification] = Field(default_factory=dict)
     # The largest share (0..1) of the records read that may go to quarantine without failing the run.
     quarantine_threshold: QuarantineThreshold = 0.0
     priority: Priority = "medium"
@@ -402,7 +431,7 @@ class IngestionDefaults(_Model):
     dedup: Dedup | None = None
     schema_evolution: Literal["evolve", "fail"] | None = None
     sla: Sla | None = None
-    classification: dict[str, Classification] | None = None
+    classification: dict[Column, Classification] | None = None
     quarantine_threshold: QuarantineThreshold | None = None
     priority: Priority | None = None
     retention: Retention | None = None
@@ -411,10 +440,10 @@ class IngestionDefaults(_Model):
 
 
 class SourceObject(_Model):
-    name: Text
+    name: ObjectName
     path: Text | None = None
     format: Literal["csv", "json", "parquet", "avro"] | None = None  # file: csv/json/parquet; kafka: json/avro
-    columns: list[Text] | None = Field(default=None, min_length=1)
+    columns: list[Column] | None = Field(default=None, min_length=1)
     schema_: ObjectSchema | None = Field(default=None, alias="schema")
     ingestion: Ingestion | None = None
 
@@ -441,7 +470,7 @@ class SourceObject(_Model):
 
 
 class Source(_Model):
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)
     type: SourceType
     connection: Connection
     objects: Literal["all"] | list[SourceObject]
@@ -467,6 +496,13 @@ class Source(_Model):
         return {**data, "objects": objects}
 
     @model_validator(mode="after")
+    def _host(self) -> Source:
+        problem = host_problem(self.connection.uri, self.type) if self.connection.uri else None
+        if problem:
+            raise reject("Source", [(("connection", "uri"), problem, hints.HOST)])
+        return self
+
+    @model_validator(mode="after")
     def _object_rules(self) -> Source:
         if self.objects == "all":
             return self
@@ -474,6 +510,8 @@ class Source(_Model):
         first: dict[str, int] = {}
         for index, obj in enumerate(self.objects):
             at = ("objects", index)
+            if self.type not in ("file", "pdf") and any(ch in obj.name for ch in URI_BREAKING):
+                errors.append(((*at, "name"), f"object name {obj.name[:80]!r} holds '/', '?' or '#'", hints.OBJECT_URI))
             if obj.name in first:
                 errors.append(
                     (
@@ -562,9 +600,10 @@ def _classification_problems(source: Source, obj: SourceObject, at: tuple) -> li
 class Intent(_Model):
     schema_ref: str | None = Field(default=None, alias="$schema")
     version: Literal[1]
-    name: str = Field(pattern=NAME_PATTERN)
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)
     team: Team
-    project: Text
+    # The default namespace of its targets, and a tag of every DAG.
+    project: Annotated[str, Field(min_length=1, max_length=TAG_MAX), AfterValidator(identifier)]
     declaration: Declaration
     sources: list[Source] = Field(min_length=1)
 
@@ -582,6 +621,16 @@ class Intent(_Model):
                     )
                 )
             first.setdefault(source.name, index)
+            for j, obj in enumerate(source.objects if source.objects != "all" else []):
+                pid = pipeline_id(self.name, source.name, obj.name)
+                if len(pid) > DAG_ID_MAX:
+                    errors.append(
+                        (
+                            ("sources", index, "objects", j, "name"),
+                            f"the pipeline id {pid[:40]}... has {len(pid)} characters, more than Airflow's {DAG_ID_MAX}",
+                            hints.PIPELINE_ID_LENGTH,
+                        )
+                    )
         if errors:
             raise reject("Intent", errors)
         return self

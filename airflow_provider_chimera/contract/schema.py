@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from airflow_provider_chimera.contract import hints
+from airflow_provider_chimera.contract.decode import pointer
 from airflow_provider_chimera.contract.load import IntentProblem
 from airflow_provider_chimera.contract.model import THRESHOLD_KEYS, VALIDITY_KEYS
 
@@ -43,11 +44,6 @@ def intent_schema() -> dict[str, Any]:
 @cache
 def _validator() -> Draft202012Validator:
     return Draft202012Validator(intent_schema())
-
-
-def pointer(parts: list | tuple) -> str:
-    """JSON pointer (RFC 6901) of a path: ``/sources/0/objects/1/schema``; ``""`` is the document."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def schema_problems(file: str, data: Any) -> list[IntentProblem]:
@@ -135,6 +131,14 @@ def _explain(file: str, data: Any, error: ValidationError) -> list[IntentProblem
         return [problem("give exactly one of 'conn_id' or 'uri'", hints.CONNECTION)]
     if keyword == "not" and secret:
         return [problem("the uri carries a literal password or token", hints.URI_SECRET)]
+    identifier = last in ("namespace", "table", "project")
+    if keyword == "not" and identifier:  # worded as the model words it (contract.limits)
+        return [problem(
+            f"{_show(value)} ends in '__quarantine', which is reserved for the quarantine table of each target",
+            hints.QUARANTINE_NAME,
+        )]
+    if keyword == "maxLength":
+        return [problem(f"String should have at most {error.validator_value} characters", hints.invalid(field))]
     if keyword == "enum":
         if len(path) == 3 and path[0] == "sources" and last == "type":
             return [problem(f"unknown source type {_show(value)}", hints.SOURCE_TYPE)]
@@ -150,6 +154,8 @@ def _explain(file: str, data: Any, error: ValidationError) -> list[IntentProblem
         shown = "the value" if secret else _show(value)
         if last == "name":
             return [problem(f"{shown} is not a valid name", hints.NAME)]
+        if identifier:
+            return [problem(f"{shown} is not a name of lower-case letters, digits and '_' starting with a letter", hints.NAME)]
         if last == "support_email":
             return [problem(f"{shown} is not an email address", hints.EMAIL)]
         if last == "type" and "fields" in path:

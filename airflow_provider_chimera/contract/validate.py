@@ -10,7 +10,6 @@ mistake is reported once. The intents of one folder are then checked together by
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -19,10 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_chimera.contract import hints
-from airflow_provider_chimera.contract.load import IntentProblem, intent_files, model_problems, stem_problem
+from airflow_provider_chimera.contract.decode import decode_intent, pointer, walk
+from airflow_provider_chimera.contract.load import (
+    IntentError,
+    IntentProblem,
+    escaping_link_problem,
+    escaping_links,
+    intent_files,
+    model_problems,
+    read_intent_bytes,
+    stem_problem,
+)
 from airflow_provider_chimera.contract.model import Intent
 from airflow_provider_chimera.contract.naming import pipeline_id
-from airflow_provider_chimera.contract.schema import pointer, schema_problems
+from airflow_provider_chimera.contract.schema import schema_problems
 from airflow_provider_chimera.contract.timing import duration_problem, schedule_problem
 
 PLACEHOLDER = re.compile(r"^<[^<>]+>$")
@@ -60,7 +69,9 @@ def validate_paths(
     for path in paths:
         if path.is_dir():
             found = intent_files(path)
-            if not found:
+            links = escaping_links(path)
+            report.problems.extend(escaping_link_problem(link) for link in links)
+            if not found and not links:
                 report.empty_folders.append(path)
             groups.setdefault(path.resolve(), []).extend(found)
         else:
@@ -83,17 +94,15 @@ def validate_paths(
 def check_file(path: Path) -> tuple[Intent | None, list[IntentProblem]]:
     """One intent file: the intent when it is valid, and every problem found."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [
-            IntentProblem(str(path), "", f"cannot read: {exc.strerror}", "give an intent file or a folder of them")
-        ]
+        raw = read_intent_bytes(path)
+    except IntentError as exc:
+        return None, [replace(p, hint="give an intent file or a folder of them") for p in exc.problems]
     return check_bytes(raw, str(path), stem=path.stem)
 
 
 def check_bytes(raw: bytes, file: str, stem: str | None = None) -> tuple[Intent | None, list[IntentProblem]]:
     """The bytes of one intent file; ``stem`` is the file name its ``name`` must equal."""
-    parsed, problems = _read_json(raw, file)
+    parsed, problems = decode_intent(raw, file)
     if not parsed:
         return None, problems
     data = parsed[0]
@@ -102,6 +111,11 @@ def check_bytes(raw: bytes, file: str, stem: str | None = None) -> tuple[Intent 
         _add(problems, found)
     intent, from_model = model_problems(file, data)
     _add(problems, [p if p.hint else replace(p, hint=_model_hint(p)) for p in from_model])
+    if intent is not None and not problems:
+        # What Airflow itself refuses when the factory builds the DAGs (imported here: it loads Airflow).
+        from airflow_provider_chimera.factory.dags import build_problems
+
+        problems += build_problems(intent, file)
     problems.sort(key=lambda p: _order(p.path))
     return (intent if not problems else None), problems
 
@@ -177,55 +191,10 @@ def _order(path: str) -> list[tuple[int, int | str]]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in path.split("/")[1:]]
 
 
-def _read_json(raw: bytes, file: str) -> tuple[tuple[Any] | tuple[()], list[IntentProblem]]:
-    """Parse JSON: ``((data,), problems)``, or ``((), problems)`` when it is no JSON at all.
-
-    Syntax errors name line and column; a key given twice in one object is a problem too.
-    """
-    duplicates: dict[int, list[str]] = {}
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for key, value in items:
-            if key in obj:
-                duplicates.setdefault(id(obj), []).append(key)
-            obj[key] = value
-        return obj
-
-    try:
-        data = json.loads(raw, object_pairs_hook=pairs)
-    except json.JSONDecodeError as exc:
-        message = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        return (), [IntentProblem(file, "", message, hints.JSON_SYNTAX)]
-    except UnicodeDecodeError as exc:
-        return (), [
-            IntentProblem(file, "", f"not UTF-8 text: byte {exc.start} cannot be decoded", "save the file as UTF-8")
-        ]
-    problems = [
-        IntentProblem(
-            file, pointer([*path, key]), f"key '{key}' appears more than once in this object", hints.DUPLICATE_KEY
-        )
-        for path, node in _walk(data)
-        if isinstance(node, dict)
-        for key in duplicates.get(id(node), [])
-    ]
-    return (data,), problems
-
-
-def _walk(node: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
-    yield path, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _walk(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _walk(value, (*path, index))
-
-
 def _placeholders(file: str, data: Any) -> list[IntentProblem]:
     return [
         IntentProblem(file, pointer(path), f"placeholder {node} is not filled in", hints.PLACEHOLDER)
-        for path, node in _walk(data)
+        for path, node in walk(data)
         if isinstance(node, str) and PLACEHOLDER.match(node)
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from airflow.sdk import DAG
 
 from airflow_provider_chimera.factory.assets import source_asset, target_asset
 from airflow_provider_chimera.factory.docs import doc_md, tags
-from airflow_provider_chimera.factory.pipelines import Pipeline, discover
+from airflow_provider_chimera.contract import Intent, IntentError, IntentProblem
+from airflow_provider_chimera.factory.pipelines import Pipeline, discover, intent_guard, object_place, pipelines_of
 from airflow_provider_chimera.factory.resources import pool_name, priority_weight
 from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
@@ -23,10 +25,13 @@ log = logging.getLogger(__name__)
 START_DATE = datetime(2026, 1, 1)
 
 
-def build_dag(pipeline: Pipeline, settings: ChimeraSettings) -> DAG:
+def build_dag(pipeline: Pipeline, settings: ChimeraSettings, register: bool = True) -> DAG:
+    """The pipeline's DAG; ``register=False`` builds it without registering it with the DAG file
+    being parsed (the error report builds DAGs only to find those that fail)."""
     schedule = schedule_of(pipeline, settings.events_kafka_conn_id)
     with DAG(
         dag_id=pipeline.id,
+        auto_register=register,
         schedule=schedule,
         start_date=START_DATE,
         catchup=False,
@@ -61,11 +66,84 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings) -> DAG:
 
 def build_dags(intents_dir: Path | str | None = None) -> dict[str, DAG]:
     """One DAG per pipeline of the intents folder (``[chimera] intents_dir`` by default)."""
+    dags, errors = _build_all(intents_dir, register=True)
+    for error in errors:
+        log.error("intent rejected, its pipelines are not built:\n%s", error)
+    return dags
+
+
+def _build_all(intents_dir: Path | str | None, register: bool) -> tuple[dict[str, DAG], list[IntentError]]:
+    """Every DAG the folder's intents give, and every rejected intent's error.
+
+    Each intent file's DAGs are built under their own guard: a failure while building any of
+    them drops all of that intent's DAGs and becomes its error, naming the file; the other
+    intents' DAGs are built as usual.
+    """
     settings = load_settings()
     found = discover(Path(intents_dir) if intents_dir else settings.intents_dir)
-    for error in found.errors:
-        log.error("intent rejected, its pipelines are not built:\n%s", error)
-    return {p.id: build_dag(p, settings) for p in found.pipelines}
+    errors = list(found.errors)
+    by_file: dict[str, list[Pipeline]] = {}
+    for pipeline in found.pipelines:
+        by_file.setdefault(pipeline.intent_file, []).append(pipeline)
+    dags: dict[str, DAG] = {}
+    for file, pipelines in by_file.items():
+        with intent_guard(file, errors):
+            dags.update({p.id: build_dag(p, settings, register) for p in pipelines})
+    return dags, errors
+
+
+def build_problems(
+    intent: Intent, file: str, whole: bool = True, settings: ChimeraSettings | None = None
+) -> list[IntentProblem]:
+    """What Airflow refuses when the factory builds ``intent``'s DAGs (an asset URI it cannot
+    parse, a schedule it rejects...), each located at the intent's part it comes from.
+
+    ``chimera intent validate`` runs this on every valid intent, so that it accepts nothing the
+    factory would fail on; the DAGs are built unregistered and thrown away. ``whole=False`` (the
+    factory's own check, on every parse) builds the parts only (assets, schedule, pool), not the
+    DAG: the factory builds that next, under the intent's guard.
+    """
+    settings = settings or load_settings()
+    problems = []
+    for pipeline in pipelines_of(intent, file, ""):
+        at = object_place(intent, pipeline)
+        uri_at = f"{at.rsplit('/objects/', 1)[0]}/connection/uri"
+        parts = [
+            (lambda: source_asset(pipeline), uri_at if pipeline.source.connection.uri else f"{at}/name"),
+            (lambda: target_asset(pipeline, settings.catalog_name), f"{at}/ingestion/target/table"),
+            (lambda: schedule_of(pipeline, settings.events_kafka_conn_id), f"{at}/ingestion/trigger"),
+            (lambda: pool_name(pipeline), uri_at if pipeline.source.connection.uri else at),
+        ]
+        if whole:
+            parts.append((lambda: build_dag(pipeline, settings, register=False), at))
+        for build, where in parts:
+            try:
+                build()
+            except Exception as exc:  # Airflow's ValueError, or anything else it raises
+                problems.append(IntentProblem(file, where, f"Airflow refuses the pipeline {pipeline.id[:60]}: {exc}", _BUILD_HINT))
+                break
+    return problems
+
+
+_BUILD_HINT = "use a connection URI, object name or trigger of the forms docs/intent-contract.md shows"
+# build_problems of intent files by (file, content hash), most recently used last; bounded like the parse cache.
+_BUILT: OrderedDict[tuple[str, str], list[IntentProblem]] = OrderedDict()
+
+
+def cached_build_problems(
+    intent: Intent, file: str, content_hash: str, settings: ChimeraSettings
+) -> list[IntentProblem]:
+    """:func:`build_problems` of the DAGs' parts, computed once per version of an intent file."""
+    from airflow_provider_chimera.contract.load import CACHE_ENTRIES
+
+    key = (file, content_hash)
+    if key in _BUILT:
+        _BUILT.move_to_end(key)
+        return _BUILT[key]
+    problems = _BUILT[key] = build_problems(intent, file, whole=False, settings=settings)
+    while len(_BUILT) > CACHE_ENTRIES:
+        _BUILT.popitem(last=False)
+    return problems
 
 
 class RejectedIntentsError(ValueError):
@@ -79,11 +157,10 @@ def report_rejected_intents(intents_dir: Path | str | None = None) -> None:
     UI's "DAG import errors" and ``airflow dags list-import-errors``, while the pipelines of every
     valid intent, built by the other DAG file, stay listed and scheduled.
     """
-    settings = load_settings()
-    found = discover(Path(intents_dir) if intents_dir else settings.intents_dir)
-    if found.errors:
-        count = len(found.errors)
-        details = "\n\n".join(str(error) for error in found.errors)
+    _, errors = _build_all(intents_dir, register=False)
+    if errors:
+        count = len(errors)
+        details = "\n\n".join(str(error) for error in errors)
         raise RejectedIntentsError(
             f"{count} intent file(s) rejected; their pipelines are not built, every other intent's are:\n\n{details}"
         )

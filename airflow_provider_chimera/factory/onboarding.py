@@ -10,12 +10,15 @@ Built from the intent files alone (no database, no network).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
 from airflow.sdk import DAG, Asset, AssetAlias, chain
 
 from airflow_provider_chimera.onboarding.workflow import STEPS, onboarding_dag_id
+
+log = logging.getLogger(__name__)
 
 INTENTS_ALIAS = "chimera-intents"
 
@@ -65,7 +68,7 @@ def build_onboarding_dags(intents_dir: Path | str | None = None) -> dict[str, DA
     """One onboarding DAG per intent file of the folder that the factory accepts (``[chimera] intents_dir``)."""
     from airflow_provider_chimera.settings import load_settings
 
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.factory.pipelines import discover, intent_guard
 
     settings = load_settings()
     folder = Path(intents_dir) if intents_dir else settings.intents_dir
@@ -74,7 +77,11 @@ def build_onboarding_dags(intents_dir: Path | str | None = None) -> dict[str, DA
     # Rejected files (invalid, unauthorized, an intent name taken) are reported by the
     # error-report DAG file; nothing to onboard until they are accepted.
     dags = {}
+    errors: list = []
     for path, loaded in discover(folder, settings.state_dir).intents.items():
-        dag = build_onboarding_dag(path, loaded.intent.name, loaded.intent.team.name)
-        dags[dag.dag_id] = dag
+        with intent_guard(path, errors):  # one intent's failure never hides another's DAG
+            dag = build_onboarding_dag(path, loaded.intent.name, loaded.intent.team.name)
+            dags[dag.dag_id] = dag
+    for error in errors:
+        log.error("intent's onboarding DAG not built:\n%s", error)
     return dags

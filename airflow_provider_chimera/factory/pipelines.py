@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from airflow_provider_chimera.contract import (
     load_intent,
     pipeline_id,
 )
-from airflow_provider_chimera.contract.load import LoadedIntent
+from airflow_provider_chimera.contract.load import IntentProblem, LoadedIntent, escaping_link_problem, escaping_links
 from airflow_provider_chimera.contract.model import Ingestion, Team
 
 
@@ -97,9 +99,8 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
     version (a file under ``state_dir``, read without any database), only what that version
     covers gets pipelines; objects and columns added since wait for onboarding.
     """
-    from airflow_provider_chimera.contract.diff import effective_intent, withheld_objects
     from airflow_provider_chimera.contract.validate import check_folder
-    from airflow_provider_chimera.registry.manifest import incumbent_files, read_onboarded
+    from airflow_provider_chimera.registry.manifest import incumbent_files
 
     from airflow_provider_chimera.settings import load_settings
     from airflow_provider_chimera.tenancy.authorize import authorize_folder
@@ -109,11 +110,10 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
         state_dir = settings.state_dir
     result = Catalogue()
     loaded: dict[Path, LoadedIntent] = {}
+    result.errors.extend(IntentError([escaping_link_problem(link)]) for link in escaping_links(folder))
     for path in intent_files(folder):
-        try:
+        with intent_guard(path, result.errors):
             loaded[path] = load_intent(path)
-        except IntentError as exc:
-            result.errors.append(exc)
     # Intents using what their team does not own are rejected before any rule over the folder.
     authorized, refused = authorize_folder({path: item.intent for path, item in loaded.items()}, folder, settings)
     result.errors.extend(refused)
@@ -129,26 +129,53 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
         rejected_places.add((problem.file, place.group(0) if place else ""))  # "": the whole file
     result.errors.extend(IntentError(problems) for problems in by_file.values())
     for path, item in loaded.items():
-        intent = item.intent
         if (str(path), "") in rejected_places:
             continue
-        result.intents[path] = item
-        try:
-            onboarded = read_onboarded(state_dir, intent.name)
-        except IntentError as exc:
-            result.errors.append(exc)
-            continue
-        if onboarded is not None and onboarded.content_hash != item.content_hash:
-            for ref in withheld_objects(onboarded.intent, intent):
-                result.pending.append(f"{path}: {ref.source}/{ref.object}: added since the onboarded version; waits for onboarding")
-            intent = effective_intent(onboarded.intent, intent).model_copy(update={"team": item.intent.team})
-        for pipeline in pipelines_of(intent, str(path), item.content_hash):
-            if (str(path), _object_place(item.intent, pipeline)) not in rejected_places:
-                result.pipelines.append(pipeline)
+        with intent_guard(path, result.errors):
+            # What Airflow would refuse to build rejects the file here, as validate rejects it.
+            from airflow_provider_chimera.factory.dags import cached_build_problems
+
+            refused = cached_build_problems(item.intent, str(path), item.content_hash, settings)
+            if refused:
+                raise IntentError(refused)
+            result.pipelines.extend(_pipelines_of_file(path, item, state_dir, rejected_places, result))
+            result.intents[path] = item
     return result
 
 
-def _object_place(intent: Intent, pipeline: Pipeline) -> str:
+def _pipelines_of_file(
+    path: Path, item: LoadedIntent, state_dir: Path, rejected_places: set[tuple[str, str]], result: Catalogue
+) -> list[Pipeline]:
+    """The pipelines of one accepted intent file, as far as its onboarded version covers them."""
+    from airflow_provider_chimera.contract.diff import effective_intent, withheld_objects
+    from airflow_provider_chimera.registry.manifest import read_onboarded
+
+    intent = item.intent
+    onboarded = read_onboarded(state_dir, intent.name)
+    if onboarded is not None and onboarded.content_hash != item.content_hash:
+        for ref in withheld_objects(onboarded.intent, intent):
+            result.pending.append(f"{path}: {ref.source}/{ref.object}: added since the onboarded version; waits for onboarding")
+        intent = effective_intent(onboarded.intent, intent).model_copy(update={"team": item.intent.team})
+    return [
+        pipeline
+        for pipeline in pipelines_of(intent, str(path), item.content_hash)
+        if (str(path), object_place(item.intent, pipeline)) not in rejected_places
+    ]
+
+
+@contextmanager
+def intent_guard(path: Path | str, errors: list[IntentError]) -> Iterator[None]:
+    """Run one intent file's step; any failure becomes that file's error in ``errors`` and the
+    caller goes on with the next file: one intent can never hide another's DAGs."""
+    try:
+        yield
+    except IntentError as exc:
+        errors.append(exc)
+    except Exception as exc:  # a bug or a hostile file: reported against this file only
+        errors.append(IntentError([IntentProblem(str(path), "", f"cannot be used: {type(exc).__name__}: {exc}")]))
+
+
+def object_place(intent: Intent, pipeline: Pipeline) -> str:
     """JSON path of the pipeline's object in its intent file, as folder rules report it."""
     for i, source in enumerate(intent.sources):
         if source.name == pipeline.source.name and source.objects != "all":

@@ -46,7 +46,8 @@ def label(state: str | None) -> str:
 
 
 # "<pipeline> is ..." in a subject line.
-_IS = {"on_time": "on time", "warning": "in early warning", "late": "late", "unknown": "of unknown timeliness"}
+_IS = {"on_time": "on time", "warning": "in early warning", "late": "late", "unknown": "of unknown timeliness",
+       "error": "in error (its sla cannot be assessed)"}
 
 
 def subject(change: SlaChange) -> str:

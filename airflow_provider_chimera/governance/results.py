@@ -4,6 +4,10 @@ Bookkeeping, like the run record (:func:`airflow_provider_chimera.operators.runs
 written with SQLAlchemy Core on the table (no ORM mapper configuration per task, see
 ``registry/runs.py``), and a registry that cannot be reached, or that does not know the pipeline,
 only costs a warning. A failing *check* fails the load; failing to *record* it does not.
+
+Every row goes through :func:`airflow_provider_chimera.registry.limits.check_row` first: a check
+whose name, type or column is longer than its registry column is not recorded (a warning names
+it and the limit) while the other results of the run are.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ log = logging.getLogger(__name__)
 def save_check_results(
     pipeline_id: str, run_id: str, results: Sequence[CheckResult], *, snapshot_id: int | None, published: bool
 ) -> bool:
-    """Insert one ``check_results`` row per result; whether they were recorded."""
+    """Insert one ``check_results`` row per result that fits the table; whether all were recorded."""
     from airflow_provider_chimera.registry.audit import scrub
 
     if not results:
@@ -29,6 +33,7 @@ def save_check_results(
         from sqlalchemy import insert, select
 
         from airflow_provider_chimera.registry.db import open_registry
+        from airflow_provider_chimera.registry.limits import RegistryLimitError, check_row
         from airflow_provider_chimera.registry.models import CheckResultRow, PipelineRow
 
         table, pipelines = CheckResultRow.__table__, PipelineRow.__table__
@@ -38,7 +43,7 @@ def save_check_results(
                 "pipeline_id": pipeline_id,
                 "run_id": run_id,
                 "checked_at": checked_at,
-                "check_name": result.check.name[:250],
+                "check_name": result.check.name,
                 "check_type": result.check.type,
                 "column": result.check.column,
                 "automatic": result.check.automatic,
@@ -49,12 +54,21 @@ def save_check_results(
             }
             for result in results
         ]
+        fitting = []
+        for row in rows:
+            try:
+                check_row(CheckResultRow, row, what=f"{pipeline_id}: check {str(row['check_name'])[:60]!r}")
+            except RegistryLimitError as exc:
+                log.warning("%s: a check result of run %s not recorded in the registry: %s", pipeline_id, run_id, exc)
+            else:
+                fitting.append(row)
         with open_registry() as registry, registry.session() as session:
             known = session.execute(select(pipelines.c.pipeline_id).where(pipelines.c.pipeline_id == pipeline_id)).first()
             if known is None:
                 raise LookupError(f"pipeline {pipeline_id!r} is not in the registry; run `chimera registry sync` first")
-            session.execute(insert(table), rows)
-        return True
+            if fitting:
+                session.execute(insert(table), fitting)
+        return len(fitting) == len(rows)
     except Exception as exc:  # the registry must never fail an ingestion
         log.warning(
             "%s: check results of run %s not recorded in the registry: %s",

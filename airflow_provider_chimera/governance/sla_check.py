@@ -8,6 +8,11 @@ in the same transaction; then the notices are sent. Each notice's outcome is kep
 ``notified`` (``pending``, ``sent`` or ``failed``, with the attempts made), so a notice that
 could not be sent does not lose the change: the next check sends it again (up to
 :data:`MAX_ATTEMPTS` times), as long as it is still the pipeline's newest change.
+
+One pipeline never stops the check of the others: an SLA that cannot be assessed marks that
+pipeline ``error`` with the reason (in ``sla_status.reason``, the audit entry and the report's
+``errors``), a table that cannot be read or a state that cannot be written is reported in
+``errors``, and the check goes on.
 """
 
 from __future__ import annotations
@@ -103,20 +108,41 @@ def check_timeliness(
             log.warning("timeliness of %s not checked: %s", pipeline.id, exc)
             report.errors.append(f"{pipeline.id}: cannot read {pipeline.target_table}: {scrub(str(exc))}")
             continue
-        assert pipeline.ingestion.sla is not None
-        verdict = assess(now, pipeline.ingestion.sla, published, created[pipeline.id])
+        verdict = _assess(now, pipeline, published, created[pipeline.id])
+        if verdict.state == "error":
+            report.errors.append(f"{pipeline.id}: {verdict.reason}")
         report.checked.append(pipeline.id)
-        if _record(registry, pipeline, verdict, now, actor):
+        try:
+            changed = _record(registry, pipeline, verdict, now, actor)
+        except Exception as exc:  # one pipeline's state that cannot be written must not stop the board
+            log.warning("timeliness of %s not recorded: %s", pipeline.id, scrub(str(exc)))
+            report.errors.append(f"{pipeline.id}: state not recorded: {scrub(f'{type(exc).__name__}: {exc}')[:500]}")
+            continue
+        if changed:
             report.changed.append(pipeline.id)
     deliver(registry, with_sla, channels, report)
     return report
+
+
+def _assess(now: dt.datetime, pipeline: Pipeline, published: dt.datetime | None, created: dt.datetime) -> Verdict:
+    """The pipeline's verdict; ``error`` with the reason when its SLA cannot be assessed (a duration
+    that overflows the calendar, say), so that the check goes on with the other pipelines."""
+    sla = pipeline.ingestion.sla
+    try:
+        assert sla is not None
+        return assess(now, sla, published, created)
+    except Exception as exc:
+        reason = f"its sla (fresh_within {sla.fresh_within!r}, warn_after {sla.warn_after!r}) cannot be assessed: " if sla else ""
+        reason = scrub(f"{reason}{type(exc).__name__}: {exc}")[:1000]
+        log.warning("timeliness of %s: %s", pipeline.id, reason)
+        return Verdict("error", now, published, reason=reason)
 
 
 def _created(registry: Registry, pipelines: Iterable[Pipeline]) -> dict[str, dt.datetime]:
     ids = [p.id for p in pipelines]
     if not ids:
         return {}
-    with registry.session() as session:
+    with registry.session(read_only=True) as session:
         rows = session.execute(select(PipelineRow.pipeline_id, PipelineRow.created_at).where(PipelineRow.pipeline_id.in_(ids)))
         return {pipeline_id: created_at for pipeline_id, created_at in rows}
 
@@ -142,7 +168,7 @@ def _record(registry: Registry, pipeline: Pipeline, verdict: Verdict, now: dt.da
             session.add(status)
         elif step.changed:
             status.state, status.since = verdict.state, verdict.since
-        status.last_published_at, status.checked_at = verdict.last_published_at, now
+        status.last_published_at, status.checked_at, status.reason = verdict.last_published_at, now, verdict.reason
         if not step.changed:
             return False
         notified = {channel: {"status": "pending", "attempts": 0} for channel in CHANNELS} if step.notify else {}
@@ -169,6 +195,7 @@ def _record(registry: Registry, pipeline: Pipeline, verdict: Verdict, now: dt.da
                 "since": verdict.since,
                 "last_published_at": verdict.last_published_at,
                 "notify": step.notify,
+                **({"reason": verdict.reason} if verdict.reason else {}),
             },
         )
     log.info("%s: %s -> %s (last published %s)", pipeline.id, previous, verdict.state, verdict.last_published_at)
@@ -178,7 +205,7 @@ def _record(registry: Registry, pipeline: Pipeline, verdict: Verdict, now: dt.da
 def deliver(registry: Registry, pipelines: dict[str, Pipeline], channels: Channels, report: TimelinessReport) -> None:
     """Send every notice still unsent (pending, or failed fewer than :data:`MAX_ATTEMPTS` times) of
     each pipeline's newest change; older changes are superseded and never sent late."""
-    with registry.session() as session:
+    with registry.session(read_only=True) as session:
         newest = select(func.max(SlaEventRow.id)).group_by(SlaEventRow.pipeline_id)
         events = [e for e in session.scalars(select(SlaEventRow).where(SlaEventRow.id.in_(newest))) if _unsent(e.notified)]
     for event in events:

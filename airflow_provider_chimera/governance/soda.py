@@ -191,6 +191,13 @@ def _problem(con, check: Check, relation: str, columns: dict[str, str]) -> str |
         return f"column {check.temporal!r} is {columns[check.temporal]}, not a date or timestamp"
     expression = check.body.get("expression")
     if expression:
+        # Again here, before DuckDB sees it: an intent that bypassed validate must not run a second
+        # statement (EXPLAIN would run it) nor read anything but the rows checked.
+        from airflow_provider_chimera.contract.expressions import expression_problem
+
+        refused = expression_problem(str(expression))
+        if refused:
+            return refused
         try:
             con.execute(f"EXPLAIN SELECT count(*) FROM {relation} WHERE ({expression})")
         except Exception as exc:  # duckdb.Error: the message names what does not bind

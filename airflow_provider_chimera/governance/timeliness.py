@@ -19,9 +19,10 @@ from typing import Literal
 
 from airflow_provider_chimera.contract.model import Sla
 
-State = Literal["on_time", "warning", "late", "unknown"]
-STATES: tuple[State, ...] = ("on_time", "warning", "late", "unknown")
-LABELS: dict[str, str] = {"on_time": "on time", "warning": "early warning", "late": "late", "unknown": "unknown"}
+# ``error``: the pipeline's SLA could not be assessed (the check records why and goes on with the others).
+State = Literal["on_time", "warning", "late", "unknown", "error"]
+STATES: tuple[State, ...] = ("on_time", "warning", "late", "unknown", "error")
+LABELS: dict[str, str] = {"on_time": "on time", "warning": "early warning", "late": "late", "unknown": "unknown", "error": "error"}
 # States worth a notice on a pipeline's very first check (a new pipeline on time, or not yet
 # published within its SLA, is no news).
 ALARMING: frozenset[str] = frozenset({"warning", "late"})
@@ -36,6 +37,7 @@ class Verdict:
     # threshold was crossed (the reference time plus ``warn_after`` or ``fresh_within``).
     since: dt.datetime
     last_published_at: dt.datetime | None
+    reason: str | None = None  # why the state is ``error``
 
 
 def after(moment: dt.datetime, duration: str) -> dt.datetime:

@@ -31,6 +31,7 @@ from airflow_provider_chimera.metadata.destination import (
 )
 from airflow_provider_chimera.registry.audit import scrub
 from airflow_provider_chimera.settings import ChimeraSettings
+from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 
 log = logging.getLogger(__name__)
 DATAHUB_SOURCES = ("mongodb", "kafka")
@@ -46,11 +47,13 @@ class HarvestReport:
 
 
 def harvest_intent(
-    intent: Intent, intent_file: str, pipelines: list[Pipeline], *, settings: ChimeraSettings | None = None
+    intent: Intent, intent_file: str, pipelines: list[Pipeline], *, settings: ChimeraSettings | None = None,
+    grant: Grant | None = None,
 ) -> HarvestReport:
     """Describe the intent's listed objects (only the ``columns`` given, if any) and the Iceberg
     targets of its ``pipelines`` in the selected destination. An object that cannot be described
-    is reported in ``problems``; the others are still harvested."""
+    is reported in ``problems``; the others are still harvested. Sources are opened within
+    ``grant``, the intent's team's (placeholders, file roots)."""
     from airflow_provider_chimera.metadata.aspects import dataset_mcps, schema_metadata
 
     destination = select_destination(settings)
@@ -61,13 +64,13 @@ def harvest_intent(
         if source.objects == "all":
             continue  # metadata for listed objects only
         if source.type in DATAHUB_SOURCES:
-            problem = run_datahub_source(source, source.objects, destination)
+            problem = run_datahub_source(source, source.objects, destination, grant)
             if problem:
                 report.problems.append(f"{intent_file}: /sources/{i}: {problem}")
         for j, obj in enumerate(source.objects):
             where = f"{intent_file}: /sources/{i}/objects/{j}"
             try:
-                schema, native = object_schema(source, obj)
+                schema, native = object_schema(source, obj, grant)
                 platform, name = naming.source_platform_and_name(source, obj)
             except Exception as exc:  # one object that cannot be described does not stop the others
                 report.problems.append(f"{where}: not described: {type(exc).__name__}: {exc}")
@@ -105,7 +108,7 @@ def harvest_intent(
     return report
 
 
-def object_schema(source: Source, obj: SourceObject) -> tuple[pa.Schema, dict[str, str]]:
+def object_schema(source: Source, obj: SourceObject, grant: Grant | None = None) -> tuple[pa.Schema, dict[str, str]]:
     """The object's columns (only those listed in ``columns``, if given) and their native type names."""
     if obj.schema_ is not None:
         return arrow_schema(obj.schema_, obj.columns), {f.name: f.type for f in obj.schema_.fields}
@@ -116,16 +119,16 @@ def object_schema(source: Source, obj: SourceObject) -> tuple[pa.Schema, dict[st
     from airflow_provider_chimera.sources import source_hook
 
     # The hook plans the read (column types, casts) without reading a row; no data is touched.
-    extract = source_hook(source).extract(obj, None)
+    extract = source_hook(source, grant=grant).extract(obj, None)
     return extract.schema, dict(getattr(extract, "pg_types", {}) or {})
 
 
-def run_datahub_source(source: Source, objects: list[SourceObject], destination: Destination) -> str | None:
+def run_datahub_source(source: Source, objects: list[SourceObject], destination: Destination, grant: Grant | None = None) -> str | None:
     """Run DataHub's own source for ``source``'s objects into ``destination``; why it failed, if it did."""
     from datahub.ingestion.run.pipeline import Pipeline as IngestionPipeline
 
     try:
-        recipe = {"source": _source_config(source, objects), "sink": destination.sink()}
+        recipe = {"source": _source_config(source, objects, grant), "sink": destination.sink()}
         with destination.exclusive(timeout=LOCK_WAIT_SECONDS):
             run = IngestionPipeline.create(recipe, no_progress=True, report_to=None)
             run.run()
@@ -140,7 +143,7 @@ def run_datahub_source(source: Source, objects: list[SourceObject], destination:
     return None
 
 
-def _source_config(source: Source, objects: list[SourceObject]) -> dict:
+def _source_config(source: Source, objects: list[SourceObject], grant: Grant | None = None) -> dict:
     """A recipe's ``source`` limited to ``objects`` (exact-name patterns)."""
     from airflow_provider_chimera.sources.base import (
         airflow_connection,
@@ -152,14 +155,14 @@ def _source_config(source: Source, objects: list[SourceObject]) -> dict:
     connection = source.connection
     if source.type == "kafka":
         if connection.uri is not None:
-            servers = resolve_uri(connection).split("://", 1)[-1].strip("/")
+            servers = resolve_uri(connection, grant or SINGLE_TEAM, source.type).split("://", 1)[-1].strip("/")
         else:
             servers = airflow_connection(connection.conn_id).extra_dejson["bootstrap.servers"]
         topics = [pattern for obj in objects for pattern in exact(obj.name)["allow"]]
         return {"type": "kafka", "config": {"connection": {"bootstrap": servers}, "topic_patterns": {"allow": topics}}}
     database, _ = naming.source_database(source)
     if connection.uri is not None:
-        uri, extra = resolve_uri(connection), {}
+        uri, extra = resolve_uri(connection, grant or SINGLE_TEAM, source.type), {}
     else:
         conn = airflow_connection(connection.conn_id)
         uri = f"mongodb://{conn.host}:{conn.port or 27017}"

@@ -17,12 +17,14 @@ from pydantic import BaseModel, Field
 
 from airflow_provider_chimera.contract.model import Connection, Intent, Source
 from airflow_provider_chimera.onboarding.scrub import Scrubber
+from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 from airflow_provider_chimera.sources import (
     SourceHook,
     UnsupportedSourceError,
     source_hook,
 )
 from airflow_provider_chimera.sources.base import (
+    SourceRefusedError,
     UnresolvedSecretError,
     airflow_connection,
     placeholder_values,
@@ -54,13 +56,14 @@ class SourceReport(BaseModel):
     elapsed_s: float
 
 
-def test_intent(intent: Intent, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[SourceReport]:
-    """Test every source of ``intent`` concurrently; one report per source, in intent order."""
+def test_intent(intent: Intent, timeout_s: float = DEFAULT_TIMEOUT_S, grant: Grant | None = None) -> list[SourceReport]:
+    """Test every source of ``intent`` concurrently, within ``grant`` (the intent's team's: its
+    placeholders and file roots); one report per source, in intent order."""
     runs = []
     for source in intent.sources:
         outcome: dict[str, SourceReport] = {}
         thread = threading.Thread(
-            target=lambda s=source, o=outcome: o.setdefault("report", check_source(intent.name, s)),
+            target=lambda s=source, o=outcome: o.setdefault("report", check_source(intent.name, s, grant)),
             name=f"chimera-test-{intent.name}-{source.name}",
             daemon=True,  # abandoned on timeout: it must not keep the process alive
         )
@@ -87,15 +90,15 @@ def test_intent(intent: Intent, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[So
 test_intent.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name
 
 
-def check_source(intent_name: str, source: Source) -> SourceReport:
+def check_source(intent_name: str, source: Source, grant: Grant | None = None) -> SourceReport:
     """Test one source, without a time limit; never raises."""
     start = time.monotonic()
     scrub = Scrubber()
     objects: list[ObjectReport] = []
     found: list[str] | None = None
     try:
-        scrub.add(*connection_secrets(source.connection))
-        hook = _hook(source)
+        scrub.add(*connection_secrets(source.connection, grant, source.type))
+        hook = _hook(source, grant)
         if source.objects == "all":
             found = hook.list_objects()
             reason = f"connected; {len(found)} object(s) found"
@@ -111,7 +114,7 @@ def check_source(intent_name: str, source: Source) -> SourceReport:
             else:
                 reason = f"connected; {len(objects)} object(s) found with the columns named"
         ok = all(o.ok for o in objects)
-    except (UnresolvedSecretError, UnsupportedSourceError) as exc:
+    except (UnresolvedSecretError, UnsupportedSourceError, SourceRefusedError) as exc:
         ok, reason = False, str(exc)
     except Exception as exc:  # a failed source is reported, never raised
         ok, reason = False, f"{type(exc).__name__}: {str(exc).strip()}"
@@ -127,7 +130,7 @@ def check_source(intent_name: str, source: Source) -> SourceReport:
     )
 
 
-def connection_secrets(connection: Connection) -> list[str]:
+def connection_secrets(connection: Connection, grant: Grant | None = None, source_type: str | None = None) -> list[str]:
     """The credentials a source's connection resolves to, to keep out of reports.
 
     For a URI: each placeholder's value and the resolved URI's password (raises
@@ -135,9 +138,9 @@ def connection_secrets(connection: Connection) -> list[str]:
     connection: its password and the extras Airflow deems sensitive.
     """
     if connection.uri is not None:
-        secrets = list(placeholder_values(connection.uri).values())
+        secrets = list(placeholder_values(connection.uri, grant if grant is not None else SINGLE_TEAM).values())
         try:
-            password = urlsplit(resolve_uri(connection)).password
+            password = urlsplit(resolve_uri(connection, grant if grant is not None else SINGLE_TEAM, source_type)).password
         except ValueError:  # not a URL the standard parser takes; the hook will say so
             password = None
         return [*secrets, password or "", unquote(password or "")]
@@ -148,13 +151,13 @@ def connection_secrets(connection: Connection) -> list[str]:
     return [conn.password or "", *extras]
 
 
-def _hook(source: Source) -> SourceHook:
+def _hook(source: Source, grant: Grant | None = None) -> SourceHook:
     if source.type == "pdf":
         # A document set is a file set to look up: the same base location and path globs.
         from airflow_provider_chimera.sources.file import FileSourceHook
 
-        return FileSourceHook(source)
-    return source_hook(source)
+        return FileSourceHook(source, grant=grant)
+    return source_hook(source, grant=grant)
 
 
 def describe(report: SourceReport) -> list[str]:

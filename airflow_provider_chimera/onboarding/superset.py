@@ -12,6 +12,12 @@ reported as discoverable in DataHub only.
 What it returns holds links only (``<superset>/explore/?datasource_type=table&datasource_id=<id>``
 per dataset): no URI, user or password ever leaves this module, and a failure's message has every
 credential of the source and of Superset masked.
+
+The source tables are the raw ones (credentials of the source, PII not yet protected): a database
+is registered hidden from SQL Lab (``expose_in_sqllab`` off, no DML, CTAS, CVAS or file upload),
+and only the owning team's Superset role, ``chimera_<team>`` (:func:`team_role`, created when
+missing), is granted ``database_access`` on it and ``datasource_access`` on its datasets; no other
+role gets anything from Chimera (decision record 0029). Put the team's users in that role.
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ if TYPE_CHECKING:
     import httpx
 
     from airflow_provider_chimera.contract.model import Intent, Source
+    from airflow_provider_chimera.tenancy.model import Grant
 
 SQL_SOURCES = ("postgres", "mysql", "snowflake")
 DATAHUB_ONLY = "discoverable in DataHub only: Superset cannot query {type} sources"
 TIMEOUT_S = 60.0  # creating a database makes Superset test its connection first
+# A source database is never offered to SQL Lab, and nothing can write through it.
+HIDDEN = {"expose_in_sqllab": False, "allow_dml": False, "allow_ctas": False, "allow_cvas": False, "allow_file_upload": False}
 
 
 class SupersetError(StepError):
@@ -45,8 +54,9 @@ class Registration:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-def register_intent(conn_id: str, intent: Intent) -> Registration:
-    """Register ``intent``'s SQL sources and their objects in the Superset of ``conn_id``."""
+def register_intent(conn_id: str, intent: Intent, grant: Grant | None = None) -> Registration:
+    """Register ``intent``'s SQL sources and their objects in the Superset of ``conn_id``; each
+    source's credentials are resolved within ``grant``, what the intent's team may use."""
     from airflow_provider_chimera.sources.base import (
         airflow_connection,
         register_secret,
@@ -66,21 +76,26 @@ def register_intent(conn_id: str, intent: Intent) -> Registration:
     with _Api(base, scrub) as api:
         api.login(connection.login or "", connection.password or "", conn_id)
         for source in sql:
-            uri = sqlalchemy_uri(source)
+            uri = sqlalchemy_uri(source, grant)
             password = _password(uri)
             scrub.add(password)
             register_secret(password or "")
             name = database_name(intent.name, source.name)
             api.context = f"source {source.name} (Superset database {name!r})"
-            body = {"database_name": name, "sqlalchemy_uri": uri, "expose_in_sqllab": True}
+            body = {"database_name": name, "sqlalchemy_uri": uri, **HIDDEN}
             database = api.upsert("database", [("database_name", "eq", name)], body)
+            grants = [("database_access", f"[{name}].(id:{database})")]
             objects = _object_names(source)
             for obj in objects:
                 schema, table = split_object(obj)
                 api.context = f"object {source.name}/{obj}"
                 dataset = api.dataset(database, schema, table)
+                grants.append(("datasource_access", f"[{name}].[{table}](id:{dataset})"))
                 result.links[f"{source.name}/{obj}"] = f"{base}/explore/?datasource_type=table&datasource_id={dataset}"
-            result.sources[source.name] = f"Superset database {name!r} with {len(objects)} dataset(s)"
+            role = team_role(intent.team.name)
+            api.context = f"source {source.name}: granting Superset role {role!r}"
+            api.grant(role, grants)
+            result.sources[source.name] = f"Superset database {name!r} with {len(objects)} dataset(s), for role {role!r}"
     return result
 
 
@@ -94,6 +109,11 @@ def base_url(connection: Any) -> str:
     return f"{host}:{connection.port}" if connection.port else host
 
 
+def team_role(team: str) -> str:
+    """The Superset role of ``team``: the only one Chimera grants access to the team's sources."""
+    return f"chimera_{team}"
+
+
 def database_name(intent: str, source: str) -> str:
     return f"chimera {intent} {source}"
 
@@ -104,13 +124,14 @@ def split_object(name: str) -> tuple[str | None, str]:
     return (parts[-2] if len(parts) > 1 else None), parts[-1]
 
 
-def sqlalchemy_uri(source: Source) -> str:
-    """The SQLAlchemy URI Superset connects to ``source`` with (holds its password: never log it)."""
+def sqlalchemy_uri(source: Source, grant: Grant | None = None) -> str:
+    """The SQLAlchemy URI Superset connects to ``source`` with (holds its password: never log it),
+    resolved within ``grant`` as an ingest would (:func:`~airflow_provider_chimera.sources.source_hook`)."""
     from sqlalchemy.engine import URL
 
     from airflow_provider_chimera.sources import source_hook
 
-    hook: Any = source_hook(source)
+    hook: Any = source_hook(source, grant=grant)
     if source.type == "postgres":
         return hook.uri()
     k = hook.connect_kwargs()
@@ -198,6 +219,30 @@ class _Api:
             return self._call("POST", "/api/v1/dataset/", json={"database": database, "schema": schema, "table_name": table})["id"]
         self._call("PUT", f"/api/v1/dataset/{found}/refresh")
         return found
+
+    def grant(self, role: str, grants: list[tuple[str, str]]) -> None:
+        """Give ``role`` (created when missing) each ``(permission, resource)`` of ``grants``,
+        keeping what it already has."""
+        found = self.find("security/roles", [("name", "eq", role)])
+        role_id = found if found is not None else self._call("POST", "/api/v1/security/roles/", json={"name": role})["id"]
+        held = {p["id"] for p in self._call("GET", f"/api/v1/security/roles/{role_id}/permissions/")["result"]}
+        wanted = {self._permission_on(permission, resource) for permission, resource in grants}
+        if not wanted <= held:
+            self._call("POST", f"/api/v1/security/roles/{role_id}/permissions", json={"permission_view_menu_ids": sorted(held | wanted)})
+
+    def _permission_on(self, permission: str, resource: str) -> int:
+        """The id of ``permission`` on ``resource`` (Superset makes both when it makes the database
+        or dataset; created here when it has not)."""
+        ids = {}
+        for kind, name in (("permissions", permission), ("resources", resource)):
+            found = self.find(f"security/{kind}", [("name", "eq", name)])
+            ids[kind] = found if found is not None else self._call("POST", f"/api/v1/security/{kind}/", json={"name": name})["id"]
+        pair = [("permission", "rel_o_m", ids["permissions"]), ("view_menu", "rel_o_m", ids["resources"])]
+        found = self.find("security/permissions-resources", pair)
+        if found is not None:
+            return found
+        body = {"permission_id": ids["permissions"], "view_menu_id": ids["resources"]}
+        return self._call("POST", "/api/v1/security/permissions-resources/", json=body)["id"]
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         import httpx

@@ -193,7 +193,7 @@ def _harvest(scope: Intent, run: Run):
     from airflow_provider_chimera.metadata.harvest import harvest_intent
 
     pipelines = pipelines_of(scope, str(run.path), run.hash)
-    return harvest_intent(scope, str(run.path), pipelines, settings=run.settings)
+    return harvest_intent(scope, str(run.path), pipelines, settings=run.settings, grant=run.grant)
 
 
 # --- the steps --------------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_connectivity(run: Run) -> dict[str, Any]:
 
     if run.kind == "narrow":
         return {"outcome": "skipped", "summary": "nothing added: no source to test"}
-    reports = test_intent(run.intent, DEFAULT_TIMEOUT_S)
+    reports = test_intent(run.intent, DEFAULT_TIMEOUT_S, grant=run.grant)
     sources = [{"source": r.source, "type": r.type, "ok": r.ok, "reason": "; ".join(describe(r))} for r in reports]
     failed = [s for s in sources if not s["ok"]]
     if failed:
@@ -369,7 +369,7 @@ def discovery(run: Run) -> dict[str, Any]:
     else:
         from airflow_provider_chimera.onboarding.superset import register_intent
 
-        registered = register_intent(conn_id, scope)
+        registered = register_intent(conn_id, scope, run.grant)
         state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
         state.setdefault("version", run.version)["superset_links"] = registered.links  # named in the event that follows
         onboarding_state.save_state(run.registry.state_dir, run.intent.name, state)

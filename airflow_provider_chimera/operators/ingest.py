@@ -168,7 +168,10 @@ class IngestOperator(BaseOperator):
             **({} if history else {"schema_evolution": pipeline.ingestion.schema_evolution, "dedup": pipeline.ingestion.dedup}),
         )
         incremental = isinstance(mode, (IncrementalMode, StreamMode))
-        hook = source_hook(pipeline.source, settings.batch_rows)
+        from airflow_provider_chimera.tenancy.authorize import authorize_pipeline
+
+        # Placeholders and files resolve within the team's grant as the tenancy file says now.
+        hook = source_hook(pipeline.source, settings.batch_rows, grant=authorize_pipeline(self.pipeline, settings))
         # The newest snapshot's position, or an explicit adoption; never a guess (operators.resume).
         start = start_position(writer, pipeline, hook, run_conf(context)) if incremental else Start(None)
         claim_pipeline_tables(writer.catalog, pipeline, run_id, run_conf(context))  # its own tables, or adopted on purpose (writer.ownership)

@@ -3,6 +3,12 @@
 ``open_registry`` may run in several processes at once (the CLI, a task, a second CLI): the
 upgrade runs under an exclusive lock — a lock file next to a SQLite database, an advisory lock
 on PostgreSQL — and is skipped when the database is already at the newest revision.
+
+A registry server that does not answer raises :class:`RegistryUnreachable` within
+:data:`CONNECT_TIMEOUT_S` seconds (``open_registry(connect_timeout=...)``), never hangs a task.
+On SQLite every session that may write takes the database's write lock when it begins (``BEGIN
+IMMEDIATE``), so two writers never both read first and then deadlock upgrading their locks;
+read-only sessions (``session(read_only=True)``) do not wait for writers.
 """
 
 from __future__ import annotations
@@ -26,8 +32,17 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision, so that opening a current registry needs one query and no
 # Alembic import (~0.15 s per task); a unit test holds it equal to Alembic's head.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 SQLITE_BUSY_TIMEOUT_S = 30
+# How long connecting to a registry server may take before RegistryUnreachable.
+CONNECT_TIMEOUT_S = 10
+# The execution option that makes a SQLite transaction begin with BEGIN IMMEDIATE.
+_IMMEDIATE = "chimera_sqlite_immediate"
+
+
+class RegistryUnreachable(ConnectionError):
+    """The registry's database did not answer (within the connect timeout); the message names it,
+    password hidden. Transient: retry once the database is back."""
 
 
 class Registry:
@@ -36,7 +51,8 @@ class Registry:
     def __init__(self, engine: Engine, state_dir: Path):
         self.engine = engine
         self.state_dir = state_dir
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._sessions = sessionmaker(engine.execution_options(**{_IMMEDIATE: True}), expire_on_commit=False)
+        self._readers = sessionmaker(engine, expire_on_commit=False)
 
     @property
     def url(self) -> str:
@@ -44,9 +60,10 @@ class Registry:
         return self.engine.url.render_as_string(hide_password=True)
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        with self._sessions.begin() as session:
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error. On SQLite it
+        holds the write lock from its first statement on, unless ``read_only``."""
+        with (self._readers if read_only else self._sessions).begin() as session:
             yield session
 
     @contextlib.contextmanager
@@ -65,11 +82,15 @@ class Registry:
         self.close()
 
 
-def open_registry(settings: ChimeraSettings | None = None, *, url: str | None = None) -> Registry:
-    """Connect to the registry of ``settings`` (or ``url``) and migrate it to the newest revision."""
+def open_registry(
+    settings: ChimeraSettings | None = None, *, url: str | None = None, connect_timeout: float = CONNECT_TIMEOUT_S
+) -> Registry:
+    """Connect to the registry of ``settings`` (or ``url``) and migrate it to the newest revision;
+    :class:`RegistryUnreachable` when its server does not answer within ``connect_timeout`` seconds."""
     settings = settings or load_settings()
     url = (url or settings.sql_alchemy_conn).strip()
-    engine = _engine(url)
+    engine = _engine(url, connect_timeout)
+    _reach(engine, connect_timeout)
     if url not in _MIGRATED:
         # Once per process and database: a task opens the registry several times, and the
         # migration check (Alembic, a lock) is the expensive part of opening it.
@@ -81,23 +102,47 @@ def open_registry(settings: ChimeraSettings | None = None, *, url: str | None = 
 _MIGRATED: set[str] = set()
 
 
-def _engine(url: str) -> Engine:
+def _engine(url: str, connect_timeout: float = CONNECT_TIMEOUT_S) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is what Chimera ships with
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        # libpq and the MySQL drivers take whole seconds; at least one (0 would mean "wait forever").
+        timeout = max(1, round(connect_timeout))
+        return create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": timeout})
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:
+        # The driver's own transaction handling off: SQLAlchemy emits BEGIN itself (below), so
+        # savepoints work and a writing session can take the lock up front.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_IMMEDIATE) else "BEGIN")
+
     return engine
+
+
+def _reach(engine: Engine, timeout: float) -> None:
+    """Connect once, so that a registry that does not answer fails here, clearly."""
+    if engine.url.get_backend_name() == "sqlite":
+        return
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+        raise RegistryUnreachable(f"the Chimera registry {where} cannot be reached (connect timeout {timeout:g} s): {reason}") from None
 
 
 def head_revision() -> str:

@@ -238,6 +238,8 @@ class SlaStatusRow(Base):
     since: Mapped[dt.datetime] = mapped_column()
     last_published_at: Mapped[dt.datetime | None] = mapped_column()
     checked_at: Mapped[dt.datetime] = mapped_column()
+    # Why the state is ``error`` (the pipeline's SLA could not be assessed); ``None`` otherwise (revision 0004).
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class SlaEventRow(Base):

@@ -9,8 +9,8 @@ from pathlib import Path
 from airflow_provider_chimera.contract.diff import IntentDiff, diff_intents
 from airflow_provider_chimera.contract.load import (
     IntentError,
-    IntentProblem,
     parse_intent,
+    read_intent_bytes,
 )
 from airflow_provider_chimera.registry.audit import record
 from airflow_provider_chimera.registry.db import Registry
@@ -34,13 +34,6 @@ class Onboarded:
     previous_hash: str | None
     diff: IntentDiff | None  # against the previously onboarded version, if there was one
     manifest: Path
-
-
-def read_intent_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise IntentError([IntentProblem(str(path), "", f"cannot read: {exc.strerror}")]) from None
 
 
 def onboard(registry: Registry, path: Path, *, actor: str | None = None) -> Onboarded:

@@ -7,13 +7,21 @@ in the state folder), records what it finds, and audits each decision that chang
 previous sync: ``pipeline.created``, ``pipeline.retired`` (the data is kept),
 ``pipeline.pending_onboarding``, ``intent.rejected``, plus ``intent.version_recorded`` for a new
 version and ``intent.removed`` for a file that left the folder. Nothing changed, nothing written.
+
+Each intent file is recorded in a savepoint of its own: one that cannot be recorded (a name
+longer than its registry column, see :mod:`~airflow_provider_chimera.registry.limits`, or any
+database error) is rolled back alone and recorded as rejected with the reason; the others are
+recorded all the same. On SQLite the sync takes the write lock when it begins (``BEGIN
+IMMEDIATE``, see :meth:`~airflow_provider_chimera.registry.db.Registry.session`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
@@ -25,10 +33,12 @@ from airflow_provider_chimera.contract.load import (
     IntentProblem,
     intent_files,
     parse_intent,
+    read_intent_bytes,
 )
 from airflow_provider_chimera.factory.pipelines import Pipeline, discover, pipelines_of
-from airflow_provider_chimera.registry.audit import default_actor, record
+from airflow_provider_chimera.registry.audit import default_actor, record, scrub
 from airflow_provider_chimera.registry.db import Registry
+from airflow_provider_chimera.registry.limits import check_intent, column_limit
 from airflow_provider_chimera.registry.manifest import read_onboarded
 from airflow_provider_chimera.registry.models import IntentRow, PipelineRow
 from airflow_provider_chimera.registry.store import (
@@ -99,9 +109,10 @@ def sync_registry(registry: Registry, intents_dir: Path, *, actor: str | None = 
         wanted: dict[str, _Wanted] = {}
         seen: set[str] = set()
         for file, path in sorted(files.items()):
-            name = _intent_of(session, registry.state_dir, path, commit, problems.get(file), pipelines.get(file, []), wanted, actor, report,
-                              authorize_file)
-            seen.add(name)
+            one = partial(_intent_of, session=session, state_dir=registry.state_dir, path=path, commit=commit,
+                          problems=problems.get(file), pipelines=pipelines.get(file, []), actor=actor, report=report,
+                          authorize_file=authorize_file)
+            seen.add(_isolated(session, path, one, wanted, actor, report))
         for row in session.scalars(select(IntentRow).where(IntentRow.status != "removed")):
             if row.name not in seen:
                 row.status = "removed"
@@ -110,6 +121,64 @@ def sync_registry(registry: Registry, intents_dir: Path, *, actor: str | None = 
                 report.removed.append(row.name)
         _reconcile_pipelines(session, wanted, actor, report)
     return report
+
+
+def _isolated(
+    session: Session, path: Path, one: Callable[..., str], wanted: dict[str, _Wanted], actor: str, report: SyncReport
+) -> str:
+    """Record one intent file (``one(wanted=...)``, :func:`_intent_of`) in a savepoint of its own:
+    whatever goes wrong while recording it (a value too long for the registry, a database error)
+    rolls back that intent only, which is then recorded as rejected with the reason, and the sync
+    goes on with the others."""
+    mine: dict[str, _Wanted] = {}
+    before = SyncReport(**{name: list(items) for name, items in vars(report).items()})
+    try:
+        with session.begin_nested():
+            name = one(wanted=mine)
+    except Exception as exc:  # noqa: BLE001 -- one intent must never block the sync of the others
+        for field_name, items in vars(before).items():
+            setattr(report, field_name, items)
+        failed = exc.problems if isinstance(exc, IntentError) else [
+            IntentProblem(str(path), "", f"cannot be recorded in the registry: {_reason(exc)}")]
+        with session.begin_nested():
+            return _rejected(session, path, failed, actor, report)
+    wanted.update(mine)
+    return name
+
+
+def _reason(exc: Exception) -> str:
+    """The database's own words (first line, without the statement and its parameters, which change
+    from one sync to the next), credentials scrubbed."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0]
+    return scrub(f"{type(cause).__name__}: {first}")[:500]
+
+
+def _rejected(session: Session, path: Path, problems: list[IntentProblem], actor: str, report: SyncReport) -> str:
+    """Record ``path`` as a rejected file (under a name that fits the registry) with ``problems``."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raw = b""
+    content_hash = hashlib.sha256(raw).hexdigest()
+    name = fitting_name(path.stem)
+    row = intent_row(session, name)
+    row.file, row.current_hash = str(path), content_hash
+    text = [str(p) for p in problems]
+    digest = hashlib.sha256("\n".join([content_hash, *text]).encode()).hexdigest()
+    if row.rejection_digest != digest:
+        record(session, actor, "intent.rejected", intent=name, intent_hash=content_hash, details={"file": str(path), "problems": text})
+        report.rejected.append(name)
+    row.status, row.rejection_digest = "rejected", digest
+    return name
+
+
+def fitting_name(stem: str) -> str:
+    """``stem``, or when it is too long for ``intents.name``, its start and a digest of the whole."""
+    limit = column_limit(IntentRow, "name") or len(stem)
+    if len(stem) <= limit:
+        return stem
+    return f"{stem[:limit - 17]}~{hashlib.sha256(stem.encode()).hexdigest()[:16]}"
 
 
 def _intent_of(
@@ -126,8 +195,8 @@ def _intent_of(
 ) -> str:
     """Record one intent file; collect the pipelines it wants. Returns the intent's name."""
     try:
-        raw = path.read_bytes()
-    except OSError:
+        raw = read_intent_bytes(path)  # at most one byte more than an intent may have
+    except IntentError:
         raw = b""
     content_hash = hashlib.sha256(raw).hexdigest()
     try:
@@ -145,7 +214,9 @@ def _intent_of(
             onboarded = read_onboarded(state_dir, intent.name)
         except IntentError as exc:
             problems = [*(problems or []), *(p for p in exc.problems if p not in (problems or []))]
-    name = intent.name if intent is not None else path.stem
+    if intent is not None:
+        check_intent(intent, str(path), [*pipelines, *pipelines_of(intent, str(path), content_hash)])  # too long for the registry: the whole intent is rejected
+    name = intent.name if intent is not None else fitting_name(path.stem)
     row = intent_row(session, name)
     if intent is not None:
         upsert_intent(session, intent, str(path), content_hash)

@@ -6,6 +6,7 @@ from importlib import import_module
 
 from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.sources.base import Extract, Position, SourceHook
+from airflow_provider_chimera.tenancy.model import Grant
 
 # type -> "module:Class"; imported on use so that parsing DAGs never loads a driver.
 HOOKS: dict[str, str] = {
@@ -23,13 +24,15 @@ class UnsupportedSourceError(NotImplementedError):
     pass
 
 
-def source_hook(source: Source, batch_rows: int = 65_536) -> SourceHook:
-    """The hook that reads ``source``."""
+def source_hook(source: Source, batch_rows: int = 65_536, grant: Grant | None = None) -> SourceHook:
+    """The hook that reads ``source`` within ``grant``, its intent's team's share of the platform
+    (``tenancy.authorize_pipeline``): placeholders outside the team's prefix and files outside its
+    roots are refused. Without a grant, a single team's rules (reserved names still refused)."""
     try:
         module, _, cls = HOOKS[source.type].partition(":")
     except KeyError:
         raise UnsupportedSourceError(f"source {source.name!r}: type {source.type!r} has no reader yet") from None
-    return getattr(import_module(module), cls)(source, batch_rows=batch_rows)
+    return getattr(import_module(module), cls)(source, batch_rows=batch_rows, grant=grant)
 
 
 __all__ = ["Extract", "HOOKS", "Position", "SourceHook", "UnsupportedSourceError", "source_hook"]

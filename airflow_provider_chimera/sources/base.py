@@ -8,7 +8,6 @@ committed Iceberg snapshot recorded, and reports the new position once its batch
 from __future__ import annotations
 
 import os
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
@@ -16,7 +15,19 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_chimera.contract.model import Connection, Source, SourceObject
+from airflow_provider_chimera.contract.source_rules import PLACEHOLDER
 from airflow_provider_chimera.sources.window import Window
+from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
+
+
+# Seconds every driver waits to connect (and to log in) before failing: a silent server fails the
+# attempt instead of holding a worker slot (the task-limits watchdog is the outer bound).
+CONNECT_TIMEOUT_S = 20
+
+
+def connect_timeout_s() -> int:
+    """:data:`CONNECT_TIMEOUT_S`, read when a driver connects (the one place every driver takes it from)."""
+    return CONNECT_TIMEOUT_S
 
 
 class Position(BaseModel):
@@ -51,9 +62,15 @@ class SourceHook(ABC):
 
     source_type: str
 
-    def __init__(self, source: Source, batch_rows: int = 65_536):
+    def __init__(self, source: Source, batch_rows: int = 65_536, grant: Grant | None = None):
         self.source = source
         self.batch_rows = batch_rows
+        # What the intent's team may use; without one, a single team's (reserved names still refused).
+        self.grant = grant if grant is not None else SINGLE_TEAM
+
+    def resolved_uri(self) -> str:
+        """The source's URI with its placeholders resolved within :attr:`grant` (never log it)."""
+        return resolve_uri(self.source.connection, self.grant, self.source_type)
 
     @abstractmethod
     def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> Extract:
@@ -194,7 +211,7 @@ class CursorExtract(Extract):
         return Position(cursor=self._tracker.value)
 
 
-_PLACEHOLDER = re.compile(r"\$\{(secret|env):([A-Za-z0-9_.-]+)\}")
+_PLACEHOLDER = PLACEHOLDER
 
 
 class UnsupportedColumnError(TypeError):
@@ -205,26 +222,54 @@ class UnresolvedSecretError(LookupError):
     pass
 
 
-def placeholder_values(uri: str) -> dict[str, str]:
+class SourceRefusedError(PermissionError):
+    """A source that reaches what its intent may not (a placeholder outside the team's prefix or
+    outside the password slot, a Snowflake key, a file outside the base or the team's roots).
+
+    Terminal: retrying cannot help; the message says what to change in the intent.
+    """
+
+
+def platform_reserved() -> frozenset[str]:
+    """The placeholder names only the platform resolves (behind ``pii_key_secret`` and ``encryption_key_secret``)."""
+    from airflow_provider_chimera.settings import load_settings
+    from airflow_provider_chimera.tenancy.authorize import reserved_placeholder_names
+
+    settings = load_settings()
+    return reserved_placeholder_names(settings.pii_key_secret, settings.encryption_key_secret)
+
+
+def placeholder_values(uri: str, grant: Grant | None = None, reserved: frozenset[str] | None = None) -> dict[str, str]:
     """The value of each ``${env:NAME}`` / ``${secret:NAME}`` placeholder in ``uri``, keyed by the
     placeholder as written; raises :class:`UnresolvedSecretError` naming one that has no value.
 
+    With a ``grant`` (an intent's source), a name outside the team's ``secrets_prefix``, a
+    platform-reserved name (``reserved``; by default those of the current settings) or a
+    ``AIRFLOW*``/``PYICEBERG*`` name is refused with :class:`SourceRefusedError` before anything is
+    read. Without one (the platform's own settings) every name resolves.
+
     ``env`` reads the process environment; ``secret`` asks Airflow's secrets backends (the
-    Variable of that name). The values are credentials: never log them.
+    Variable of that name). Both are credentials: masked in task logs and scrubbed from the audit
+    log, XCom and error reports alike (:func:`register_secret`).
     """
     values: dict[str, str] = {}
     for match in _PLACEHOLDER.finditer(uri):
         kind, name = match.group(1), match.group(2)
+        if grant is not None:
+            if reserved is None:
+                reserved = platform_reserved()
+            if name in reserved or not grant.may_name(name):
+                owner = f"team {grant.team!r} (prefix {grant.secrets_prefix!r})" if grant.team else "an intent"
+                raise SourceRefusedError(f"placeholder ${{{kind}:{name}}} is not available to {owner}")
         if kind == "env":
             value = os.environ.get(name)
         else:
             from airflow.sdk import Variable
 
             value = Variable.get(name, default=None)
-            if value is not None:
-                register_secret(value)
         if value is None:
             raise UnresolvedSecretError(f"placeholder ${{{kind}:{name}}} has no value")
+        register_secret(value)
         values[match.group(0)] = value
     return values
 
@@ -241,13 +286,23 @@ def register_secret(value: str) -> None:
     mask_secret(value)
 
 
-def resolve_uri(connection: Connection) -> str:
+def resolve_uri(
+    connection: Connection, grant: Grant | None = None, source_type: str | None = None, reserved: frozenset[str] | None = None
+) -> str:
     """The connection URI with its placeholders filled in (:func:`placeholder_values`).
 
-    The result holds credentials: never log it.
+    With a ``source_type`` of a database or broker, the placeholders must sit in the password
+    slot (:mod:`~airflow_provider_chimera.contract.source_rules`), checked again here because the
+    intent may have changed since it was validated. The result holds credentials: never log it.
     """
+    from airflow_provider_chimera.contract.source_rules import URI_TYPES, placeholder_slot_problems
+
     assert connection.uri is not None
-    values = placeholder_values(connection.uri)
+    if source_type in URI_TYPES:
+        problems = placeholder_slot_problems(connection.uri)
+        if problems:
+            raise SourceRefusedError(f"connection uri: {problems[0]}")
+    values = placeholder_values(connection.uri, grant, reserved)
     return _PLACEHOLDER.sub(lambda match: values[match.group(0)], connection.uri)
 
 

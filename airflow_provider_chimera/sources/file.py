@@ -1,8 +1,9 @@
 """Files: CSV, JSON (JSON Lines or one array) and Parquet, local or through any fsspec URL.
 
 The source ``connection`` is the base location (``{"uri": "file:///data/shop"}`` or an fsspec
-URL such as ``s3://bucket/prefix``); an object's ``path`` is a glob below it (or an absolute
-URL). ``incremental`` mode reads only files no earlier snapshot recorded.
+URL such as ``s3://bucket/prefix``); an object's ``path`` is a glob below it, and every file
+it matches must really lie below it and the team's ``file_roots`` (:mod:`.paths`: links are
+followed before anything is read). ``incremental`` mode reads only files no earlier snapshot recorded.
 
 Records that do not fit the declared schema (a CSV row with too few or too many fields, a value
 not of its column's type, a null in a non-nullable column, a JSON line that is not an object)
@@ -26,7 +27,9 @@ import pyarrow.parquet as pq
 
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
-from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook
+from airflow_provider_chimera.sources.jsonarray import JsonArrayError, array_items
+from airflow_provider_chimera.sources.paths import Confinement, checked_pattern
 from airflow_provider_chimera.sources.records import READ_ERRORS, JsonRecords, conform, row_json
 from airflow_provider_chimera.sources.window import Window
 
@@ -45,36 +48,49 @@ class FileSourceHook(SourceHook):
     def base_url(self) -> str:
         connection = self.source.connection
         if connection.uri is not None:
-            return resolve_uri(connection)
+            return self.resolved_uri()
         from airflow.sdk import BaseHook
 
         conn = BaseHook.get_connection(connection.conn_id)
         return (conn.extra_dejson.get("path") or conn.host or "").rstrip("/")
 
-    def _filesystem(self, pattern: str) -> tuple[fsspec.AbstractFileSystem, str]:
-        base = self.base_url()
-        url = pattern if "://" in pattern or pattern.startswith("/") else f"{base.rstrip('/')}/{pattern}"
-        fs, path = fsspec.core.url_to_fs(url)
-        return fs, path
+    def confinement(self) -> Confinement:
+        """The base location, checked, and what below it may be read (:mod:`.paths`): the team's
+        ``file_roots`` bound a base the intent names, not a platform-owned connection's."""
+        fs, base = fsspec.core.url_to_fs(self.base_url())
+        roots = self.grant.file_roots if self.source.connection.uri is not None else None
+        return Confinement(fs, base, roots, f"source {self.source.name!r}")
 
-    def list_files(self, obj: SourceObject) -> tuple[fsspec.AbstractFileSystem, list[str]]:
+    def _filesystem(self, pattern: str) -> tuple[Confinement, str]:
+        """The confinement of the base and ``pattern`` (relative to the base, checked) as a path of its filesystem."""
+        confinement = self.confinement()
+        if pattern:
+            checked_pattern(pattern, f"source {self.source.name!r}")
+        _, path = fsspec.core.url_to_fs(f"{self.base_url().rstrip('/')}/{pattern}")
+        return confinement, path
+
+    def list_files(self, obj: SourceObject) -> tuple[Confinement, list[str]]:
+        """The files ``obj``'s path matches, each checked to lie below the base and the team's roots."""
         assert obj.path is not None
-        fs, pattern = self._filesystem(obj.path)
-        return fs, sorted(fs.glob(pattern))
+        confinement, pattern = self._filesystem(obj.path)
+        files = sorted(confinement.fs.glob(pattern))
+        for name in files:
+            confinement.check(name)
+        return confinement, files
 
-    def pending_files(self, obj: SourceObject, since: Position | None) -> tuple[fsspec.AbstractFileSystem, list[str], list[str]]:
-        """``(fs, files to read, files read once they are)``: in ``incremental`` mode only files no
-        snapshot recorded, every matching file otherwise."""
-        fs, files = self.list_files(obj)
+    def pending_files(self, obj: SourceObject, since: Position | None) -> tuple[Confinement, list[str], list[str]]:
+        """``(confinement, files to read, files read once they are)``: in ``incremental`` mode only
+        files no snapshot recorded, every matching file otherwise."""
+        confinement, files = self.list_files(obj)
         if not (obj.ingestion is not None and isinstance(obj.ingestion.mode, IncrementalMode)):
-            return fs, files, files
+            return confinement, files, files
         seen = set(since.files) if since else set()
         todo = [f for f in files if f not in seen]
-        return fs, todo, sorted(seen | set(todo))
+        return confinement, todo, sorted(seen | set(todo))
 
     def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> FileExtract:
-        fs, todo, done = self.pending_files(obj, since)
-        return FileExtract(fs, obj, todo, done, self.batch_rows, window)
+        confinement, todo, done = self.pending_files(obj, since)
+        return FileExtract(confinement, obj, todo, done, self.batch_rows, window)
 
     def adopted_position(self, obj: SourceObject, value: object) -> Position:
         """A glob, or a list of globs, written like an object's ``path``: the files they match
@@ -84,30 +100,30 @@ class FileSourceHook(SourceHook):
             raise ValueError(f"adopt_from: expected a glob or a list of globs of files already ingested, got {value!r}")
         files: set[str] = set()
         for pattern in patterns:
-            fs, path = self._filesystem(pattern)
-            matched = fs.glob(path)
+            confinement, path = self._filesystem(pattern)
+            matched = confinement.fs.glob(path)
             if not matched:
                 raise ValueError(f"adopt_from: {pattern!r} matches no file")
             files.update(matched)
         return Position(files=sorted(files))
 
     def probe(self) -> str:
-        fs, path = self._filesystem("")
-        fs.ls(path)
+        confinement, path = self._filesystem("")
+        confinement.fs.ls(path)
         return "the base location is readable"
 
     def check_object(self, obj: SourceObject) -> list[str]:
         """The path must match a file; for CSV and Parquet, the first file's header must hold the
         object's columns (all declared fields when it names none). JSON records may leave fields
         out, so their fields are not looked for."""
-        fs, files = self.list_files(obj)
+        confinement, files = self.list_files(obj)
         if not files:
             return [f"path {obj.path!r} matches no file"]
         if obj.format not in ("csv", "parquet"):
             return []
         wanted = obj.columns or ([f.name for f in obj.schema_.fields] if obj.schema_ else [])
         try:
-            with fs.open(files[0], "rb") as handle:
+            with confinement.open(files[0]) as handle:
                 if obj.format == "parquet":
                     header = pq.ParquetFile(handle).schema_arrow.names
                 else:
@@ -119,14 +135,14 @@ class FileSourceHook(SourceHook):
 
     def list_objects(self) -> list[str]:
         """The entries of the base location."""
-        fs, path = self._filesystem("")
-        return sorted(name.rsplit("/", 1)[-1] for name in fs.ls(path, detail=False))
+        confinement, path = self._filesystem("")
+        return sorted(name.rsplit("/", 1)[-1] for name in confinement.fs.ls(path, detail=False))
 
 
 class FileExtract(Extract):
     def __init__(
         self,
-        fs: fsspec.AbstractFileSystem,
+        confinement: Confinement,
         obj: SourceObject,
         files: list[str],
         done: list[str],
@@ -134,7 +150,7 @@ class FileExtract(Extract):
         window: Window | None = None,
     ):
         assert obj.schema_ is not None and obj.format is not None
-        self.fs = fs
+        self.confinement = confinement
         self.obj = obj
         self.files = files
         self._done = done
@@ -166,7 +182,7 @@ class FileExtract(Extract):
     def _read(self, name: str) -> Iterator[pa.RecordBatch]:
         """The file's records that fit, in batches of the object's schema; the others rejected."""
         fmt = self.obj.format
-        with self.fs.open(name, "rb") as handle:
+        with self.confinement.open(name) as handle:
             if fmt == "parquet":
                 first = 0
                 for batch in pq.ParquetFile(handle).iter_batches(batch_size=self.batch_rows, columns=self.schema.names):
@@ -239,16 +255,21 @@ class FileExtract(Extract):
         head = handle.read(4096).lstrip()
         handle.seek(0)
         if head.startswith(b"["):
-            # One JSON array: decoded whole, each element then read like a JSON line.
+            # One JSON array: streamed element by element (.jsonarray), each read like a JSON line,
+            # so a large array costs one batch of memory. Where the array breaks, the elements
+            # before are kept and the break is quarantined with its position.
+            payloads: list[bytes] = []
+            first = 0
             try:
-                items = json.load(handle)
-            except json.JSONDecodeError as exc:
-                where = f"line {exc.lineno} column {exc.colno}"
-                self.rejected.append(Rejected(reason=f"not a JSON array nor JSON Lines: {exc.msg} at {where}", position=name))
-                return
-            payloads = [json.dumps(item).encode() for item in (items if isinstance(items, list) else [items])]
-            for start in range(0, len(payloads), self.batch_rows):
-                yield from self._fit_records(records, payloads[start : start + self.batch_rows], name, start)
+                for payload in array_items(handle):
+                    payloads.append(payload)
+                    if len(payloads) == self.batch_rows:
+                        yield from self._fit_records(records, payloads, name, first)
+                        first, payloads = first + len(payloads), []
+            except JsonArrayError as exc:
+                self.rejected.append(Rejected(reason=exc.reason, position=f"{name}#{exc.index + 1}"))
+            if payloads:
+                yield from self._fit_records(records, payloads, name, first)
             return
         rows, skip = records.rows, 0
         if not rows.json_fields:
@@ -265,7 +286,7 @@ class FileExtract(Extract):
         number = 0
         # A handle of its own: Arrow's reader may still be reading ahead on ``handle`` after its
         # error, moving the position under a seek(0), and the file's last records were then lost.
-        with self.fs.open(name, "rb") as fresh:
+        with self.confinement.open(name) as fresh:
             for block in _line_blocks(fresh, 1 << 22):
                 lines = [line for line in block.split(b"\n") if line.strip()]
                 if skip:

@@ -1,7 +1,8 @@
 """Kafka topics in batch: JSON messages from the recorded offsets up to the end of each partition.
 
 The connection comes from the Kafka provider's hook (``conn_id``; its extra is the client
-configuration, ``{"bootstrap.servers": ...}``) or the intent's URI (``kafka://host:9092``).
+configuration, ``{"bootstrap.servers": ...}``) or the intent's URI (``kafka://host:9092``, or
+``kafka://user:${secret:NAME}@host:9092`` for SASL/PLAIN over TLS).
 A run reads every partition from the offset the last Iceberg snapshot recorded (``incremental``)
 or from the earliest retained offset (``full``) up to the partition's end as it was when the run
 started, so a run always finishes and the next one starts exactly where this one stopped. Offsets
@@ -28,12 +29,13 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from urllib.parse import unquote
 
 import pyarrow as pa
 
 from airflow_provider_chimera.contract.arrow import arrow_schema, avro_schema
 from airflow_provider_chimera.contract.model import FullMode, SourceObject
-from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook, resolve_uri
+from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook, connect_timeout_s
 from airflow_provider_chimera.sources.records import JsonRecords, conform
 from airflow_provider_chimera.sources.window import Window, WindowError
 
@@ -62,11 +64,14 @@ class KafkaSourceHook(SourceHook):
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
             "enable.partition.eof": False,
+            # Bounded waits on a silent broker (the platform's connection may set its own).
+            "socket.connection.setup.timeout.ms": connect_timeout_s() * 1000,
+            "socket.timeout.ms": connect_timeout_s() * 1000,
+            "session.timeout.ms": max(6_000, 2 * connect_timeout_s() * 1000),
         }
         connection = self.source.connection
         if connection.uri is not None:
-            servers = resolve_uri(connection).split("://", 1)[-1].strip("/")
-            return Consumer({**defaults, "bootstrap.servers": servers, **overrides})
+            return Consumer({**defaults, **self.uri_config(), **overrides})
         from airflow.providers.apache.kafka.hooks.consume import KafkaConsumerHook
 
         class _Hook(KafkaConsumerHook):
@@ -74,6 +79,18 @@ class KafkaSourceHook(SourceHook):
                 return super()._get_client({**defaults, **config, "enable.auto.commit": False, **overrides})
 
         return _Hook(topics=[], kafka_config_id=connection.conn_id).get_conn
+
+    def uri_config(self) -> dict:
+        """The client configuration a ``kafka://[user:${secret:NAME}@]host:9092[,host2:9092]`` URI gives:
+        the brokers, and SASL/PLAIN over TLS when it has a user (the password never in the broker list)."""
+        authority = self.resolved_uri().split("://", 1)[-1].strip("/").split("/", 1)[0]
+        userinfo, at, servers = authority.rpartition("@")
+        config: dict = {"bootstrap.servers": servers}
+        if at:
+            user, _, password = userinfo.partition(":")
+            config.update({"security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
+                           "sasl.username": unquote(user), "sasl.password": unquote(password)})
+        return config
 
     def extract(
         self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None

@@ -27,8 +27,8 @@ from airflow_provider_chimera.sources.base import (
     Position,
     Rejected,
     SourceHook,
+    connect_timeout_s,
     cursor_column,
-    resolve_uri,
 )
 from airflow_provider_chimera.sources.records import READ_ERRORS
 from airflow_provider_chimera.sources.window import Window
@@ -43,20 +43,34 @@ class MongoSourceHook(SourceHook):
     source_type = "mongodb"
 
     def client_and_database(self):
+        """A new client and the source's database; the caller closes the client (``with client:``).
+        Every failure after the client exists closes it here: no client outlives its use."""
         connection = self.source.connection
+        timeouts = {"serverSelectionTimeoutMS": connect_timeout_s() * 1000, "connectTimeoutMS": connect_timeout_s() * 1000}
         if connection.uri is not None:
             import pymongo
 
-            client = pymongo.MongoClient(resolve_uri(connection), tz_aware=True)
-            database = client.get_default_database(default=None)
-            if database is None:
-                raise ValueError(f"source {self.source.name!r}: the connection URI names no database")
+            client = pymongo.MongoClient(self.resolved_uri(), tz_aware=True, **timeouts)
+            try:
+                database = client.get_default_database(default=None)
+                if database is None:
+                    raise ValueError(f"source {self.source.name!r}: the connection URI names no database")
+            except BaseException:
+                client.close()
+                raise
             return client, database
         from airflow.providers.mongo.hooks.mongo import MongoHook
 
         hook = MongoHook(mongo_conn_id=connection.conn_id)
+        for key, value in timeouts.items():  # the platform's connection extras win
+            hook.extras.setdefault(key, value)
         client = hook.get_conn()
-        return client, client.get_database(hook.connection.schema, codec_options=client.codec_options.with_options(tz_aware=True))
+        try:
+            codecs = client.codec_options.with_options(tz_aware=True)
+            return client, client.get_database(hook.connection.schema, codec_options=codecs)
+        except BaseException:
+            client.close()
+            raise
 
     def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> MongoExtract:
         return MongoExtract(self, obj, since, window)

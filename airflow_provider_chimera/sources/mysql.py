@@ -20,7 +20,7 @@ from airflow_provider_chimera.sources.base import (
     DbApiSourceHook,
     Position,
     UnsupportedColumnError,
-    resolve_uri,
+    connect_timeout_s,
 )
 from airflow_provider_chimera.sources.window import Window, WindowError
 
@@ -94,13 +94,14 @@ class MySqlSourceHook(DbApiSourceHook):
     def connect_kwargs(self) -> dict:
         connection = self.source.connection
         if connection.uri is not None:
-            url = urlsplit(resolve_uri(connection))
+            url = urlsplit(self.resolved_uri())
             return {
                 "host": url.hostname or "localhost",
                 "port": url.port or 3306,
                 "user": unquote(url.username or ""),
                 "password": unquote(url.password or ""),
                 "database": url.path.lstrip("/"),
+                "connect_timeout": connect_timeout_s(),
             }
         from airflow_provider_chimera.sources.base import airflow_connection
 
@@ -111,6 +112,7 @@ class MySqlSourceHook(DbApiSourceHook):
             "user": conn.login or "",
             "password": conn.password or "",
             "database": conn.schema or "",
+            "connect_timeout": connect_timeout_s(),
         }
 
     def connectorx_url(self) -> str:
@@ -118,7 +120,10 @@ class MySqlSourceHook(DbApiSourceHook):
         from urllib.parse import quote
 
         k = self.connect_kwargs()
-        return f"mysql://{quote(k['user'], safe='')}:{quote(k['password'], safe='')}@{k['host']}:{k['port']}/{quote(k['database'], safe='')}"
+        return (
+            f"mysql://{quote(k['user'], safe='')}:{quote(k['password'], safe='')}@{k['host']}:{k['port']}/"
+            f"{quote(k['database'], safe='')}?tcp_connect_timeout_ms={k['connect_timeout'] * 1000}"
+        )
 
     def connect(self):
         import MySQLdb
@@ -189,11 +194,12 @@ class MySqlExtract(CursorExtract):
         self.schema = pa.schema([pa.field(c, types[c][0]) for c in wanted])
         select = ", ".join(_select(c, *types[c]) for c in wanted)
         self.sql = f"SELECT {select} FROM {'.'.join(quote_ident(p) for p in obj.name.split('.'))}"
+        # ConnectorX takes no bind parameters: each value is quoted by the MySQL client library
+        # and put in place here, so no ``%`` of a column name is ever read as a format directive.
+        literal = lambda value: conn.literal(value).decode()  # noqa: E731
         where: list[str] = []
-        params: list = []
         if self.cursor_column and self.since_cursor is not None:
-            where.append(f"{quote_ident(self.cursor_column)} > %s")
-            params.append(self.since_cursor)
+            where.append(f"{quote_ident(self.cursor_column)} > {literal(self.since_cursor)}")
         if window is not None:
             if window.column not in types:
                 raise LookupError(f"{obj.name}: partition column {window.column!r} does not exist")
@@ -205,11 +211,9 @@ class MySqlExtract(CursorExtract):
                 )
             # The session runs in UTC: TIMESTAMP and DATETIME both compare with UTC wall-clock values.
             start, end = window.bounds(pa.timestamp("us") if data_type != "date" else arrow_type)
-            where.append(f"{quote_ident(window.column)} >= %s AND {quote_ident(window.column)} < %s")
-            params.extend([start, end])
+            where.append(f"{quote_ident(window.column)} >= {literal(start)} AND {quote_ident(window.column)} < {literal(end)}")
         if where:
-            # ConnectorX takes no bind parameters: values are quoted by the MySQL client library.
-            self.sql += " WHERE " + " AND ".join(where) % tuple(conn.literal(p).decode() for p in params)
+            self.sql += " WHERE " + " AND ".join(where)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """ConnectorX streams the result straight into Arrow (no Python row objects: about 5x a

@@ -4,7 +4,8 @@ The connection and ``path`` work as for ``file`` sources (a base location and a 
 ``incremental`` reads only files no earlier snapshot recorded. Every page becomes a row of
 :data:`PAGE_SCHEMA`. A document that cannot yield text — encrypted, scanned without a text layer,
 or corrupt — yields no rows: it is reported as :class:`~.base.Rejected` with the reason, for the
-quarantine table, and the run goes on with the other documents.
+quarantine table, and the run goes on with the other documents. So is a document larger than
+``[chimera] pdf_max_mb``, without being opened.
 """
 
 from __future__ import annotations
@@ -41,15 +42,18 @@ class PdfSourceHook(FileSourceHook):
     source_type = "pdf"
 
     def extract(self, obj: SourceObject, since: Position | None, **options) -> PdfExtract:
-        fs, todo, done = self.pending_files(obj, since)
-        return PdfExtract(fs, todo, done, self.batch_rows)
+        from airflow_provider_chimera.settings import load_settings
+
+        confinement, todo, done = self.pending_files(obj, since)
+        return PdfExtract(confinement, todo, done, self.batch_rows, max_bytes=load_settings().pdf_max_mb << 20)
 
 
 class PdfExtract(Extract):
     schema = PAGE_SCHEMA
 
-    def __init__(self, fs, files: list[str], done: list[str], batch_rows: int):
-        self.fs = fs
+    def __init__(self, confinement, files: list[str], done: list[str], batch_rows: int, max_bytes: int = 50 << 20):
+        self.confinement = confinement
+        self.max_bytes = max_bytes
         self.files = files
         self._done = done
         self.batch_rows = batch_rows
@@ -72,8 +76,15 @@ class PdfExtract(Extract):
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
 
-        with self.fs.open(name, "rb") as handle:
-            data = handle.read()
+        size = self.confinement.fs.size(self.confinement.check(name))
+        if size is not None and size > self.max_bytes:
+            # Not opened: pypdf holds the whole document (and more) in memory.
+            return self._reject(name, f"too large: {size / (1 << 20):.1f} MiB, over [chimera] pdf_max_mb "
+                                      f"({self.max_bytes >> 20} MiB); split it or ask the platform team to raise the cap")
+        with self.confinement.open(name) as handle:
+            data = handle.read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:  # grew since its size was read
+            return self._reject(name, f"too large: over [chimera] pdf_max_mb ({self.max_bytes >> 20} MiB)")
         try:
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):  # an empty user password opens some

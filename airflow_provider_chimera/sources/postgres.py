@@ -22,7 +22,7 @@ from airflow_provider_chimera.sources.base import (
     DbApiSourceHook,
     Position,
     UnsupportedColumnError,
-    resolve_uri,
+    connect_timeout_s,
 )
 from airflow_provider_chimera.sources.window import Window, WindowError
 
@@ -39,7 +39,11 @@ def quote_ident(name: str) -> str:
 
 
 def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    """``value`` as a SQL string literal, read the same whatever ``standard_conforming_strings``
+    says (psycopg writes ``E'...'`` with escaped backslashes when the value holds one)."""
+    from psycopg import sql
+
+    return sql.Literal(value).as_string(None).strip()
 
 
 def _arrow_target(pg_type: str) -> pa.DataType | None:
@@ -68,17 +72,23 @@ class PostgresSourceHook(DbApiSourceHook):
     def uri(self) -> str:
         connection = self.source.connection
         if connection.uri is not None:
-            return resolve_uri(connection)
+            return self.resolved_uri()
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
         uri = PostgresHook(postgres_conn_id=connection.conn_id).get_uri()
         return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", uri)
 
+    def _with_timeout(self, uri: str) -> str:
+        """``uri`` with libpq's ``connect_timeout`` unless it sets one."""
+        if "connect_timeout=" in uri:
+            return uri
+        return f"{uri}{'&' if '?' in uri else '?'}connect_timeout={connect_timeout_s()}"
+
     def connect(self):
         import adbc_driver_postgresql.dbapi as adbc
 
         # Autocommit: a read must hold no transaction (and its locks) open between statements.
-        return adbc.connect(self.uri(), autocommit=True)
+        return adbc.connect(self._with_timeout(self.uri()), autocommit=True)
 
     def columns(self, conn, table: str) -> list[tuple[str, str]]:
         """``(name, type)`` of the table's columns, in table order."""

@@ -2,8 +2,9 @@
 
 The connection comes from the Snowflake provider's hook (``conn_id``; a ``protocol`` in its
 extras is passed on, for private endpoints and emulators) or the intent's URI
-(``snowflake://user:${secret:pw}@account/DB/SCHEMA?warehouse=WH&role=R``, with optional
-``host``, ``port`` and ``protocol`` query parameters). The result's column types come from
+(``snowflake://user:${secret:pw}@account/DB/SCHEMA?warehouse=WH&role=R``; the query may name
+only warehouse, role, schema, database and application: an endpoint other than the account's
+own, a protocol or an authenticator is a platform-owned connection's to give). The result's column types come from
 ``cursor.describe`` before any row is read (:func:`_arrow_type`), so each batch is cast to one
 stable schema whatever the connector picked for it (Snowflake sends small ``NUMBER(38,0)``
 values as int64 and large ones as decimals).
@@ -17,12 +18,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pyarrow as pa
 
 from airflow_provider_chimera.contract.model import SourceObject
+from airflow_provider_chimera.contract.source_rules import SNOWFLAKE_HINT, SNOWFLAKE_QUERY_KEYS, snowflake_query_problems
 from airflow_provider_chimera.sources.base import (
     CursorExtract,
     DbApiSourceHook,
     Position,
+    SourceRefusedError,
     UnsupportedColumnError,
-    resolve_uri,
+    connect_timeout_s,
 )
 from airflow_provider_chimera.sources.window import Window
 
@@ -80,10 +83,16 @@ class SnowflakeSourceHook(DbApiSourceHook):
     source_type = "snowflake"
 
     def connect_kwargs(self) -> dict:
+        """The connector's parameters. From a URI only the account, user, password, database and
+        the allow-listed query keys (:data:`~airflow_provider_chimera.contract.source_rules.SNOWFLAKE_QUERY_KEYS`);
+        host, port, protocol and authenticator come only from a platform-owned connection (``conn_id``)."""
         connection = self.source.connection
         if connection.uri is not None:
-            url = urlsplit(resolve_uri(connection))
-            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+            problems = snowflake_query_problems(connection.uri)
+            if problems:
+                raise SourceRefusedError(f"source {self.source.name!r}: connection uri: {problems[0]}; {SNOWFLAKE_HINT}")
+            url = urlsplit(self.resolved_uri())
+            query = {k: v[-1] for k, v in parse_qs(url.query).items() if k in SNOWFLAKE_QUERY_KEYS}
             database, _, schema = url.path.lstrip("/").partition("/")
             kwargs = {
                 "user": unquote(url.username or ""),
@@ -92,9 +101,8 @@ class SnowflakeSourceHook(DbApiSourceHook):
                 "database": database or None,
                 "schema": schema or None,
                 **query,
+                "login_timeout": connect_timeout_s(),
             }
-            if "port" in kwargs:
-                kwargs["port"] = int(kwargs["port"])
             return {k: v for k, v in kwargs.items() if v is not None}
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
@@ -105,6 +113,7 @@ class SnowflakeSourceHook(DbApiSourceHook):
         extra = hook.get_connection(connection.conn_id).extra_dejson
         if extra.get("protocol"):
             kwargs["protocol"] = extra["protocol"]
+        kwargs.setdefault("login_timeout", connect_timeout_s())
         return kwargs
 
     def connect(self):

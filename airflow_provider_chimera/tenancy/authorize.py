@@ -17,6 +17,7 @@ from pathlib import Path
 
 from airflow_provider_chimera.contract.load import IntentProblem
 from airflow_provider_chimera.contract.model import Intent, Source, Team
+from airflow_provider_chimera.contract.source_rules import source_rule_problems
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant, Tenancy, TenancyError, load_tenancy, normalise_root
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,8 @@ def _source_problems(sources: list[Source], project: str, file: str, grant: Gran
     for i, source in enumerate(sources):
         at = f"/sources/{i}"
         connection = source.connection
+        # Rules of every intent, tenancy or not: placeholder slots, Snowflake keys, file paths.
+        problems.extend(IntentProblem(file, at + rule.path, rule.message, rule.hint) for rule in source_rule_problems(source))
         if connection.conn_id is not None and grant.connections is not None and connection.conn_id not in grant.connections:
             problems.append(
                 IntentProblem(file, f"{at}/connection/conn_id",

@@ -65,6 +65,7 @@ class AirflowStack:
             AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'registry.db'}",
             AIRFLOW__CHIMERA__STATE_DIR=str(home / "chimera"),
             AIRFLOW__CHIMERA__REGISTRY_SYNC_SCHEDULE="* * * * *",  # a dropped intent is picked up within a minute
+            AIRFLOW__CHIMERA__MIN_SCHEDULE_INTERVAL="PT1M",  # the timed test DAG fires every minute
             CHIMERA_SAMPLE_DATA=str(REPO / "samples"),
             # Onboarding events go to the local broker (`[chimera] events_kafka_conn_id`).
             AIRFLOW_CONN_KAFKA_DEFAULT=json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": SERVICES["CHIMERA_KAFKA_BOOTSTRAP"]}}),

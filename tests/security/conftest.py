@@ -34,3 +34,12 @@ def tenancy_file(tmp_path, monkeypatch) -> Path:
     path.write_text(yaml.safe_dump(TENANCY))
     monkeypatch.setenv("AIRFLOW__CHIMERA__TENANCY_FILE", str(path))
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_team_said():
+    """Chimera says once per process that it runs single-team; say it before any CLI run, so the
+    log line never lands in the captured stdout of the first ``--format json`` validation."""
+    from airflow_provider_chimera.tenancy.authorize import current_tenancy
+
+    current_tenancy(None)

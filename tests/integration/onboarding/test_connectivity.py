@@ -25,7 +25,6 @@ from tests.helpers import (
     mysql_uri,
     postgres_uri,
     record_schema,
-    snowflake_uri,
 )
 
 runner = CliRunner()
@@ -173,17 +172,16 @@ def test_snowflake_ok(snowflake):
     assert _problems(report) == {"conn.orders": []}
 
 
-def test_snowflake_missing_table_and_column_are_named(snowflake, monkeypatch):
-    monkeypatch.setenv("QA_CONN_SNOWFLAKE_PASSWORD", "qa")
-    uri = snowflake_uri(snowflake, "CONN", password="${env:QA_CONN_SNOWFLAKE_PASSWORD}")
+def test_snowflake_missing_table_and_column_are_named(snowflake):
+    connection = {"conn_id": "qa_conn_snowflake"}  # fakesnow's endpoint is a platform-owned connection's to give
     objects = [_obj("conn.nope"), _obj("conn.orders", ["id", "qty"], cursor="changed_at")]
-    report = _test("snowflake", {"uri": uri}, objects)
+    report = _test("snowflake", connection, objects)
     assert not report.ok
     assert _problems(report) == {
         "conn.nope": ["table or view 'conn.nope' does not exist"],
         "conn.orders": ["columns ['qty'] do not exist", "cursor column 'changed_at' does not exist"],
     }
-    listed = _test("snowflake", {"uri": uri}, "all")
+    listed = _test("snowflake", connection, "all")
     assert "CONN.ORDERS" in listed.found
 
 

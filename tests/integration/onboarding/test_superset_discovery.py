@@ -181,7 +181,7 @@ def test_discovery_registers_the_source_and_its_tables_in_superset_once(home):
     links = _links(home, ["customers", "orders"])
     discovery = outcomes["discovery"].details
     assert discovery["superset"] == links
-    assert discovery["superset_sources"] == {"crm": f"Superset database {DATABASE!r} with 2 dataset(s)"}
+    assert discovery["superset_sources"] == {"crm": f"Superset database {DATABASE!r} with 2 dataset(s), for role 'chimera_qa'"}
     assert discovery["summary"] == f"discoverable in DataHub, Superset ({SUPERSET_CONN})"
     events = {kind: _events(home.bootstrap, topic) for kind, topic in home.topics.items()}
     assert {kind: len(found) for kind, found in events.items()} == dict.fromkeys(home.topics, 1)

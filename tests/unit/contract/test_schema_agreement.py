@@ -116,6 +116,15 @@ REJECTED = {
         _edit(f"{ORDERS}/ingestion/target", {"table": "orders", "kind": "reference"}),
         f"{ORDERS}/ingestion/target/keys",
     ),
+    "upper-case namespace": (_edit(f"{ORDERS}/ingestion/target/namespace", "Sales"), f"{ORDERS}/ingestion/target/namespace"),
+    "table with a dash": (_edit(f"{ORDERS}/ingestion/target/table", "or-ders"), f"{ORDERS}/ingestion/target/table"),
+    "quarantine table": (
+        _edit(f"{ORDERS}/ingestion/target/table", "orders__quarantine"),
+        f"{ORDERS}/ingestion/target/table",
+    ),
+    "project with a space": (_edit("/project", "my project"), "/project"),
+    "project longer than a tag": (_edit("/project", "p" * 101), "/project"),
+    "intent name too long": (_edit("/name", "n" * 201), "/name"),
     "unknown target kind": (_edit(f"{ORDERS}/ingestion/target/kind", "scd2"), f"{ORDERS}/ingestion/target/kind"),
     "target without table": (
         _edit(f"{ORDERS}/ingestion/target/table", delete=True),

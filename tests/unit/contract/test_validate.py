@@ -447,12 +447,16 @@ def test_two_pipelines_in_one_file_writing_one_table(tmp_path):
     ]
 
 
-def test_target_tables_differing_only_in_case_collide(tmp_path):
+def test_target_tables_are_lower_case_so_none_differ_only_in_case(tmp_path):
+    # Catalogs differ in case sensitivity: a table name is lower-case (decision 0026).
     _write(tmp_path, one=_intent("one", "crm", "a", "Orders"), two=_intent("two", "crm", "b", "orders"))
-    messages = [p.message for p in validate_paths([tmp_path]).problems]
-    assert messages == [
-        f"writes target table sales.Orders, as does {tmp_path / 'two.json'}: /sources/0/objects/0/ingestion/target/table",
-        f"writes target table sales.orders, as does {tmp_path / 'one.json'}: /sources/0/objects/0/ingestion/target/table",
+    problems = validate_paths([tmp_path]).problems
+    assert [(Path(p.file).name, p.path, p.message) for p in problems] == [
+        (
+            "one.json",
+            "/sources/0/objects/0/ingestion/target/table",
+            "'Orders' is not a name of lower-case letters, digits and '_' starting with a letter",
+        )
     ]
 
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import pytest
 
+from airflow_provider_chimera.contract.naming import normalise
 from airflow_provider_chimera.factory.resources import PRIORITY_WEIGHTS, Shares, allocate, pool_name
 from tests.helpers import pipeline_for
 
@@ -16,7 +17,7 @@ def _pipeline(team: str, conn_id: str, obj: str = "public.t"):
         "name": "src",
         "type": "postgres",
         "connection": {"conn_id": conn_id},
-        "objects": [{"name": obj, "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "full"}, "target": {"table": f"{team}_{conn_id}"}}}],
+        "objects": [{"name": obj, "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "full"}, "target": {"table": normalise(f"t_{team}_{conn_id}")}}}],
     }
     pipeline = pipeline_for(source)
     return pipeline.model_copy(update={"team": pipeline.team.model_copy(update={"name": team})})

@@ -41,7 +41,7 @@ def test_each_source_gets_the_time_limit_and_they_run_at_the_same_time(monkeypat
         return {}
 
     hooks = {"slow_a": hang, "slow_b": hang, "fast": lambda objects: {o.name: [] for o in objects}}
-    monkeypatch.setattr(connectivity, "_hook", lambda source: _Hook(hooks[source.name]))
+    monkeypatch.setattr(connectivity, "_hook", lambda source, grant=None: _Hook(hooks[source.name]))
     started = time.monotonic()
     reports = run_test(_intent("slow_a", "fast", "slow_b"), timeout_s=0.5)
     elapsed = time.monotonic() - started
@@ -60,7 +60,7 @@ def test_a_failing_source_is_reported_with_its_error_scrubbed(monkeypatch):
     def fail(objects):
         raise ConnectionError("cannot log in with s3cr3t-value\n")
 
-    monkeypatch.setattr(connectivity, "_hook", lambda source: _Hook(fail))
+    monkeypatch.setattr(connectivity, "_hook", lambda source, grant=None: _Hook(fail))
     [report] = run_test(_intent("db", connection={"uri": "postgresql://u:${env:QA_PW}@h/db"}))
     assert not report.ok
     assert report.reason == "ConnectionError: cannot log in with ***"
@@ -68,7 +68,7 @@ def test_a_failing_source_is_reported_with_its_error_scrubbed(monkeypatch):
 
 def test_object_problems_are_scrubbed_and_described(monkeypatch):
     monkeypatch.setenv("QA_PW", "s3cr3t-value")
-    monkeypatch.setattr(connectivity, "_hook", lambda source: _Hook(lambda objects: {"s.t": ["denied for s3cr3t-value"]}))
+    monkeypatch.setattr(connectivity, "_hook", lambda source, grant=None: _Hook(lambda objects: {"s.t": ["denied for s3cr3t-value"]}))
     [report] = run_test(_intent("db", connection={"uri": "postgresql://u:${env:QA_PW}@h/db"}))
     assert not report.ok
     assert describe(report) == ["1 of 1 object(s) cannot be read: s.t", "s.t: denied for ***"]

@@ -175,5 +175,5 @@ def test_an_unknown_pipeline_or_an_unreachable_registry_only_warns(tmp_path, cat
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", "postgresql://chimera:hunter2@127.0.0.1:1/nowhere")
     with caplog.at_level(logging.WARNING, logger="airflow_provider_chimera.operators.runstats"):
         assert save_run("p", "r", "running") is False
-    assert "p: run r (running) not recorded in the registry: OperationalError" in caplog.text
+    assert "p: run r (running) not recorded in the registry: RegistryUnreachable" in caplog.text
     assert "hunter2" not in caplog.text

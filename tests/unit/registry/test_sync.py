@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import func, select
 
+from airflow_provider_chimera.contract.hints import JSON_SYNTAX
 from airflow_provider_chimera.registry.audit import entries
 from airflow_provider_chimera.registry.models import (
     AuditRow,
@@ -128,7 +129,8 @@ def test_unparseable_file_is_rejected_under_its_file_name(registry, intents_dir)
     with registry.session() as session:
         (entry,) = entries(session)
     assert entry.details == {"file": str(intents_dir / "broken.json"),
-                             "problems": [f"{intents_dir / 'broken.json'}: /: not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2"]}
+                             "problems": [f"{intents_dir / 'broken.json'}: /: not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2"
+                                              f" ({JSON_SYNTAX})"]}
 
 
 def test_objects_added_after_onboarding_wait_until_onboarded(registry, intents_dir):

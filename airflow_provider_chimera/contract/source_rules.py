@@ -1,0 +1,148 @@
+"""What a source's connection URI and object paths may say, checked without connecting.
+
+These rules hold for every intent, with or without a tenancy file; they run where the tenancy
+check runs (``chimera intent validate``, the DAG factory, the registry sync and again at run
+time) and the source hooks apply the same functions to what they are about to open:
+
+* A ``${env:NAME}`` / ``${secret:NAME}`` placeholder of a database or broker URI stands for the
+  password and only for it (``postgresql://reader:${secret:RETAIL_PG}@db:5432/shop``): a
+  placeholder in the host, user, path or query would let an intent send a worker's variable to a
+  server of its choosing. A file or PDF source's base may hold one anywhere; what it resolves to
+  is checked at run time (:mod:`airflow_provider_chimera.sources.paths`).
+* A Snowflake URI's query names only :data:`SNOWFLAKE_QUERY_KEYS`; the host, port, protocol,
+  authenticator and key or token files come from a platform-owned Airflow connection (``conn_id``).
+* A file or PDF object's ``path`` is a glob relative to the source's base: no absolute path, URL,
+  ``~`` or ``..``; and no base or path reaches the kernel's pseudo-files (:data:`FORBIDDEN_ROOTS`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote
+
+PLACEHOLDER = re.compile(r"\$\{(secret|env):([A-Za-z0-9_.-]+)\}")
+URI_TYPES = ("postgres", "mysql", "snowflake", "mongodb", "kafka")
+FILE_TYPES = ("file", "pdf")
+# Query keys a Snowflake URI may carry; everything else comes from a platform-owned connection.
+SNOWFLAKE_QUERY_KEYS = frozenset({"warehouse", "role", "schema", "database", "application"})
+# Local folders no file source may read, whatever its base, path, placeholder or link says.
+FORBIDDEN_ROOTS = ("/proc", "/sys", "/dev")
+
+PLACEHOLDER_HINT = (
+    "put the placeholder in the password slot only (scheme://user:${secret:NAME}@host/...); "
+    "hosts, users, paths and query values are written out"
+)
+SNOWFLAKE_HINT = (
+    "name only warehouse, role, schema, database or application in the query; for another host, port, "
+    "protocol or authenticator ask the platform team for an Airflow connection and use 'conn_id'"
+)
+PATH_HINT = "give a glob relative to the source's base location, e.g. 'orders/*.csv'"
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """One broken rule: ``path`` is the JSON path below the source (``/connection/uri``)."""
+
+    path: str
+    message: str
+    hint: str
+
+
+def password_slot(uri: str) -> tuple[int, int] | None:
+    """Where the password of ``scheme://user:password@host...`` is in ``uri`` (start, end), if it has one."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        return None
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo, at, _ = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return None
+    start = len(scheme) + len(sep) + userinfo.index(":") + 1
+    return start, len(scheme) + len(sep) + len(userinfo)
+
+
+def placeholder_slot_problems(uri: str) -> list[str]:
+    """Why the placeholders of a database or broker ``uri`` are not where they may be (empty: fine)."""
+    slot = password_slot(uri)
+    outside = uri
+    if slot is not None:
+        password = uri[slot[0] : slot[1]]
+        if "${" in password and not PLACEHOLDER.fullmatch(password):
+            return [f"the password slot holds {password!r}: it must be exactly one ${{secret:NAME}} or ${{env:NAME}}"]
+        outside = uri[: slot[0]] + uri[slot[1] :]
+    if "${" in outside:
+        found = PLACEHOLDER.search(outside)
+        shown = found.group(0) if found else "'${'"
+        return [f"placeholder {shown} is outside the password slot of the uri"]
+    return []
+
+
+def snowflake_query_problems(uri: str) -> list[str]:
+    """Query keys (and a port) a Snowflake ``uri`` may not set."""
+    problems = []
+    _, _, rest = uri.partition("://")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host = authority.rpartition("@")[2]
+    if ":" in host:
+        problems.append(f"the account {host!r} names a port; host and port come from a platform-owned connection")
+    query = uri.partition("?")[2].partition("#")[0]
+    keys = sorted({key for key, _ in parse_qsl(query, keep_blank_values=True)} - SNOWFLAKE_QUERY_KEYS)
+    if keys:
+        problems.append(f"query key(s) {', '.join(repr(k) for k in keys)} may not be set by an intent")
+    return problems
+
+
+def forbidden_local(path: str) -> bool:
+    """Whether the local ``path`` (absolute) is inside a :data:`FORBIDDEN_ROOTS` folder."""
+    path = "/" + posixpath.normpath(path).lstrip("/")  # POSIX keeps a leading '//': /proc all the same
+    return any(path == root or path.startswith(root + "/") for root in FORBIDDEN_ROOTS)
+
+
+def object_path_problems(path: str) -> list[str]:
+    """Why an object's ``path`` does not stay below its source's base (empty: it does)."""
+    if "://" in path or re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", path):
+        return [f"path {path!r} is a URL; it must be relative to the source's base location"]
+    if path.startswith(("/", "\\", "~")):
+        return [f"path {path!r} is absolute; it must be relative to the source's base location"]
+    if ".." in re.split(r"[/\\]", path):
+        return [f"path {path!r} climbs out of the source's base location with '..'"]
+    if "${" in path:
+        return [f"path {path!r} holds a placeholder; only the source's base location may"]
+    return []
+
+
+def local_base(uri: str) -> str | None:
+    """The local folder of a ``file://`` (or plain absolute) base without placeholders, normalised."""
+    if PLACEHOLDER.search(uri) or "${" in uri:
+        return None
+    if uri.startswith("file://"):
+        return posixpath.normpath(unquote(uri[len("file://") :]) or "/")
+    if uri.startswith("/"):
+        return posixpath.normpath(uri)
+    return None
+
+
+def source_rule_problems(source) -> list[RuleProblem]:
+    """Every rule of this module that ``source`` (a contract ``Source``) breaks."""
+    problems: list[RuleProblem] = []
+    uri = source.connection.uri
+    if uri is not None and source.type in URI_TYPES:
+        problems += [RuleProblem("/connection/uri", m, PLACEHOLDER_HINT) for m in placeholder_slot_problems(uri)]
+        if source.type == "snowflake":
+            problems += [RuleProblem("/connection/uri", m, SNOWFLAKE_HINT) for m in snowflake_query_problems(uri)]
+    base = local_base(uri) if uri is not None and source.type in FILE_TYPES else None
+    if base is not None and (".." in uri.split("/") or forbidden_local(base)):
+        problems.append(RuleProblem("/connection/uri", f"base location {uri!r} may not be read by a file source",
+                                    "name a folder of your team's landing area"))
+        base = None
+    if source.type in FILE_TYPES and source.objects != "all":
+        for index, obj in enumerate(source.objects):
+            if not obj.path:
+                continue
+            found = object_path_problems(obj.path)
+            if not found and base is not None and forbidden_local(posixpath.join(base, obj.path)):
+                found = [f"path {obj.path!r} reaches a system folder ({', '.join(FORBIDDEN_ROOTS)})"]
+            problems += [RuleProblem(f"/objects/{index}/path", m, PATH_HINT) for m in found]
+    return problems
