@@ -467,13 +467,19 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": "Chimera",
-                "python-modules": ["airflow_provider_chimera.sources.file"],
+                "python-modules": ["airflow_provider_chimera.hooks.file"],
             }
         ],
         "connection-types": [
             {
-                "hook-class-name": "airflow_provider_chimera.sources.file.FileSourceHook",
+                "hook-class-name": "airflow_provider_chimera.hooks.file.FileConnectionHook",
                 "connection-type": "chimera_file",
+                "hook-name": "Chimera file set",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["port", "login", "password", "schema"],
+                    "relabeling": {"host": "Base location"},
+                    "placeholders": {"host": "file:///data/retail or s3://bucket/prefix"},
+                },
             }
         ],
         "config": {

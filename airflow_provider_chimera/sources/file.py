@@ -42,17 +42,14 @@ class FileSourceHook(SourceHook):
     """Reads file sets of one base location."""
 
     source_type = "file"
-    conn_type = "chimera_file"
-    hook_name = "Chimera file set"
 
     def base_url(self) -> str:
         connection = self.source.connection
         if connection.uri is not None:
             return self.resolved_uri()
-        from airflow.sdk import BaseHook
+        from airflow_provider_chimera.hooks.file import FileConnectionHook
 
-        conn = BaseHook.get_connection(connection.conn_id)
-        return (conn.extra_dejson.get("path") or conn.host or "").rstrip("/")
+        return FileConnectionHook(connection.conn_id).base_url()
 
     def confinement(self) -> Confinement:
         """The base location, checked, and what below it may be read (:mod:`.paths`): the team's

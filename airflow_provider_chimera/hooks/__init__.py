@@ -1,0 +1,1 @@
+"""Airflow hooks of the connection types Chimera registers (shown in Airflow's connection form)."""
