@@ -23,3 +23,20 @@ def test_settings_defaults_and_overrides(monkeypatch, tmp_path):
     assert settings.intents_dir == tmp_path / "in"
     assert settings.warehouse == tmp_path / "chimera" / "warehouse"
     assert settings.parquet_compression == "zstd"
+
+
+def test_the_readme_documents_every_option_once():
+    """The options table of the README's Configuration section lists exactly the one list of options."""
+    import re
+    from pathlib import Path
+
+    from airflow_provider_chimera.provider_info import CONFIG_OPTIONS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([a-z_]+)` \| ([^|]*) \|", section, re.M)
+    assert sorted(name for name, _ in rows) == sorted(CONFIG_OPTIONS)
+    defaults = {name: default.strip().strip("`") for name, default in rows}
+    for name, option in CONFIG_OPTIONS.items():
+        if option.get("default") not in (None, ""):
+            assert defaults[name] == str(option["default"]), name
