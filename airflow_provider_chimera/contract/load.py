@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from airflow_provider_chimera.contract.hints import CTX_KEY, NAME_STEM
 from airflow_provider_chimera.contract.model import QUALITY_CHECK_TYPES, Intent
+from airflow_provider_chimera.errors import FixRequired
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class IntentProblem:
         return {"file": self.file, "path": self.path or "/", "message": self.message, "hint": self.hint}
 
 
-class IntentError(ValueError):
+class IntentError(FixRequired, ValueError):
     """An intent file that cannot be used; ``problems`` lists every reason at once."""
 
     def __init__(self, problems: list[IntentProblem]):

@@ -30,6 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.settings import ChimeraSettings
 
 Method = Literal["keep", "keyed_hash", "mask", "encrypt", "drop"]
@@ -41,7 +42,7 @@ DEFAULT_MASK_KEEP_LAST = 4
 _PLACEHOLDER = re.compile(r"^\$\{(secret|env):[A-Za-z0-9_.-]+\}$")
 
 
-class PolicyError(ValueError):
+class PolicyError(FixRequired, ValueError):
     """A policy file or key setting that cannot be used; names the file and JSON path, or the setting."""
 
 

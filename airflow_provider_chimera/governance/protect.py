@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.factory.pipelines import Pipeline
 from airflow_provider_chimera.governance.policy import (
     SENSITIVE,
@@ -54,7 +55,7 @@ C = TypeVar("C")
 _SMALL = 256
 
 
-class ClassificationError(LookupError):
+class ClassificationError(FixRequired, LookupError):
     """A classification that names a column the object does not have; names file and JSON path."""
 
 

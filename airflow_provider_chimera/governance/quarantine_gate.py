@@ -9,8 +9,10 @@ target table is unchanged, and an incremental pipeline reads the same records ag
 
 from __future__ import annotations
 
+from airflow_provider_chimera.errors import FixRequired
 
-class QuarantineThresholdError(RuntimeError):
+
+class QuarantineThresholdError(FixRequired, RuntimeError):
     """More of a run's records were quarantined than its ``quarantine_threshold`` allows."""
 
 

@@ -19,6 +19,9 @@ unpublished load never moves a pipeline forward: its retry reads the same record
 
 from __future__ import annotations
 
+from airflow_provider_chimera.errors import FixRequired
+from airflow_provider_chimera.errors import Transient
+
 import logging
 import re
 import time
@@ -43,7 +46,7 @@ from airflow_provider_chimera.writer.iceberg import (
 _BRANCH_CHARS = re.compile(r"[^a-z0-9_]+")
 
 
-class QualityGateError(RuntimeError):
+class QualityGateError(FixRequired, RuntimeError):
     """A load failed its checks: it was not published, and its branch is kept for inspection."""
 
     def __init__(self, message: str, results: list[CheckResult]):
@@ -51,7 +54,7 @@ class QualityGateError(RuntimeError):
         self.results = results
 
 
-class PublishError(RuntimeError):
+class PublishError(Transient, RuntimeError):
     """A load passed its checks but could not be published as checked (main moved meanwhile)."""
 
 

@@ -21,6 +21,7 @@ from pyiceberg.expressions import And, BooleanExpression, EqualTo, LessThan
 from pyiceberg.table import Table
 from pyiceberg.types import DateType, TimestampType, TimestamptzType
 
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.maintenance import MAINTENANCE
 from airflow_provider_chimera.maintenance.rules import AgeColumn
 from airflow_provider_chimera.writer.history import EFFECTIVE_TO, IS_CURRENT
@@ -30,7 +31,7 @@ CUTOFF = "chimera.retention-cutoff"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-class RetentionError(ValueError):
+class RetentionError(FixRequired, ValueError):
     """Retention cannot be applied to a table; the message names pipeline, table and column."""
 
 

@@ -7,11 +7,12 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_chimera.contract.model import FullMode, IncrementalMode, PartitionedMode, StreamMode
+from airflow_provider_chimera.errors import NOT_RETRIED, FixRequired
 from airflow_provider_chimera.factory.pipelines import Pipeline
 from airflow_provider_chimera.settings import load_settings
 
 
-class UnsupportedModeError(NotImplementedError):
+class UnsupportedModeError(FixRequired, NotImplementedError):
     pass
 
 
@@ -58,6 +59,10 @@ class IngestOperator(BaseOperator):
         except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
             error = f"{type(exc).__name__}: {exc}"
             save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error)
+            if isinstance(exc, FixRequired):  # a retry would fail the same way: say what to fix now (errors)
+                from airflow.sdk.exceptions import AirflowFailException
+
+                raise AirflowFailException(f"{exc} ({NOT_RETRIED})") from exc
             raise
         save_run(pipeline.id, run_id, "success", attempt=attempt, stats=stats, snapshot_id=result["snapshot_id"])
         if result.get("published"):  # source → Iceberg lineage in DataHub; bounded in time, never fails the task

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.factory.pipelines import Pipeline
 from airflow_provider_chimera.sources.base import Position, SourceHook, cursor_column
 
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 ADOPT_KEY = "adopt_from"
 
 
-class UnadoptedTableError(RuntimeError):
+class UnadoptedTableError(FixRequired, RuntimeError):
     """An incremental load into a table with rows but no position of its pipeline."""
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from airflow_provider_chimera.errors import Transient
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ CONNECT_TIMEOUT_S = 10
 _IMMEDIATE = "chimera_sqlite_immediate"
 
 
-class RegistryUnreachable(ConnectionError):
+class RegistryUnreachable(Transient, ConnectionError):
     """The registry's database did not answer (within the connect timeout); the message names it,
     password hidden. Transient: retry once the database is back."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from airflow_provider_chimera.contract.model import Source
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.sources.base import Extract, Position, SourceHook
 from airflow_provider_chimera.tenancy.model import Grant
 
@@ -20,7 +21,7 @@ HOOKS: dict[str, str] = {
 }
 
 
-class UnsupportedSourceError(NotImplementedError):
+class UnsupportedSourceError(FixRequired, NotImplementedError):
     pass
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_chimera.contract.model import Connection, Source, SourceObject
 from airflow_provider_chimera.contract.source_rules import PLACEHOLDER
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 
@@ -214,15 +215,15 @@ class CursorExtract(Extract):
 _PLACEHOLDER = PLACEHOLDER
 
 
-class UnsupportedColumnError(TypeError):
+class UnsupportedColumnError(FixRequired, TypeError):
     """A source column whose type Chimera cannot map; names the column."""
 
 
-class UnresolvedSecretError(LookupError):
+class UnresolvedSecretError(FixRequired, LookupError):
     pass
 
 
-class SourceRefusedError(PermissionError):
+class SourceRefusedError(FixRequired, PermissionError):
     """A source that reaches what its intent may not (a placeholder outside the team's prefix or
     outside the password slot, a Snowflake key, a file outside the base or the team's roots).
 

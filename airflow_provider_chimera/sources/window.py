@@ -17,8 +17,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_provider_chimera.errors import FixRequired
 
-class WindowError(ValueError):
+
+class WindowError(FixRequired, ValueError):
     """A window that cannot be applied: names the column and why."""
 
 

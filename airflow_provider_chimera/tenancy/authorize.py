@@ -18,6 +18,7 @@ from pathlib import Path
 from airflow_provider_chimera.contract.load import IntentProblem
 from airflow_provider_chimera.contract.model import Intent, Source, Team
 from airflow_provider_chimera.contract.source_rules import source_rule_problems
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant, Tenancy, TenancyError, load_tenancy, normalise_root
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ PLACEHOLDER = re.compile(r"\$\{(secret|env):([^}]*)\}")
 FILE_TYPES = ("file", "pdf")
 
 
-class AuthorizationError(PermissionError):
+class AuthorizationError(FixRequired, PermissionError):
     """An intent uses what its team does not own; ``problems`` names each use."""
 
     def __init__(self, problems: list[IntentProblem]):

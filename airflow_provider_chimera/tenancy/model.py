@@ -26,6 +26,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, ValidationError, field_validator, model_validator
 
+from airflow_provider_chimera.errors import FixRequired
+
 NAMESPACE_PATTERN = r"^[a-z][a-z0-9_]*$"
 TEAM_PATTERN = r"^[a-z][a-z0-9_-]*$"
 CONN_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -40,7 +42,7 @@ Namespace = Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN, max_leng
 ConnId = Annotated[str, StringConstraints(pattern=CONN_ID_PATTERN, max_length=250)]
 
 
-class TenancyError(ValueError):
+class TenancyError(FixRequired, ValueError):
     """The tenancy file cannot be used: every problem as ``file: /json/path: message``."""
 
     def __init__(self, file: str, problems: list[tuple[str, str]]):

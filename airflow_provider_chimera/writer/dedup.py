@@ -27,6 +27,7 @@ from pyiceberg.io import FileIO
 from pyiceberg.table import DataScan, Transaction
 
 from airflow_provider_chimera.contract.model import Dedup
+from airflow_provider_chimera.errors import FixRequired
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ _MATCHED = "__chimera_matched"
 _TARGET_ORDER = "__chimera_target_order"
 
 
-class DedupError(ValueError):
+class DedupError(FixRequired, ValueError):
     """Rows that cannot be deduplicated; names the table and the column."""
 
 

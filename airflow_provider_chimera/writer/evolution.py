@@ -37,13 +37,15 @@ from pyiceberg.types import (
     StructType,
 )
 
+from airflow_provider_chimera.errors import FixRequired
+
 log = logging.getLogger(__name__)
 
 Policy = Literal["evolve", "fail"]
 ChangeKind = Literal["added", "missing", "widened", "narrower", "nullable", "incompatible"]
 
 
-class SchemaMismatchError(ValueError):
+class SchemaMismatchError(FixRequired, ValueError):
     """The source's schema does not fit the target table; the message names each column."""
 
 

@@ -55,6 +55,7 @@ from pyiceberg.expressions import (
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.table import Table
 
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.writer.attempt import attempt
 from airflow_provider_chimera.writer.evolution import fit_schema
@@ -89,7 +90,7 @@ _IDX = "__chimera_idx"
 _NEW_HASH = "__chimera_new_hash"
 
 
-class HistoryError(ValueError):
+class HistoryError(FixRequired, ValueError):
     """A run that cannot be applied to a history target; the message names table, columns and keys."""
 
 

@@ -26,6 +26,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
+from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.writer.iceberg import PIPELINE as OWNER
 from airflow_provider_chimera.writer.quarantine import SUFFIX
 
@@ -35,7 +36,7 @@ ADOPT_KEY = "adopt_table"
 ADOPTED = "table.adopted"  # the audit action
 
 
-class TableOwnershipError(PermissionError):
+class TableOwnershipError(FixRequired, PermissionError):
     """A run would write into a table another pipeline, or no pipeline, created. Terminal: retries
     cannot help; the intent must name another table, or the table be adopted on purpose."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -83,22 +84,36 @@ class AirflowStack:
         for name in PROCESSES:
             log = open(self.home / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
             self.procs.append(
-                subprocess.Popen([str(BIN / "airflow"), name], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home)
+                # Its own process group: stop() ends the children it forks too (the scheduler's
+                # `airflow serve-logs` outlives it otherwise, keeping port 8793).
+                subprocess.Popen([str(BIN / "airflow"), name], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
+                                 start_new_session=True)
             )
         self.wait(lambda: self._get("/monitor/health") is not None, 120, "the api-server to answer")
         return self
 
     def stop(self) -> None:
+        """Stop every process the stack started and every child they forked (their process groups)."""
         for proc in self.procs:
-            proc.terminate()
+            _signal_group(proc.pid, signal.SIGTERM)
         for proc in self.procs:
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                pass
+        deadline = time.monotonic() + 30
+        while any(_group_alive(p.pid) for p in self.procs) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for proc in self.procs:
+            _signal_group(proc.pid, signal.SIGKILL)  # what ignored SIGTERM, children included
+            proc.wait()
+        deadline = time.monotonic() + 10
+        while (left := [p.args[1] for p in self.procs if _group_alive(p.pid)]) and time.monotonic() < deadline:
+            time.sleep(0.2)
         self.api.close()
         with psycopg.connect(**self._pg, dbname=SERVICES["CHIMERA_PG_DB"], autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
+        assert not left, f"processes of airflow {left} outlived the stack"
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} (tail)\n" + p.read_text()[-4000:] for p in sorted(self.home.glob("*.log")))
@@ -157,3 +172,22 @@ class AirflowStack:
         if run["state"] != "success":
             raise AssertionError(f"{dag_id} run {run['dag_run_id']} {run['state']}\n{self.logs()}")
         return run
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass  # the whole group has ended
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a live process (not a zombie waiting to be reaped) is left in process group ``pgid``."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if fields[0] != "Z" and int(fields[2]) == pgid:  # state, ppid, pgrp
+            return True
+    return False
