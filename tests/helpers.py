@@ -146,14 +146,6 @@ def mysql_uri(services: dict[str, str], password: str | None = None) -> str:
     )
 
 
-def snowflake_uri(services: dict[str, str], schema: str, password: str = "qa") -> str:
-    """fakesnow's URI for database QA and ``schema``, as user qa."""
-    return (
-        f"snowflake://qa:{password}@fakesnow/QA/{schema}"
-        f"?host={services['CHIMERA_SNOWFLAKE_HOST']}&port={services['CHIMERA_SNOWFLAKE_PORT']}&protocol=http"
-    )
-
-
 def mongo_uri(services: dict[str, str], database: str, scheme: str = "mongodb") -> str:
     """FerretDB's URI for ``database``; Airflow's connection type is ``mongo``."""
     return f"{scheme}://{services['CHIMERA_MONGO_HOST']}:{services['CHIMERA_MONGO_PORT']}/{database}"
