@@ -2,7 +2,7 @@
 
 These rules hold for every intent, with or without a tenancy file; they run where the tenancy
 check runs (``chimera intent validate``, the DAG factory, the registry sync and again at run
-time) and the source hooks apply the same functions to what they are about to open:
+time) and the source readers apply the same functions to what they are about to open:
 
 * A ``${env:NAME}`` / ``${secret:NAME}`` placeholder of a database or broker URI stands for the
   password and only for it (``postgresql://reader:${secret:RETAIL_PG}@db:5432/shop``): a

@@ -5,7 +5,7 @@ MongoDB and Kafka objects go through DataHub's own ingestion framework (its ``mo
 selected destination); the intent then adds what those sources do not know: the contract's schema,
 owner, domain, classification tags and documentation.
 
-PostgreSQL, MySQL and Snowflake are described through Chimera's own source hooks, which read the
+PostgreSQL, MySQL and Snowflake are described through Chimera's own source readers, which read the
 table's column types the way ingestion reads them, and emitted with DataHub's SDK under the URNs
 DataHub's ``postgres``/``mysql``/``snowflake`` sources give the same tables (``naming``): the
 extras those sources need pin SQLAlchemy and driver versions that would downgrade Airflow.
@@ -116,10 +116,10 @@ def object_schema(source: Source, obj: SourceObject, grant: Grant | None = None)
         from airflow_provider_chimera.sources.pdf import PAGE_SCHEMA
 
         return PAGE_SCHEMA, {}
-    from airflow_provider_chimera.sources import source_hook
+    from airflow_provider_chimera.sources import source_reader
 
     # The hook plans the read (column types, casts) without reading a row; no data is touched.
-    extract = source_hook(source, grant=grant).extract(obj, None)
+    extract = source_reader(source, grant=grant).extract(obj, None)
     return extract.schema, dict(getattr(extract, "pg_types", {}) or {})
 
 

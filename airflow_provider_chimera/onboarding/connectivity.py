@@ -19,9 +19,9 @@ from airflow_provider_chimera.contract.model import Connection, Intent, Source
 from airflow_provider_chimera.onboarding.scrub import Scrubber
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 from airflow_provider_chimera.sources import (
-    SourceHook,
+    SourceReader,
     UnsupportedSourceError,
-    source_hook,
+    source_reader,
 )
 from airflow_provider_chimera.sources.base import (
     SourceRefusedError,
@@ -151,13 +151,13 @@ def connection_secrets(connection: Connection, grant: Grant | None = None, sourc
     return [conn.password or "", *extras]
 
 
-def _hook(source: Source, grant: Grant | None = None) -> SourceHook:
+def _hook(source: Source, grant: Grant | None = None) -> SourceReader:
     if source.type == "pdf":
         # A document set is a file set to look up: the same base location and path globs.
-        from airflow_provider_chimera.sources.file import FileSourceHook
+        from airflow_provider_chimera.sources.file import FileReader
 
-        return FileSourceHook(source, grant=grant)
-    return source_hook(source, grant=grant)
+        return FileReader(source, grant=grant)
+    return source_reader(source, grant=grant)
 
 
 def describe(report: SourceReport) -> list[str]:

@@ -126,12 +126,12 @@ def split_object(name: str) -> tuple[str | None, str]:
 
 def sqlalchemy_uri(source: Source, grant: Grant | None = None) -> str:
     """The SQLAlchemy URI Superset connects to ``source`` with (holds its password: never log it),
-    resolved within ``grant`` as an ingest would (:func:`~airflow_provider_chimera.sources.source_hook`)."""
+    resolved within ``grant`` as an ingest would (:func:`~airflow_provider_chimera.sources.source_reader`)."""
     from sqlalchemy.engine import URL
 
-    from airflow_provider_chimera.sources import source_hook
+    from airflow_provider_chimera.sources import source_reader
 
-    hook: Any = source_hook(source, grant=grant)
+    hook: Any = source_reader(source, grant=grant)
     if source.type == "postgres":
         return hook.uri()
     k = hook.connect_kwargs()
@@ -155,9 +155,9 @@ def _object_names(source: Source) -> list[str]:
     """The objects the intent names, or every table the connection sees for ``objects: all``."""
     if source.objects != "all":
         return [o.name for o in source.objects]
-    from airflow_provider_chimera.sources import source_hook
+    from airflow_provider_chimera.sources import source_reader
 
-    return source_hook(source).list_objects()
+    return source_reader(source).list_objects()
 
 
 def rison(value: Any) -> str:

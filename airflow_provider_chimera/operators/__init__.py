@@ -1,1 +1,1 @@
-"""Chimera's operators: thin wiring of source hooks, the Iceberg writer and checks."""
+"""Chimera's operators: thin wiring of source readers, the Iceberg writer and checks."""

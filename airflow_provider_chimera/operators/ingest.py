@@ -1,4 +1,4 @@
-"""The ingest task: source hook → Iceberg writer → quality checks → publish, one atomic commit per run."""
+"""The ingest task: source reader → Iceberg writer → quality checks → publish, one atomic commit per run."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ class IngestOperator(BaseOperator):
         from airflow_provider_chimera.operators.readahead import read_ahead
         from airflow_provider_chimera.operators.resume import Start, run_conf, start_position
         from airflow_provider_chimera.operators.runstats import bytes_added, current_snapshot_id
-        from airflow_provider_chimera.sources import source_hook
+        from airflow_provider_chimera.sources import source_reader
         from airflow_provider_chimera.writer import CommitInfo, IcebergWriter, chimera_catalog
         from airflow_provider_chimera.writer.ownership import claim_pipeline_tables
         from airflow_provider_chimera.writer.partitions import partition_fields, run_window
@@ -176,7 +176,7 @@ class IngestOperator(BaseOperator):
         from airflow_provider_chimera.tenancy.authorize import authorize_pipeline
 
         # Placeholders and files resolve within the team's grant as the tenancy file says now.
-        hook = source_hook(pipeline.source, settings.batch_rows, grant=authorize_pipeline(self.pipeline, settings))
+        hook = source_reader(pipeline.source, settings.batch_rows, grant=authorize_pipeline(self.pipeline, settings))
         # The newest snapshot's position, or an explicit adoption; never a guess (operators.resume).
         start = start_position(writer, pipeline, hook, run_conf(context)) if incremental else Start(None)
         claim_pipeline_tables(writer.catalog, pipeline, run_id, run_conf(context))  # its own tables, or adopted on purpose (writer.ownership)

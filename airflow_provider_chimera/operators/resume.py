@@ -18,7 +18,7 @@ from typing import Any
 
 from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.factory.pipelines import Pipeline
-from airflow_provider_chimera.sources.base import Position, SourceHook, cursor_column
+from airflow_provider_chimera.sources.base import Position, SourceReader, cursor_column
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def run_conf(context: Any) -> dict[str, Any]:
     return conf if isinstance(conf, dict) else {}
 
 
-def start_position(writer, pipeline: Pipeline, hook: SourceHook, conf: dict[str, Any]) -> Start:
+def start_position(writer, pipeline: Pipeline, hook: SourceReader, conf: dict[str, Any]) -> Start:
     """The position an ``incremental`` run of ``pipeline`` reads past (``None``: from the start)."""
     recorded = writer.last_position(pipeline.id)
     value = conf.get(ADOPT_KEY)

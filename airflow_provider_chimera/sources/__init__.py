@@ -1,4 +1,4 @@
-"""Source hooks, one module per source type; each yields bounded Arrow record batches."""
+"""Source readers, one module per source type; each yields bounded Arrow record batches."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ from importlib import import_module
 
 from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.errors import FixRequired
-from airflow_provider_chimera.sources.base import Extract, Position, SourceHook
+from airflow_provider_chimera.sources.base import Extract, Position, SourceReader
 from airflow_provider_chimera.tenancy.model import Grant
 
 # type -> "module:Class"; imported on use so that parsing DAGs never loads a driver.
-HOOKS: dict[str, str] = {
-    "file": "airflow_provider_chimera.sources.file:FileSourceHook",
-    "pdf": "airflow_provider_chimera.sources.pdf:PdfSourceHook",
-    "postgres": "airflow_provider_chimera.sources.postgres:PostgresSourceHook",
-    "mysql": "airflow_provider_chimera.sources.mysql:MySqlSourceHook",
-    "snowflake": "airflow_provider_chimera.sources.snowflake:SnowflakeSourceHook",
-    "mongodb": "airflow_provider_chimera.sources.mongodb:MongoSourceHook",
-    "kafka": "airflow_provider_chimera.sources.kafka:KafkaSourceHook",
+READERS: dict[str, str] = {
+    "file": "airflow_provider_chimera.sources.file:FileReader",
+    "pdf": "airflow_provider_chimera.sources.pdf:PdfReader",
+    "postgres": "airflow_provider_chimera.sources.postgres:PostgresReader",
+    "mysql": "airflow_provider_chimera.sources.mysql:MySqlReader",
+    "snowflake": "airflow_provider_chimera.sources.snowflake:SnowflakeReader",
+    "mongodb": "airflow_provider_chimera.sources.mongodb:MongoReader",
+    "kafka": "airflow_provider_chimera.sources.kafka:KafkaReader",
 }
 
 
@@ -25,15 +25,15 @@ class UnsupportedSourceError(FixRequired, NotImplementedError):
     pass
 
 
-def source_hook(source: Source, batch_rows: int = 65_536, grant: Grant | None = None) -> SourceHook:
+def source_reader(source: Source, batch_rows: int = 65_536, grant: Grant | None = None) -> SourceReader:
     """The hook that reads ``source`` within ``grant``, its intent's team's share of the platform
     (``tenancy.authorize_pipeline``): placeholders outside the team's prefix and files outside its
     roots are refused. Without a grant, a single team's rules (reserved names still refused)."""
     try:
-        module, _, cls = HOOKS[source.type].partition(":")
+        module, _, cls = READERS[source.type].partition(":")
     except KeyError:
         raise UnsupportedSourceError(f"source {source.name!r}: type {source.type!r} has no reader yet") from None
     return getattr(import_module(module), cls)(source, batch_rows=batch_rows, grant=grant)
 
 
-__all__ = ["Extract", "HOOKS", "Position", "SourceHook", "UnsupportedSourceError", "source_hook"]
+__all__ = ["Extract", "READERS", "Position", "SourceReader", "UnsupportedSourceError", "source_reader"]

@@ -1,6 +1,6 @@
-"""What every source hook provides: an :class:`Extract` of bounded Arrow record batches.
+"""What every source reader provides: an :class:`Extract` of bounded Arrow record batches.
 
-A source hook owns the connection to one source system (through the Airflow provider's hook
+A source reader owns the connection to one source system (through the Airflow provider's hook
 where one exists). ``extract`` reads one object, starting after the :class:`Position` the last
 committed Iceberg snapshot recorded, and reports the new position once its batches are consumed.
 """
@@ -58,8 +58,8 @@ class Extract(ABC):
         return pa.RecordBatchReader.from_batches(self.schema, self.batches())
 
 
-class SourceHook(ABC):
-    """Base of the per-type source hooks in this package."""
+class SourceReader(ABC):
+    """Base of the per-type source readers in this package."""
 
     source_type: str
 
@@ -127,7 +127,7 @@ class SourceHook(ABC):
             return False, f"{type(exc).__name__}: {exc}"
 
 
-class DbApiSourceHook(SourceHook):
+class DbApiReader(SourceReader):
     """A source reached through a DB-API connection (``connect()``)."""
 
     @abstractmethod
@@ -188,7 +188,7 @@ class DbApiSourceHook(SourceHook):
 class CursorExtract(Extract):
     """An extract that reads past a cursor column (``incremental``) or everything (``full``)."""
 
-    def __init__(self, hook: SourceHook, obj: SourceObject, since: Position | None):
+    def __init__(self, hook: SourceReader, obj: SourceObject, since: Position | None):
         self.hook = hook
         self.obj = obj
         self.since_cursor = since.cursor if since else None

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
 from airflow_provider_chimera.errors import FixRequired
-from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook
+from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceReader
 from airflow_provider_chimera.sources.jsonarray import JsonArrayError, array_items
 from airflow_provider_chimera.sources.paths import Confinement, checked_pattern
 from airflow_provider_chimera.sources.records import READ_ERRORS, JsonRecords, conform, row_json
@@ -39,7 +39,7 @@ class FileReadError(FixRequired, ValueError):
     """A file that cannot be read as its object's format and schema; names the file."""
 
 
-class FileSourceHook(SourceHook):
+class FileReader(SourceReader):
     """Reads file sets of one base location."""
 
     source_type = "file"

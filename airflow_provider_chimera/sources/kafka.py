@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from airflow_provider_chimera.contract.arrow import arrow_schema, avro_schema
 from airflow_provider_chimera.contract.model import FullMode, SourceObject
-from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceHook, connect_timeout_s
+from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceReader, connect_timeout_s
 from airflow_provider_chimera.sources.records import JsonRecords, conform
 from airflow_provider_chimera.sources.window import Window, WindowError
 
@@ -48,7 +48,7 @@ class MessageError(ValueError):
     """The topic cannot be read (a consumer error, or partitions that never reach their end offsets)."""
 
 
-class KafkaSourceHook(SourceHook):
+class KafkaReader(SourceReader):
     """Reads topics of one Kafka cluster."""
 
     source_type = "kafka"
@@ -179,7 +179,7 @@ class KafkaSourceHook(SourceHook):
 
 
 class KafkaExtract(Extract):
-    def __init__(self, hook: KafkaSourceHook, obj: SourceObject, since: Position | None, limit: int | None = None):
+    def __init__(self, hook: KafkaReader, obj: SourceObject, since: Position | None, limit: int | None = None):
         assert obj.schema_ is not None  # the contract requires one for kafka objects
         self.hook = hook
         self.obj = obj

@@ -26,7 +26,7 @@ from airflow_provider_chimera.sources.base import (
     CursorExtract,
     Position,
     Rejected,
-    SourceHook,
+    SourceReader,
     connect_timeout_s,
     cursor_column,
 )
@@ -37,7 +37,7 @@ from airflow_provider_chimera.sources.window import Window
 SAMPLE_DOCUMENTS = 100
 
 
-class MongoSourceHook(SourceHook):
+class MongoReader(SourceReader):
     """Reads collections of one MongoDB database."""
 
     source_type = "mongodb"
@@ -118,9 +118,9 @@ class MongoSourceHook(SourceHook):
 
 
 class MongoExtract(CursorExtract):
-    hook: MongoSourceHook
+    hook: MongoReader
 
-    def __init__(self, hook: MongoSourceHook, obj: SourceObject, since: Position | None, window: Window | None = None):
+    def __init__(self, hook: MongoReader, obj: SourceObject, since: Position | None, window: Window | None = None):
         assert obj.schema_ is not None  # the contract requires one for mongodb objects
         super().__init__(hook, obj, since)
         self.schema = arrow_schema(obj.schema_, obj.columns)

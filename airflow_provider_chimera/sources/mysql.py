@@ -17,7 +17,7 @@ import pyarrow as pa
 from airflow_provider_chimera.contract.model import SourceObject
 from airflow_provider_chimera.sources.base import (
     CursorExtract,
-    DbApiSourceHook,
+    DbApiReader,
     Position,
     UnsupportedColumnError,
     connect_timeout_s,
@@ -86,7 +86,7 @@ def _select(column: str, arrow_type: pa.DataType, data_type: str) -> str:
     return f"CAST({quote_ident(column)} AS {cast}) AS {quote_ident(column)}"
 
 
-class MySqlSourceHook(DbApiSourceHook):
+class MySqlReader(DbApiReader):
     """Reads tables and views of one MySQL or MariaDB database."""
 
     source_type = "mysql"
@@ -174,9 +174,9 @@ class MySqlSourceHook(DbApiSourceHook):
 
 
 class MySqlExtract(CursorExtract):
-    hook: MySqlSourceHook
+    hook: MySqlReader
 
-    def __init__(self, hook: MySqlSourceHook, obj: SourceObject, since: Position | None, window: Window | None = None):
+    def __init__(self, hook: MySqlReader, obj: SourceObject, since: Position | None, window: Window | None = None):
         super().__init__(hook, obj, since)
         conn = hook.connect()
         try:

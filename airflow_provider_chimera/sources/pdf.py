@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from airflow_provider_chimera.contract.model import SourceObject
 from airflow_provider_chimera.sources.base import Extract, Position, Rejected
-from airflow_provider_chimera.sources.file import FileSourceHook
+from airflow_provider_chimera.sources.file import FileReader
 
 PAGE_SCHEMA = pa.schema(
     [
@@ -36,7 +36,7 @@ PAGE_SCHEMA = pa.schema(
 )
 
 
-class PdfSourceHook(FileSourceHook):
+class PdfReader(FileReader):
     """Reads PDF documents of one base location."""
 
     source_type = "pdf"

@@ -19,7 +19,7 @@ import pyarrow as pa
 from airflow_provider_chimera.contract.model import SourceObject
 from airflow_provider_chimera.sources.base import (
     CursorExtract,
-    DbApiSourceHook,
+    DbApiReader,
     Position,
     UnsupportedColumnError,
     connect_timeout_s,
@@ -64,7 +64,7 @@ def _arrow_target(pg_type: str) -> pa.DataType | None:
     return FROM_TEXT.get(base)
 
 
-class PostgresSourceHook(DbApiSourceHook):
+class PostgresReader(DbApiReader):
     """Reads tables and views of one PostgreSQL database."""
 
     source_type = "postgres"
@@ -134,9 +134,9 @@ class PostgresSourceHook(DbApiSourceHook):
 
 
 class PostgresExtract(CursorExtract):
-    hook: PostgresSourceHook
+    hook: PostgresReader
 
-    def __init__(self, hook: PostgresSourceHook, obj: SourceObject, since: Position | None, window: Window | None = None):
+    def __init__(self, hook: PostgresReader, obj: SourceObject, since: Position | None, window: Window | None = None):
         super().__init__(hook, obj, since)
         self.window = window
         with hook.connect() as conn:

@@ -21,7 +21,7 @@ from airflow_provider_chimera.contract.model import SourceObject
 from airflow_provider_chimera.contract.source_rules import SNOWFLAKE_HINT, SNOWFLAKE_QUERY_KEYS, snowflake_query_problems
 from airflow_provider_chimera.sources.base import (
     CursorExtract,
-    DbApiSourceHook,
+    DbApiReader,
     Position,
     SourceRefusedError,
     UnsupportedColumnError,
@@ -77,7 +77,7 @@ def _arrow_type(column: str, type_code: int, precision: int | None, scale: int |
         raise UnsupportedColumnError(f"column {column!r}: Snowflake type {name} has no Iceberg mapping") from None
 
 
-class SnowflakeSourceHook(DbApiSourceHook):
+class SnowflakeReader(DbApiReader):
     """Reads tables and views of one Snowflake account."""
 
     source_type = "snowflake"
@@ -151,9 +151,9 @@ class SnowflakeSourceHook(DbApiSourceHook):
 
 
 class SnowflakeExtract(CursorExtract):
-    hook: SnowflakeSourceHook
+    hook: SnowflakeReader
 
-    def __init__(self, hook: SnowflakeSourceHook, obj: SourceObject, since: Position | None, window: Window | None = None):
+    def __init__(self, hook: SnowflakeReader, obj: SourceObject, since: Position | None, window: Window | None = None):
         super().__init__(hook, obj, since)
         since_cursor = self.since_cursor
         select = ", ".join(quote_ident(c) for c in obj.columns) if obj.columns else "*"

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from airflow_provider_chimera.contract.model import Source
-from airflow_provider_chimera.sources import base, source_hook
+from airflow_provider_chimera.sources import base, source_reader
 from airflow_provider_chimera.sources.postgres import quote_literal
 from tests.helpers import pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 from tests.integration.conftest import cleanups, mongo_database, mysql_tables, pg_schema  # noqa: F401  (fixtures)
@@ -24,7 +24,7 @@ def test_a_percent_sign_in_mysql_column_names_does_not_break_the_query(mysql_tab
     cur.execute("INSERT INTO qa_pct VALUES (1, '10%', '2026-11-01 00:00:00'), (2, '20%', '2026-11-02 00:00:00')")
     source = Source.model_validate(single_object_source(
         "mysql", {"conn_id": "qa_mysql_pct"}, "qa_pct", {"type": "incremental", "cursor": "at%d"}, "pct"))
-    hook = source_hook(source)
+    hook = source_reader(source)
     first = hook.extract(source.objects[0], None)
     assert sum(b.num_rows for b in first.batches()) == 2
     cur.execute("INSERT INTO qa_pct VALUES (3, '30%', '2026-11-03 00:00:00')")
@@ -74,7 +74,7 @@ def _source(kind: str, uri: str, **fields) -> Source:
 def test_every_driver_gives_up_on_a_silent_server_after_the_connect_timeout(short_timeout, silent_server, monkeypatch, kind, uri):  # noqa: F811
     monkeypatch.setenv("QA_SILENT_PW", "never-sent")
     fields = {"schema": record_schema(id="long")} if kind == "mongodb" else {}
-    hook = source_hook(_source(kind, uri.replace("{port}", str(silent_server)), **fields))
+    hook = source_reader(_source(kind, uri.replace("{port}", str(silent_server)), **fields))
     start = time.monotonic()
     ok, message = hook.test_connection()
     elapsed = time.monotonic() - start
@@ -84,19 +84,19 @@ def test_every_driver_gives_up_on_a_silent_server_after_the_connect_timeout(shor
 
 def test_each_driver_takes_the_one_timeout(short_timeout, monkeypatch):
     monkeypatch.setenv("QA_PW", "pw")
-    mysql = source_hook(_source("mysql", "mysql://qa:${env:QA_PW}@db.example.org:3306/qa"))
+    mysql = source_reader(_source("mysql", "mysql://qa:${env:QA_PW}@db.example.org:3306/qa"))
     assert mysql.connect_kwargs()["connect_timeout"] == 2
     assert mysql.connectorx_url().endswith("?tcp_connect_timeout_ms=2000")
-    postgres = source_hook(_source("postgres", "postgresql://qa:${env:QA_PW}@db.example.org/qa"))
+    postgres = source_reader(_source("postgres", "postgresql://qa:${env:QA_PW}@db.example.org/qa"))
     assert postgres._with_timeout(postgres.uri()).endswith("/qa?connect_timeout=2")
-    snowflake = source_hook(_source("snowflake", "snowflake://qa:${env:QA_PW}@acct/QA"))
+    snowflake = source_reader(_source("snowflake", "snowflake://qa:${env:QA_PW}@acct/QA"))
     assert snowflake.connect_kwargs()["login_timeout"] == 2
 
 
 def test_a_kafka_password_never_reaches_the_broker_list(monkeypatch):
     monkeypatch.setenv("QA_KAFKA_PW", "p@ss:word")
     uri = "kafka://reader:${env:QA_KAFKA_PW}@broker-1.example.org:9093,broker-2.example.org:9093"
-    hook = source_hook(_source("kafka", uri, format="json", schema=record_schema(id="long")))
+    hook = source_reader(_source("kafka", uri, format="json", schema=record_schema(id="long")))
     assert hook.uri_config() == {"bootstrap.servers": "broker-1.example.org:9093,broker-2.example.org:9093",
                                  "security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
                                  "sasl.username": "reader", "sasl.password": "p@ss:word"}
@@ -123,7 +123,7 @@ def test_no_mongodb_client_is_left_open_on_any_path(mongo_database, services, mo
     address = f"{services['CHIMERA_MONGO_HOST']}:{services['CHIMERA_MONGO_PORT']}"
     good = _source("mongodb", f"mongodb://{address}/qa_leak", schema=record_schema(id="long"))
     no_database = _source("mongodb", f"mongodb://{address}/", schema=record_schema(id="long"))
-    hook = source_hook(good)
+    hook = source_reader(good)
     assert hook.probe() == "connected"
     assert hook.list_objects() == ["things"]
     assert hook.check_objects(list(good.objects)) == {"things": []}
@@ -131,6 +131,6 @@ def test_no_mongodb_client_is_left_open_on_any_path(mongo_database, services, mo
     unfinished = hook.extract(good.objects[0], None).batches()
     next(unfinished)
     unfinished.close()  # a reader that stops early
-    assert source_hook(no_database).test_connection()[0] is False  # fails after the client exists
+    assert source_reader(no_database).test_connection()[0] is False  # fails after the client exists
     assert count["opened"] >= 6
     assert count["closed"] == count["opened"], count

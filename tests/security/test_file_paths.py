@@ -9,7 +9,7 @@ import os
 import pytest
 
 from airflow_provider_chimera.contract.model import Source
-from airflow_provider_chimera.sources import source_hook
+from airflow_provider_chimera.sources import source_reader
 from airflow_provider_chimera.sources.base import SourceRefusedError
 from airflow_provider_chimera.tenancy.model import Grant
 from tests.helpers import pipeline_for, read_table, record_schema, run_pipeline, single_object_source
@@ -64,15 +64,15 @@ def test_proc_is_unreachable_from_a_root_base_whatever_the_path(catalog):
     for path in ("proc/self/environ", "proc/*/environ", "proc/self/../self/environ"):
         source = Source.model_validate(_csv_source("file:///", path))
         with pytest.raises(SourceRefusedError, match="system file|system folder|climbs out"):
-            source_hook(source).extract(source.objects[0], None)
+            source_reader(source).extract(source.objects[0], None)
     for base in ("file:///proc/self", "file:///proc", "file:///sys/kernel", "file:///tmp/../proc/self"):
         source = Source.model_validate(_csv_source(base, "environ"))
         with pytest.raises(SourceRefusedError, match="system folder"):
-            source_hook(source).extract(source.objects[0], None)
+            source_reader(source).extract(source.objects[0], None)
 
 
 def test_absolute_url_and_dot_dot_patterns_are_refused_at_run_time(landing):
-    hook = source_hook(Source.model_validate(_csv_source(landing.as_uri())))
+    hook = source_reader(Source.model_validate(_csv_source(landing.as_uri())))
     obj = hook.source.objects[0]
     for pattern in ("/etc/passwd", "file:///proc/self/environ", "../*.csv", "~/x.csv"):
         with pytest.raises(SourceRefusedError):
@@ -85,9 +85,9 @@ def test_a_base_outside_the_teams_roots_is_refused(landing, tmp_path):
     grant = Grant(team="team-b", file_roots=((tmp_path / "elsewhere").as_uri(),))
     source = Source.model_validate(_csv_source(landing.as_uri()))
     with pytest.raises(SourceRefusedError, match="not under the team's file roots"):
-        source_hook(source, grant=grant).list_files(source.objects[0])
+        source_reader(source, grant=grant).list_files(source.objects[0])
     inside = Grant(team="team-b", file_roots=(tmp_path.as_uri(),))
-    assert len(source_hook(source, grant=inside).list_files(source.objects[0])[1]) == 1
+    assert len(source_reader(source, grant=inside).list_files(source.objects[0])[1]) == 1
 
 
 def test_an_object_store_base_is_confined_by_name_and_its_files_read(catalog):
@@ -98,12 +98,12 @@ def test_an_object_store_base_is_confined_by_name_and_its_files_read(catalog):
     memory.pipe("/landing_a/theirs.csv", b"id\ntheirs\n")
     source = Source.model_validate(_csv_source("memory:///landing_b"))
     grant = Grant(team="team-b", file_roots=("memory:///landing_b",))
-    hook = source_hook(source, grant=grant)
+    hook = source_reader(source, grant=grant)
     rows = [r for b in hook.extract(source.objects[0], None).batches() for r in b.to_pylist()]
     assert rows == [{"id": "from-memory"}]
     other = Source.model_validate(_csv_source("memory:///landing_a"))
     with pytest.raises(SourceRefusedError, match="not under the team's file roots"):
-        source_hook(other, grant=grant).list_files(other.objects[0])
+        source_reader(other, grant=grant).list_files(other.objects[0])
 
 
 def test_a_pdf_link_to_a_system_file_is_refused(landing, catalog):

@@ -8,7 +8,7 @@ import pytest
 from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.onboarding.connectivity import check_source
 from airflow_provider_chimera.registry.audit import scrub
-from airflow_provider_chimera.sources import source_hook
+from airflow_provider_chimera.sources import source_reader
 from airflow_provider_chimera.sources.base import SourceRefusedError
 from airflow_provider_chimera.tenancy.authorize import AuthorizationError
 from airflow_provider_chimera.tenancy.model import Grant
@@ -35,8 +35,8 @@ def postgres(services, monkeypatch):
 
 
 def test_the_teams_own_placeholder_connects_and_another_teams_is_refused(postgres):
-    assert source_hook(Source.model_validate(_postgres(postgres, "${env:B_PG}")), grant=TEAM_B).probe() == "connected"
-    hook = source_hook(Source.model_validate(_postgres(postgres, "${env:A_PG}")), grant=TEAM_B)
+    assert source_reader(Source.model_validate(_postgres(postgres, "${env:B_PG}")), grant=TEAM_B).probe() == "connected"
+    hook = source_reader(Source.model_validate(_postgres(postgres, "${env:A_PG}")), grant=TEAM_B)
     with pytest.raises(SourceRefusedError, match=r"placeholder \$\{env:A_PG\} is not available to team 'team-b' \(prefix 'B_'\)"):
         hook.probe()
 
@@ -44,16 +44,16 @@ def test_the_teams_own_placeholder_connects_and_another_teams_is_refused(postgre
 def test_platform_names_are_refused_even_with_the_teams_prefix(postgres, monkeypatch):
     monkeypatch.setenv("AIRFLOW__CHIMERA__PII_KEY_SECRET", "${env:B_PG}")  # the platform's key, under B_
     with pytest.raises(SourceRefusedError, match=r"\$\{env:B_PG\} is not available"):
-        source_hook(Source.model_validate(_postgres(postgres, "${env:B_PG}")), grant=TEAM_B).probe()
+        source_reader(Source.model_validate(_postgres(postgres, "${env:B_PG}")), grant=TEAM_B).probe()
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////tmp/never-read.db")
-    single_team = source_hook(Source.model_validate(_postgres(postgres, "${env:AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}")))
+    single_team = source_reader(Source.model_validate(_postgres(postgres, "${env:AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}")))
     with pytest.raises(SourceRefusedError, match="is not available to an intent"):
         single_team.probe()
 
 
 def test_a_placeholder_outside_the_password_slot_is_refused_before_resolving(postgres, monkeypatch):
     monkeypatch.setenv("B_DB", postgres["CHIMERA_PG_DB"])
-    hook = source_hook(Source.model_validate(_postgres(postgres, "${env:B_PG}", database="${env:B_DB}")), grant=TEAM_B)
+    hook = source_reader(Source.model_validate(_postgres(postgres, "${env:B_PG}", database="${env:B_DB}")), grant=TEAM_B)
     with pytest.raises(SourceRefusedError, match=r"placeholder \$\{env:B_DB\} is outside the password slot"):
         hook.probe()
 
@@ -77,7 +77,7 @@ def test_an_env_value_is_masked_in_task_logs(postgres, monkeypatch):
     from airflow.sdk._shared.secrets_masker import redact
 
     monkeypatch.setenv("B_TOKEN_LOGGED", "env-value-41c7")
-    source_hook(Source.model_validate(_postgres(postgres, "${env:B_TOKEN_LOGGED}")), grant=TEAM_B).test_connection()
+    source_reader(Source.model_validate(_postgres(postgres, "${env:B_TOKEN_LOGGED}")), grant=TEAM_B).test_connection()
     assert "env-value-41c7" not in redact("the value env-value-41c7 was logged")
 
 
@@ -90,7 +90,7 @@ def test_a_file_base_placeholder_must_resolve_inside_the_teams_roots(tmp_path, m
         "file", {"uri": "file://${env:B_LANDING}"}, "things", {"type": "full"}, "things",
         path="*", format="csv", schema=record_schema(id="string")))
     monkeypatch.setenv("B_LANDING", str(landing))
-    hook = source_hook(source, grant=grant)
+    hook = source_reader(source, grant=grant)
     assert [f.rsplit("/", 1)[-1] for f in hook.list_files(source.objects[0])[1]] == ["a.csv"]
     monkeypatch.setenv("B_LANDING", "/etc")
     with pytest.raises(SourceRefusedError, match="is not under the team's file roots"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_chimera.contract.model import Source
-from airflow_provider_chimera.sources import source_hook
+from airflow_provider_chimera.sources import source_reader
 from airflow_provider_chimera.sources.base import SourceRefusedError, connect_timeout_s
 from airflow_provider_chimera.tenancy.authorize import AuthorizationError
 from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
@@ -36,7 +36,7 @@ def test_endpoint_and_credential_file_keys_are_refused_before_connecting(fakesno
     monkeypatch.setenv("QA_SF_PASSWORD", "qa")
     query = query.format(host=services["CHIMERA_SNOWFLAKE_HOST"], port=services["CHIMERA_SNOWFLAKE_PORT"])
     uri = f"snowflake://qa:${{env:QA_SF_PASSWORD}}@fakesnow/QA/GUARD?{query}"
-    hook = source_hook(Source.model_validate(_source({"uri": uri})))
+    hook = source_reader(Source.model_validate(_source({"uri": uri})))
     with pytest.raises(SourceRefusedError, match=r"query key\(s\) .* may not be set by an intent"):
         hook.connect()
     assert hook.test_connection()[0] is False
@@ -53,6 +53,6 @@ def test_a_platform_connection_reaches_fakesnow(fakesnow, catalog):
 def test_only_allow_listed_keys_reach_the_connector(monkeypatch):
     monkeypatch.setenv("QA_SF_PASSWORD", "pw")
     uri = "snowflake://qa:${env:QA_SF_PASSWORD}@acct/QA/GUARD?warehouse=WH&role=R&application=chimera"
-    kwargs = source_hook(Source.model_validate(_source({"uri": uri}))).connect_kwargs()
+    kwargs = source_reader(Source.model_validate(_source({"uri": uri}))).connect_kwargs()
     assert kwargs == {"user": "qa", "password": "pw", "account": "acct", "database": "QA", "schema": "GUARD",
                       "warehouse": "WH", "role": "R", "application": "chimera", "login_timeout": connect_timeout_s()}

@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 
 from airflow_provider_chimera.contract.model import Source
-from airflow_provider_chimera.sources import source_hook
+from airflow_provider_chimera.sources import source_reader
 from airflow_provider_chimera.sources.jsonarray import JsonArrayError, array_items
 from tests.helpers import pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 from tests.unit.sources.pdfs import make_pdf
@@ -32,7 +32,7 @@ def test_a_big_json_array_is_read_in_bounded_memory(tmp_path):
     source = Source.model_validate(single_object_source(
         "file", {"uri": tmp_path.as_uri()}, "big", {"type": "full"}, "big",
         path="big.json", format="json", schema=record_schema(id="long", name="string", note="string")))
-    hook = source_hook(source, batch_rows=10_000)
+    hook = source_reader(source, batch_rows=10_000)
     tracemalloc.start()
     try:
         rows = sum(batch.num_rows for batch in hook.extract(source.objects[0], None).batches())

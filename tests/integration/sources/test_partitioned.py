@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from airflow_provider_chimera.sources import source_hook
+from airflow_provider_chimera.sources import source_reader
 from airflow_provider_chimera.sources.window import Window
 from tests.helpers import pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 
@@ -77,7 +77,7 @@ def test_postgres_evaluates_the_window_itself(pg, catalog):
         run_pipeline(pipeline_for(single_object_source("postgres", {"conn_id": "qa_postgres"}, "qa_part.poisoned", {"type": "full"}, "poisoned_full")))
     assert run_pipeline(pipeline, interval=_day(2))["rows"] == 24
     assert _ids_by_day(catalog, "qa.events") == {2: list(range(24, 48))}
-    extract = source_hook(pipeline.source).extract(pipeline.object, None, window=Window("ts", *_day(2)))
+    extract = source_reader(pipeline.source).extract(pipeline.object, None, window=Window("ts", *_day(2)))
     assert extract.sql.endswith(
         """WHERE "ts" >= '2026-11-02T00:00:00+00:00'::timestamp with time zone AND "ts" < '2026-11-03T00:00:00+00:00'::timestamp with time zone"""
     )

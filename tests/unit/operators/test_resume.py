@@ -11,8 +11,8 @@ import pytest
 from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.operators.resume import UnadoptedTableError
 from airflow_provider_chimera.sources.base import Position
-from airflow_provider_chimera.sources.kafka import KafkaSourceHook
-from airflow_provider_chimera.sources.postgres import PostgresSourceHook
+from airflow_provider_chimera.sources.kafka import KafkaReader
+from airflow_provider_chimera.sources.postgres import PostgresReader
 from airflow_provider_chimera.writer import IcebergWriter
 from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
 
@@ -113,18 +113,18 @@ def _hook(cls, source_type: str):
 
 @pytest.mark.parametrize(("value", "cursor"), [("2026-11-01T00:00:00", "2026-11-01T00:00:00"), (41, "41"), (2.5, "2.5")])
 def test_a_cursor_source_adopts_a_cursor_value(value, cursor):
-    assert _hook(PostgresSourceHook, "postgres").adopted_position(None, value) == Position(cursor=cursor)
+    assert _hook(PostgresReader, "postgres").adopted_position(None, value) == Position(cursor=cursor)
 
 
 @pytest.mark.parametrize("value", [True, None, ["x"], {"a": 1}])
 def test_a_cursor_source_refuses_other_values(value):
     with pytest.raises(ValueError, match=r"^adopt_from: expected the last cursor value already in the table, got "):
-        _hook(PostgresSourceHook, "postgres").adopted_position(None, value)
+        _hook(PostgresReader, "postgres").adopted_position(None, value)
 
 
 def test_kafka_adopts_offsets_by_partition():
     obj = type("Obj", (), {"name": "clicks"})()
-    assert _hook(KafkaSourceHook, "kafka").adopted_position(obj, {"0": 12, 1: 3}) == Position(offsets={"0": 12, "1": 3})
+    assert _hook(KafkaReader, "kafka").adopted_position(obj, {"0": 12, 1: 3}) == Position(offsets={"0": 12, "1": 3})
     for bad in ("12", {}, {"x": 1}, {"0": -1}, {"0": True}):
         with pytest.raises(ValueError, match=r"^adopt_from: expected \{\"<partition>\": <next offset to read>, \.\.\.\} for topic 'clicks'"):
-            _hook(KafkaSourceHook, "kafka").adopted_position(obj, bad)
+            _hook(KafkaReader, "kafka").adopted_position(obj, bad)

@@ -33,14 +33,14 @@ def test_one_row_per_page_with_document_metadata(tmp_path, catalog):
 
 
 def test_encrypted_scanned_and_corrupt_documents_are_rejected_with_reasons(tmp_path):
-    from airflow_provider_chimera.sources import source_hook
+    from airflow_provider_chimera.sources import source_reader
 
     make_pdf(tmp_path / "good.pdf", ["Readable"])
     make_pdf(tmp_path / "locked.pdf", ["Secret terms"], password="s3cret")
     make_pdf(tmp_path / "scan.pdf", ["", ""])
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\nthis is not a pdf body")
     pipeline = pipeline_for(_source(tmp_path))
-    extract = source_hook(pipeline.source).extract(pipeline.object, None)
+    extract = source_reader(pipeline.source).extract(pipeline.object, None)
     rows = sum(batch.num_rows for batch in extract.batches())
     assert rows == 1
     reasons = {r.position.rsplit("/", 1)[1]: r.reason for r in extract.rejected}

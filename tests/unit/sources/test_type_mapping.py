@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from airflow_provider_chimera.sources import HOOKS
+from airflow_provider_chimera.sources import READERS
 from airflow_provider_chimera.sources.base import UnsupportedColumnError
 from airflow_provider_chimera.sources.kafka import _one_line
 from airflow_provider_chimera.sources.mongodb import _plain
@@ -141,4 +141,4 @@ def test_every_source_type_has_a_hook():
 
     from airflow_provider_chimera.contract.model import SourceType
 
-    assert set(HOOKS) == set(get_args(SourceType))
+    assert set(READERS) == set(get_args(SourceType))

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from airflow_provider_chimera.contract.model import Source
-from airflow_provider_chimera.sources.kafka import KafkaSourceHook
+from airflow_provider_chimera.sources.kafka import KafkaReader
 from airflow_provider_chimera.sources.window import Window, WindowError
 
 UTC = dt.UTC
@@ -62,6 +62,6 @@ def test_kafka_refuses_a_window_before_connecting():
         {"name": "clicks", "type": "kafka", "connection": {"uri": "kafka://127.0.0.1:1"},
          "objects": [{"name": "web.clicks", "schema": {"fields": [{"name": "ts", "type": "timestamptz"}]}}]}
     )
-    hook = KafkaSourceHook(source)
+    hook = KafkaReader(source)
     with pytest.raises(WindowError, match=r"^source 'clicks': topic 'web.clicks' cannot be read in 'partitioned' mode"):
         hook.extract(source.objects[0], None, window=Window("ts", START, END))
