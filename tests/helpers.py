@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow_provider_chimera.contract import parse_intent
-from airflow_provider_chimera.factory.pipelines import Pipeline, pipelines_of
+from airflow_provider_chimera.pipelines import Pipeline, pipelines_of
 
 TEAM = {"name": "qa", "support_email": "qa@example.com"}
 DECLARATION = {"declared_by": "qa", "statement": "test data", "declared_at": "2026-11-24"}

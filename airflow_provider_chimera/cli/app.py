@@ -23,7 +23,7 @@ from airflow_provider_chimera.cli.report import report_command
 from airflow_provider_chimera.cli.sample import register as register_sample_command
 from airflow_provider_chimera.cli.status import register as register_status_command
 from airflow_provider_chimera.cli.teams import teams_app
-from airflow_provider_chimera.factory.pipelines import discover
+from airflow_provider_chimera.pipelines import discover
 from airflow_provider_chimera.settings import load_settings
 
 app = typer.Typer(help="Chimera: declarative, governed ingestion into Apache Iceberg.", no_args_is_help=True)

@@ -49,7 +49,7 @@ def harvest(
     from pathlib import Path
 
     from airflow_provider_chimera.contract import IntentError, load_intent
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
     from airflow_provider_chimera.metadata.harvest import harvest_intent
 
     try:

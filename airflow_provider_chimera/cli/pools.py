@@ -15,7 +15,7 @@ from airflow_provider_chimera.factory.pool_sync import (
     apply_pools,
     plan_pools,
 )
-from airflow_provider_chimera.factory.resources import Allocation
+from airflow_provider_chimera.pipelines.resources import Allocation
 
 pools_app = typer.Typer(help="Airflow pools: per team and source system, so no team or source is starved.", no_args_is_help=True)
 out = Console(width=200)

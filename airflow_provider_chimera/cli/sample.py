@@ -53,7 +53,7 @@ def sample(
     keyed-hashed or masked show as stored, encrypted ones as ***, and classified columns the
     table does not record as protected are masked on output.
     """
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
     from airflow_provider_chimera.governance.display import for_display
     from airflow_provider_chimera.governance.policy import policy_for
     from airflow_provider_chimera.settings import load_settings

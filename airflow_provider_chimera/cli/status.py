@@ -69,7 +69,7 @@ def _slas_of(session, intent) -> dict[str, Any]:
     from sqlalchemy import select
 
     from airflow_provider_chimera.contract.load import IntentError, parse_intent
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
     from airflow_provider_chimera.registry.models import IntentVersionRow
 
     versions = list(session.scalars(select(IntentVersionRow).where(IntentVersionRow.intent_id == intent.id).order_by(IntentVersionRow.id.desc())))

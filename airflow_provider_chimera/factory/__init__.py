@@ -1,8 +1,6 @@
-"""The DAG factory: intents in, Airflow DAGs out."""
+"""The DAG factory: pipelines in, Airflow DAGs out (what a pipeline is lives in ``pipelines``)."""
 
-from airflow_provider_chimera.factory.pipelines import Catalogue, Pipeline, discover, pipelines_of
-
-__all__ = ["Catalogue", "Pipeline", "build_dags", "build_maintenance_dags", "discover", "pipelines_of", "report_rejected_intents"]
+__all__ = ["build_dags", "build_maintenance_dags", "report_rejected_intents"]
 
 
 def build_dags(intents_dir=None):

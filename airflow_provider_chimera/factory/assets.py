@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import Asset
 
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 
 _SCHEMES = {"postgres": "postgres", "mysql": "mysql", "snowflake": "snowflake", "mongodb": "mongodb", "kafka": "kafka"}
 DEFAULT_DATABASE = "default"

@@ -12,8 +12,8 @@ from airflow.sdk import DAG
 from airflow_provider_chimera.factory.assets import source_asset, target_asset
 from airflow_provider_chimera.factory.docs import doc_md, tags
 from airflow_provider_chimera.contract import Intent, IntentError, IntentProblem
-from airflow_provider_chimera.factory.pipelines import Pipeline, discover, intent_guard, object_place, pipelines_of
-from airflow_provider_chimera.factory.resources import pool_name, priority_weight
+from airflow_provider_chimera.pipelines import Pipeline, discover, intent_guard, object_place, pipelines_of
+from airflow_provider_chimera.pipelines.resources import pool_name, priority_weight
 from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
 from airflow_provider_chimera.operators.limits import execution_timeout

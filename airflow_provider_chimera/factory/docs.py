@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow_provider_chimera.contract.model import IncrementalMode, PartitionedMode
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 
 CLASSIFIED = ("pii", "secret")
 

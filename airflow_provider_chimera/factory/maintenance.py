@@ -40,8 +40,8 @@ def build_table_maintenance_dag(intents_dir=None) -> DAG:
     ``chimera__maintenance``. Built from the intent files alone (no catalog, no database)."""
     from pathlib import Path
 
-    from airflow_provider_chimera.factory.pipelines import discover
-    from airflow_provider_chimera.factory.resources import MAINTENANCE_POOL
+    from airflow_provider_chimera.pipelines import discover
+    from airflow_provider_chimera.pipelines.resources import MAINTENANCE_POOL
     from airflow_provider_chimera.operators.maintenance import TableMaintenanceOperator
     from airflow_provider_chimera.settings import load_settings
 

@@ -68,7 +68,7 @@ def build_onboarding_dags(intents_dir: Path | str | None = None) -> dict[str, DA
     """One onboarding DAG per intent file of the folder that the factory accepts (``[chimera] intents_dir``)."""
     from airflow_provider_chimera.settings import load_settings
 
-    from airflow_provider_chimera.factory.pipelines import discover, intent_guard
+    from airflow_provider_chimera.pipelines import discover, intent_guard
 
     settings = load_settings()
     folder = Path(intents_dir) if intents_dir else settings.intents_dir

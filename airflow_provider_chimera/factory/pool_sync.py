@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from airflow_provider_chimera.factory.pipelines import discover
-from airflow_provider_chimera.factory.resources import (
+from airflow_provider_chimera.pipelines import discover
+from airflow_provider_chimera.pipelines.resources import (
     POOL_PREFIX,
     Allocation,
     Shares,

@@ -15,7 +15,7 @@ from typing import Any
 from airflow.sdk import Asset
 
 from airflow_provider_chimera.contract.model import AdhocTrigger, EventTrigger, TimedTrigger
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 
 
 def accept_message(message: Any) -> bool:

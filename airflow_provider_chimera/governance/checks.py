@@ -49,7 +49,7 @@ from airflow_provider_chimera.contract.model import (
     RowCountCheck,
     Severity,
 )
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 
 Dataset = Literal["load", "table"]
 SCHEMA = "schema"

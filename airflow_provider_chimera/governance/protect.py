@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_chimera.errors import FixRequired
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.governance.policy import (
     SENSITIVE,
     Method,

@@ -25,7 +25,7 @@ from functools import partial
 
 from sqlalchemy import func, select
 
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.governance import notices
 from airflow_provider_chimera.governance.timeliness import Verdict, assess, last_published_at, transition
 from airflow_provider_chimera.registry.audit import record, scrub
@@ -69,7 +69,7 @@ class Channels:
 
 def run_timeliness(settings: ChimeraSettings, *, now: dt.datetime | None = None, actor: str | None = None) -> TimelinessReport:
     """Check every pipeline of ``[chimera] intents_dir`` with an ``sla``, as the ``chimera_timeliness`` DAG does."""
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
     from airflow_provider_chimera.registry.db import open_registry
     from airflow_provider_chimera.writer.catalog import chimera_catalog
 

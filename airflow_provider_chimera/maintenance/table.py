@@ -18,7 +18,7 @@ from typing import Any
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.maintenance.compaction import compact
 from airflow_provider_chimera.maintenance.orphans import remove_orphan_files
 from airflow_provider_chimera.maintenance.retention import apply_retention

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import Intent, Source, SourceObject
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.metadata import naming
 from airflow_provider_chimera.metadata.destination import (
     LOCK_WAIT_SECONDS,

@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.metadata import naming
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 

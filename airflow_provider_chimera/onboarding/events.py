@@ -139,7 +139,7 @@ def event_data(
     """The data of ``intent``'s events: every source with its objects (``objects`` lists those of a
     source declaring ``all``, once known), and the target tables of its pipelines. Connections are
     left out: only names and types are taken from a source."""
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
 
     listed = dict(objects or {})
     sources = [

@@ -25,7 +25,7 @@ def request_onboarding(registry, intents_dir: Path, *, actor: str | None = None)
     folder = Path(intents_dir)
     if not folder.is_dir():
         return []
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
 
     waiting = []
     # Rejected files are left out: the sync audits them, and their team learns why from the import error.

@@ -189,7 +189,7 @@ def _notify(kind: str, intent: Intent, details: dict[str, Any], settings: Chimer
 
 
 def _harvest(scope: Intent, run: Run):
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
     from airflow_provider_chimera.metadata.harvest import harvest_intent
 
     pipelines = pipelines_of(scope, str(run.path), run.hash)
@@ -201,7 +201,7 @@ def _harvest(scope: Intent, run: Run):
 
 def validate(run: Run) -> dict[str, Any]:
     """The file validated when the run was read; here the folder's rules (one writer per table)."""
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
 
     folder = run.settings.intents_dir if run.in_intents_folder else run.path.parent
     found = discover(folder, run.settings.state_dir)
@@ -289,7 +289,7 @@ def harvest(run: Run) -> dict[str, Any]:
 
 
 def _pipeline_models(intent: Intent, run: Run):
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
 
     return pipelines_of(intent, str(run.path), run.hash)
 
@@ -314,7 +314,7 @@ def publish_onboarding(run: Run) -> dict[str, Any]:
 def create_targets(run: Run) -> dict[str, Any]:
     """Each pipeline's Iceberg namespace is created; a table is created by its pipeline's first run,
     with the schema read from the source, and evolves on later runs (``schema_evolution``)."""
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
     from airflow_provider_chimera.writer import chimera_catalog
 
     catalog = chimera_catalog(run.settings)

@@ -8,7 +8,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_chimera.contract.model import FullMode, IncrementalMode, PartitionedMode, StreamMode
 from airflow_provider_chimera.errors import NOT_RETRIED, FixRequired
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.settings import load_settings
 
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Self
 from airflow_provider_chimera.contract.model import StreamMode
 
 if TYPE_CHECKING:
-    from airflow_provider_chimera.factory.pipelines import Pipeline
+    from airflow_provider_chimera.pipelines import Pipeline
     from airflow_provider_chimera.settings import ChimeraSettings
 
 log = logging.getLogger(__name__)

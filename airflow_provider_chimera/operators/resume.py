@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_chimera.errors import FixRequired
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.sources.base import Position, SourceReader, cursor_column
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.recovery.model import PipelineNeed
 
 GRACE_S = 120.0  # a scheduled run this late, with nothing queued, was missed
@@ -41,7 +41,7 @@ def _when(value: str | None) -> dt.datetime | None:
 
 def find_recoveries(api, pipelines: list[Pipeline], since: dt.datetime, session, now: dt.datetime | None = None) -> list[Recovery]:
     """The recoveries the pipelines need since ``since`` (UTC), in the pipelines' order."""
-    from airflow_provider_chimera.factory.resources import source_system
+    from airflow_provider_chimera.pipelines.resources import source_system
     from airflow_provider_chimera.recovery.estimates import estimate
 
     now = now or dt.datetime.now(dt.UTC)

@@ -42,7 +42,7 @@ def recover(since: dt.datetime, settings: ChimeraSettings, *, dry_run: bool, act
             teams: dict[str, Team] | None = None, on_plan: Callable[[RecoveryReport], None] | None = None) -> RecoveryReport:
     """Find, plan and (unless ``dry_run``) carry out; ``on_plan`` sees the plan before anything starts."""
     from airflow_provider_chimera.airflow_api import AirflowApi
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
     from airflow_provider_chimera.registry.audit import record
     from airflow_provider_chimera.registry.db import open_registry
 

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from airflow_provider_chimera.factory.resources import PRIORITY_WEIGHTS
+from airflow_provider_chimera.pipelines.resources import PRIORITY_WEIGHTS
 from airflow_provider_chimera.recovery.cluster import Cluster, Placement
 from airflow_provider_chimera.recovery.model import PRIORITIES, PipelineNeed, Scenario
 from airflow_provider_chimera.recovery.planner import lower_bound

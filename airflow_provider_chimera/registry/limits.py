@@ -28,7 +28,7 @@ from airflow_provider_chimera.registry.models import (
 
 if TYPE_CHECKING:
     from airflow_provider_chimera.contract.model import Intent
-    from airflow_provider_chimera.factory.pipelines import Pipeline
+    from airflow_provider_chimera.pipelines import Pipeline
 
 HINT = "shorten it: the registry keeps at most {limit} characters here"
 

@@ -2,7 +2,7 @@
 
 The DAG factory decides, while Airflow parses DAG files, which pipelines exist — without any
 database I/O. :func:`sync_registry` repeats those decisions from the same inputs (the folder
-through :func:`~airflow_provider_chimera.factory.pipelines.discover`, and the onboarded versions
+through :func:`~airflow_provider_chimera.pipelines.discover`, and the onboarded versions
 in the state folder), records what it finds, and audits each decision that changed since the
 previous sync: ``pipeline.created``, ``pipeline.retired`` (the data is kept),
 ``pipeline.pending_onboarding``, ``intent.rejected``, plus ``intent.version_recorded`` for a new
@@ -35,7 +35,7 @@ from airflow_provider_chimera.contract.load import (
     parse_intent,
     read_intent_bytes,
 )
-from airflow_provider_chimera.factory.pipelines import Pipeline, discover, pipelines_of
+from airflow_provider_chimera.pipelines import Pipeline, discover, pipelines_of
 from airflow_provider_chimera.registry.audit import default_actor, record, scrub
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.limits import check_intent, column_limit

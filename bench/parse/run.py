@@ -144,7 +144,8 @@ def _build_chimera_dags(intents: Path, home: Path) -> dict:
     env = _env(home, CHIMERA_DAG_FILE.parent, intents)
     os.environ.clear()
     os.environ.update(env)
-    from airflow_provider_chimera.factory import build_dags, discover
+    from airflow_provider_chimera.factory import build_dags
+    from airflow_provider_chimera.pipelines import discover
 
     found = discover(intents)
     if found.errors:

@@ -71,7 +71,7 @@ def test_validate_names_file_path_and_reason(placed, intents_folder):
 def test_other_intents_dags_still_load(placed, intents_folder):
     from airflow_provider_chimera.factory import build_dags
     from airflow_provider_chimera.factory.onboarding import build_onboarding_dags
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
 
     case, path = placed
     found = discover(intents_folder)

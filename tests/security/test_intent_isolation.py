@@ -39,7 +39,7 @@ def test_a_symlink_leading_out_of_the_intents_folder_is_never_read(intents_folde
     assert "symbolic link leading out of the intents folder" in problems[0]["message"]
 
     from airflow_provider_chimera.factory import build_dags
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
 
     found = discover(intents_folder)
     assert {p.id for p in found.pipelines} == GOOD

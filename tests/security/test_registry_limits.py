@@ -60,7 +60,7 @@ def _write(folder, data: dict, stem: str | None = None):
 
 def test_a_too_long_value_is_named_by_its_json_path_and_the_columns_limit():
     from airflow_provider_chimera.contract.load import parse_intent
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
     from airflow_provider_chimera.registry.limits import RegistryLimitError, check_intent, check_row, column_limit
     from airflow_provider_chimera.registry.models import CheckResultRow, TeamRow
 

@@ -12,7 +12,7 @@ import json
 import pyarrow as pa
 import pytest
 
-from airflow_provider_chimera.factory.pipelines import Pipeline
+from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.registry.audit import entries
 from airflow_provider_chimera.registry.db import open_registry
 from airflow_provider_chimera.writer.ownership import ADOPTED, TableOwnershipError

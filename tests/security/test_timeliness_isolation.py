@@ -60,7 +60,7 @@ def home(tmp_path, monkeypatch):
 def _pipelines(settings):
     """The folder's pipelines, the middle one's SLA replaced by one no calendar holds."""
     from airflow_provider_chimera.contract.model import Sla
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
 
     out = []
     for pipeline in sorted(discover(settings.intents_dir, settings.state_dir).pipelines, key=lambda p: p.id):

@@ -105,7 +105,7 @@ def _rows(home, model):
 
 
 def test_stale_pipeline_warns_then_is_late_and_the_team_is_told(home, smtp):
-    from airflow_provider_chimera.factory.pipelines import discover
+    from airflow_provider_chimera.pipelines import discover
     from airflow_provider_chimera.governance.sla_check import run_timeliness
     from airflow_provider_chimera.operators.timeliness import TimelinessOperator
     from airflow_provider_chimera.registry.audit import entries

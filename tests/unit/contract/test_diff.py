@@ -14,7 +14,7 @@ from airflow_provider_chimera.contract.diff import (
     effective_intent,
     withheld_objects,
 )
-from airflow_provider_chimera.factory.pipelines import pipelines_of
+from airflow_provider_chimera.pipelines import pipelines_of
 from tests.helpers import sales_crm_intent
 
 

@@ -7,7 +7,8 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-from airflow_provider_chimera.factory import build_dags, discover
+from airflow_provider_chimera.factory import build_dags
+from airflow_provider_chimera.pipelines import discover
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "intents"

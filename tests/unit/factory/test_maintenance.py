@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from airflow_provider_chimera.factory.maintenance import TABLE_MAINTENANCE, build_maintenance_dags, build_table_maintenance_dag
-from airflow_provider_chimera.factory.resources import MAINTENANCE_POOL, maintenance_pool
+from airflow_provider_chimera.pipelines.resources import MAINTENANCE_POOL, maintenance_pool
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "intents"

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from airflow_provider_chimera.contract import parse_intent
-from airflow_provider_chimera.factory.pipelines import pipelines_of
+from airflow_provider_chimera.pipelines import pipelines_of
 from airflow_provider_chimera.governance.checks import (
     Check,
     Column,

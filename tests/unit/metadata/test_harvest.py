@@ -7,7 +7,7 @@ import json
 import pytest
 
 from airflow_provider_chimera.contract import parse_intent
-from airflow_provider_chimera.factory.pipelines import pipelines_of
+from airflow_provider_chimera.pipelines import pipelines_of
 from airflow_provider_chimera.metadata.destination import select_destination
 from airflow_provider_chimera.metadata.harvest import harvest_intent
 from tests.helpers import intent_with, record_schema

@@ -272,7 +272,7 @@ def test_the_registry_sync_requests_onboarding_once_per_version_until_a_run_star
 
 def test_the_team_hears_once_per_pipeline_that_its_table_is_ready(env):
     from airflow_provider_chimera.contract import parse_intent
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
     from airflow_provider_chimera.onboarding.ready import notify_table_ready
 
     path = env.write(_object("customers", "customers.csv"))
@@ -292,7 +292,7 @@ def test_the_team_hears_once_per_pipeline_that_its_table_is_ready(env):
 
 def test_a_broken_notification_never_fails_the_ingest_run(env, monkeypatch):
     from airflow_provider_chimera.contract import parse_intent
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
     from airflow_provider_chimera.onboarding.ready import notify_table_ready
 
     def broken(*args, **kwargs):
@@ -334,7 +334,7 @@ def test_chimera_onboard_prints_each_step_exits_2_on_a_failure_and_resumes_from_
 
 def test_a_table_ready_mail_that_was_not_sent_is_tried_again_on_the_next_publish(env, monkeypatch):
     from airflow_provider_chimera.contract import parse_intent
-    from airflow_provider_chimera.factory.pipelines import pipelines_of
+    from airflow_provider_chimera.pipelines import pipelines_of
     from airflow_provider_chimera.onboarding.ready import notify_table_ready
 
     outcomes = iter(["failed: ConnectionRefusedError: [Errno 111] Connection refused", "sent"])

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from airflow_provider_chimera.contract import parse_intent
-from airflow_provider_chimera.factory.pipelines import discover, pipelines_of
+from airflow_provider_chimera.pipelines import discover, pipelines_of
 from airflow_provider_chimera.settings import load_settings
 from airflow_provider_chimera.tenancy import authorize as authorize_module
 from airflow_provider_chimera.tenancy.authorize import (

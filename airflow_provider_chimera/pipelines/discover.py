@@ -1,4 +1,5 @@
-"""From intents to pipelines: one per (intent, source, object) with an ``ingestion`` block."""
+"""An intents folder read into its pipelines: every file loaded, authorized and checked against the
+folder's rules, a bad file reported and never fatal to the others."""
 
 from __future__ import annotations
 
@@ -8,70 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
-
-from airflow_provider_chimera.contract import (
-    Intent,
-    IntentError,
-    Source,
-    SourceObject,
-    intent_files,
-    load_intent,
-    pipeline_id,
-)
+from airflow_provider_chimera.contract import IntentError, intent_files, load_intent
 from airflow_provider_chimera.contract.load import IntentProblem, LoadedIntent, escaping_link_problem, escaping_links
-from airflow_provider_chimera.contract.model import Ingestion, Team
-
-
-class Pipeline(BaseModel):
-    """Everything a pipeline's tasks need, taken from its intent."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    intent: str
-    intent_file: str
-    intent_hash: str
-    team: Team
-    project: str
-    source: Source
-    object: SourceObject
-
-    @property
-    def ingestion(self) -> Ingestion:
-        assert self.object.ingestion is not None
-        return self.object.ingestion
-
-    @property
-    def target_namespace(self) -> str:
-        return self.ingestion.target.namespace or self.project
-
-    @property
-    def target_table(self) -> str:
-        return f"{self.target_namespace}.{self.ingestion.target.table}"
-
-
-def pipelines_of(intent: Intent, file: str, content_hash: str) -> list[Pipeline]:
-    out = []
-    for source in intent.sources:
-        if source.objects == "all":
-            continue  # onboarded for metadata only until objects are listed
-        for obj in source.objects:
-            if obj.ingestion is None:
-                continue
-            out.append(
-                Pipeline(
-                    id=pipeline_id(intent.name, source.name, obj.name),
-                    intent=intent.name,
-                    intent_file=file,
-                    intent_hash=content_hash,
-                    team=intent.team,
-                    project=intent.project,
-                    source=source,
-                    object=obj,
-                )
-            )
-    return out
+from airflow_provider_chimera.pipelines.model import Pipeline, object_place, pipelines_of
 
 
 @dataclass
@@ -173,13 +113,3 @@ def intent_guard(path: Path | str, errors: list[IntentError]) -> Iterator[None]:
         errors.append(exc)
     except Exception as exc:  # a bug or a hostile file: reported against this file only
         errors.append(IntentError([IntentProblem(str(path), "", f"cannot be used: {type(exc).__name__}: {exc}")]))
-
-
-def object_place(intent: Intent, pipeline: Pipeline) -> str:
-    """JSON path of the pipeline's object in its intent file, as folder rules report it."""
-    for i, source in enumerate(intent.sources):
-        if source.name == pipeline.source.name and source.objects != "all":
-            for j, obj in enumerate(source.objects):
-                if obj.name == pipeline.object.name:
-                    return f"/sources/{i}/objects/{j}"
-    return ""

@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from airflow_provider_chimera.contract.naming import normalise
-from airflow_provider_chimera.factory.resources import PRIORITY_WEIGHTS, Shares, allocate, pool_name
+from airflow_provider_chimera.pipelines.resources import PRIORITY_WEIGHTS, Shares, allocate, pool_name
 from tests.helpers import pipeline_for
 
 
@@ -98,7 +98,7 @@ class _Pools:
 
 def test_apply_pools_creates_resizes_and_prunes_only_chimera_pools():
     from airflow_provider_chimera.factory.pool_sync import apply_pools
-    from airflow_provider_chimera.factory.resources import Allocation, PoolPlan
+    from airflow_provider_chimera.pipelines.resources import Allocation, PoolPlan
 
     wanted = Allocation(warnings=[], pools=[
         PoolPlan(name="chimera__a__pg", slots=2, team="a", source="pg", description="a on pg"),
