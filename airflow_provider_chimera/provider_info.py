@@ -481,7 +481,7 @@ def get_provider_info() -> dict[str, Any]:
                 "ui-field-behaviour": {
                     "hidden-fields": ["port", "login", "password", "schema"],
                     "relabeling": {"host": "Base location"},
-                    "placeholders": {"host": "file:///data/retail or s3://bucket/prefix"},
+                    "placeholders": {"host": "file:///data/retail"},
                 },
             }
         ],
