@@ -7,7 +7,7 @@ subclasses. A harness knows how to put data into its real service; the suite kno
 must then do. ``docs/sources/conformance.md`` says how to write one.
 
 Rows are numbered: row ``n`` (from 1) holds ``n`` in the harness's :attr:`~SourceHarness.key`
-column, and rows with a larger number come after the cursor of those with a smaller one.
+column (or says it otherwise, :meth:`~SourceHarness.row_number`), and rows with a larger number come after the cursor of those with a smaller one.
 """
 
 from __future__ import annotations
@@ -113,6 +113,10 @@ class SourceHarness(ABC):
     @abstractmethod
     def expected_row(self, n: int) -> dict[str, Any]:
         """Row ``n`` as read back from the Iceberg table (``table.to_pylist()``)."""
+
+    def row_number(self, row: dict[str, Any]) -> int:
+        """The number ``n`` of a row read back from the Iceberg table: its :attr:`key` column, by default."""
+        return int(row[self.key])
 
     def missing_object_source(self) -> tuple[dict[str, Any], str]:
         """The source block of an object that does not exist at the source, and the name both
