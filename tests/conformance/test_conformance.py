@@ -94,12 +94,14 @@ def test_bad_record_is_quarantined(harness, catalog):
     reason = harness.add_bad_record()
     source = harness.source({"type": "full"})
     source["objects"][0]["ingestion"]["quarantine_threshold"] = 0.5
-    result = run_pipeline(pipeline_for(source))
+    pipeline = pipeline_for(source)
+    result = run_pipeline(pipeline, run_id="conformance-run")
     assert (result["rows"], result["quarantined"]) == (ROWS, 1)
     assert _numbers(catalog, harness) == list(range(1, ROWS + 1))
     (row,) = read_table(catalog, f"{TARGET}__quarantine").to_pylist()
     assert reason in row["reason"], row
-    assert row["position"], row
+    assert row["position"], row  # where the record is at the source
+    assert (row["pipeline"], row["run_id"]) == (pipeline.id, "conformance-run")
 
 
 @pytest.mark.parametrize("harness", cases("bounded_batches"), indirect=True)

@@ -15,7 +15,7 @@ class KafkaHarness(SourceHarness):
     incremental_mode = {"type": "incremental"}  # past the committed offsets, not a cursor
 
     def prepare(self) -> None:
-        self.topic = self.fixture("kafka_topic")("qa.conf", conn_id="qa_conf_kafka")
+        self.topic = self.fixture("kafka_topic")("qa.conf", conn_id="qa_conf_kafka", partitions=3)
 
     def connection(self) -> dict[str, Any]:
         return {"conn_id": "qa_conf_kafka"}

@@ -20,10 +20,13 @@ class MySqlHarness(SourceHarness):
     }
 
     def prepare(self) -> None:
-        self.cur = self.fixture("mysql_tables")("qa_conf_mysql", TABLE)
+        self.cur = self.fixture("mysql_tables")(None, TABLE)
 
     def connection(self) -> dict[str, Any]:
-        return {"conn_id": "qa_conf_mysql"}
+        # By URI, its password from a placeholder (the other MySQL tests reach it through a conn_id).
+        services = self.fixture("services")
+        self.fixture("monkeypatch").setenv("QA_CONF_MYSQL_PASSWORD", services["CHIMERA_MYSQL_PASSWORD"])
+        return {"uri": mysql_uri(services, password="${env:QA_CONF_MYSQL_PASSWORD}")}
 
     @property
     def object_name(self) -> str:
