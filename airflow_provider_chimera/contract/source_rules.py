@@ -13,6 +13,11 @@ time) and the source readers apply the same functions to what they are about to 
   authenticator and key or token files come from a platform-owned Airflow connection (``conn_id``).
 * A file or PDF object's ``path`` is a glob relative to the source's base: no absolute path, URL,
   ``~`` or ``..``; and no base or path reaches the kernel's pseudo-files (:data:`FORBIDDEN_ROOTS`).
+* An object's ``mode`` suits its source and target (:func:`mode_problems`): ``stream`` reads only
+  Kafka topics; ``partitioned`` re-reads a time window, which a Kafka topic and a PDF document do
+  not have and which a file source finds in a declared date or timestamp field; it replaces rows,
+  so it never feeds a history target (``kind`` ``mdm`` or ``reference``). The ingest task refuses
+  the same at run time, as a defence.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ SNOWFLAKE_HINT = (
     "protocol or authenticator ask the platform team for an Airflow connection and use 'conn_id'"
 )
 PATH_HINT = "give a glob relative to the source's base location, e.g. 'orders/*.csv'"
+MODE_HINT = "use 'full' or 'incremental'; 'stream' reads Kafka topics, 'partitioned' re-reads a time window of a table or files"
+WINDOW_TYPES = ("date", "timestamp", "timestamptz")  # the types a window's bounds are given in (sources.window)
 
 
 @dataclass(frozen=True)
@@ -124,9 +131,47 @@ def local_base(uri: str) -> str | None:
     return None
 
 
+def mode_problems(source) -> list[RuleProblem]:
+    """Why an object of ``source`` (a contract ``Source``) cannot be read in its ``mode``."""
+    if source.objects == "all":
+        return []
+    problems = []
+    for index, obj in enumerate(source.objects):
+        mode = obj.ingestion.mode if obj.ingestion is not None else None
+        at = f"/objects/{index}/ingestion/mode"
+        if mode is None or mode.type not in ("stream", "partitioned"):
+            continue
+        if mode.type == "stream" and source.type != "kafka":
+            problems.append(RuleProblem(at, f"'stream' mode reads Kafka topics; a '{source.type}' source takes 'incremental'", MODE_HINT))
+            continue
+        if mode.type != "partitioned":
+            continue
+        kind = obj.ingestion.target.kind
+        if kind in ("mdm", "reference"):
+            problems.append(RuleProblem(at, f"a 'partitioned' mode replaces rows, a '{kind}' target keeps every version; "
+                                            "use 'incremental' or 'full'", MODE_HINT))
+        elif source.type == "kafka":
+            problems.append(RuleProblem(at, f"topic {obj.name!r} cannot be read in 'partitioned' mode "
+                                            "(a topic has no time window to re-read); use 'incremental' or 'stream'", MODE_HINT))
+        elif source.type == "pdf":
+            problems.append(RuleProblem(at, "a PDF source reads whole documents and applies no time window: "
+                                            "'partitioned' mode would load every page into each run's window; "
+                                            "use 'incremental' (new documents) or 'full'", MODE_HINT))
+        elif source.type == "file" and obj.schema_ is not None:
+            declared = {field.name: field.type for field in obj.schema_.fields if not obj.columns or field.name in obj.columns}
+            if mode.column not in declared:
+                problems.append(RuleProblem(f"{at}/column", f"partition column {mode.column!r} is not among the columns read",
+                                            "name a date or timestamp field of the object's schema"))
+            elif declared[mode.column] not in WINDOW_TYPES:
+                problems.append(RuleProblem(f"{at}/column", f"partition column {mode.column!r} is {declared[mode.column]}; "
+                                            "a 'partitioned' mode needs a date or timestamp column",
+                                            "name a date or timestamp field of the object's schema"))
+    return problems
+
+
 def source_rule_problems(source) -> list[RuleProblem]:
     """Every rule of this module that ``source`` (a contract ``Source``) breaks."""
-    problems: list[RuleProblem] = []
+    problems: list[RuleProblem] = mode_problems(source)
     uri = source.connection.uri
     if uri is not None and source.type in URI_TYPES:
         problems += [RuleProblem("/connection/uri", m, PLACEHOLDER_HINT) for m in placeholder_slot_problems(uri)]
