@@ -27,7 +27,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
-PLACEHOLDER = re.compile(r"\$\{(secret|env):([A-Za-z0-9_.-]+)\}")
+from airflow_provider_chimera.secrets import PLACEHOLDER, placeholder_slot_problems
+
 URI_TYPES = ("postgres", "mysql", "snowflake", "mongodb", "kafka")
 FILE_TYPES = ("file", "pdf")
 # Query keys a Snowflake URI may carry; everything else comes from a platform-owned connection.
@@ -55,35 +56,6 @@ class RuleProblem:
     path: str
     message: str
     hint: str
-
-
-def password_slot(uri: str) -> tuple[int, int] | None:
-    """Where the password of ``scheme://user:password@host...`` is in ``uri`` (start, end), if it has one."""
-    scheme, sep, rest = uri.partition("://")
-    if not sep:
-        return None
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    userinfo, at, _ = authority.rpartition("@")
-    if not at or ":" not in userinfo:
-        return None
-    start = len(scheme) + len(sep) + userinfo.index(":") + 1
-    return start, len(scheme) + len(sep) + len(userinfo)
-
-
-def placeholder_slot_problems(uri: str) -> list[str]:
-    """Why the placeholders of a database or broker ``uri`` are not where they may be (empty: fine)."""
-    slot = password_slot(uri)
-    outside = uri
-    if slot is not None:
-        password = uri[slot[0] : slot[1]]
-        if "${" in password and not PLACEHOLDER.fullmatch(password):
-            return [f"the password slot holds {password!r}: it must be exactly one ${{secret:NAME}} or ${{env:NAME}}"]
-        outside = uri[: slot[0]] + uri[slot[1] :]
-    if "${" in outside:
-        found = PLACEHOLDER.search(outside)
-        shown = found.group(0) if found else "'${'"
-        return [f"placeholder {shown} is outside the password slot of the uri"]
-    return []
 
 
 def snowflake_query_problems(uri: str) -> list[str]:

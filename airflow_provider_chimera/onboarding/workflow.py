@@ -425,7 +425,8 @@ STEP_FUNCTIONS: dict[str, Callable[[Run], dict[str, Any]]] = {
 
 def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSettings | None = None, actor: str | None = None) -> StepOutcome:
     """Run onboarding step ``step`` on the intent file ``path`` (audited; see the module doc)."""
-    from airflow_provider_chimera.registry.audit import record, scrub
+    from airflow_provider_chimera.registry.audit import record
+    from airflow_provider_chimera.secrets import scrub
 
     if step not in STEP_FUNCTIONS:
         raise ValueError(f"unknown onboarding step {step!r}; the steps are {', '.join(STEPS)}")
@@ -522,7 +523,8 @@ def _registered_hash(state_dir: Path, name: str) -> str | None:
 def _fail(registry, settings, actor, path: Path, name: str, content_hash: str | None, intent: Intent | None, step: str,
           reason: str, done: list[str], retry_from: str | None = None) -> StepOutcome:
     """Audit ``onboarding.failed``, notify the team (when the intent names one), raise."""
-    from airflow_provider_chimera.registry.audit import record, scrub
+    from airflow_provider_chimera.registry.audit import record
+    from airflow_provider_chimera.secrets import scrub
 
     reason = scrub(reason)
     retry_step = retry_from or step

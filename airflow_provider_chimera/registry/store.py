@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from airflow_provider_chimera.contract.diff import column_set
 from airflow_provider_chimera.contract.model import Intent
-from airflow_provider_chimera.registry.audit import scrub
+from airflow_provider_chimera.secrets import scrub
 from airflow_provider_chimera.registry.models import (
     IntentRow,
     IntentVersionRow,
