@@ -26,8 +26,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
+from airflow_provider_chimera.onboarding.errors import StepError
 from airflow_provider_chimera.secrets import Scrubber, register_secret
-from airflow_provider_chimera.onboarding.workflow import StepError
 
 if TYPE_CHECKING:
     import httpx

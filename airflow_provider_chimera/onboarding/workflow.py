@@ -37,6 +37,8 @@ from airflow_provider_chimera.contract.diff import ALL, IntentDiff, diff_intents
 from airflow_provider_chimera.contract.load import IntentError, parse_intent
 from airflow_provider_chimera.contract.model import Intent
 from airflow_provider_chimera.onboarding import state as onboarding_state
+from airflow_provider_chimera.onboarding.errors import StepError
+from airflow_provider_chimera.onboarding.superset import register_intent
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 from airflow_provider_chimera.tenancy.authorize import AuthorizationError, authorize_or_raise, relative_file
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
@@ -70,10 +72,6 @@ class OnboardingFailed(RuntimeError):
     def __init__(self, intent: str, step: str, reason: str, retry: str):
         super().__init__(f"onboarding of {intent} failed at step {step}: {reason}. To retry: {retry}")
         self.intent, self.step, self.reason, self.retry = intent, step, reason, retry
-
-
-class StepError(Exception):
-    """Raised inside a step with a reason meant for people."""
 
 
 @dataclass
@@ -367,8 +365,6 @@ def discovery(run: Run) -> dict[str, Any]:
     if not conn_id:
         details["superset"] = "not configured: discoverable in DataHub only"
     else:
-        from airflow_provider_chimera.onboarding.superset import register_intent
-
         registered = register_intent(conn_id, scope, run.grant)
         state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
         state.setdefault("version", run.version)["superset_links"] = registered.links  # named in the event that follows
