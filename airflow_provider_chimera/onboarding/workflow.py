@@ -111,7 +111,7 @@ class Run:
 
     @property
     def base(self) -> Intent | None:
-        return _completed_intent(self.version.get("base_content"), self.path, self.intent.name)
+        return _completed_intent(self.registry, self.version.get("base_hash"), self.path, self.intent.name)
 
     @property
     def diff(self) -> IntentDiff | None:
@@ -138,9 +138,13 @@ def added_part(diff: IntentDiff, current: Intent) -> Intent:
     return current.model_copy(update={"sources": sources})
 
 
-def _completed_intent(content: str | None, path: Path, name: str) -> Intent | None:
-    """The last completed version, or ``None`` when there is none or it no longer validates (then
-    this version is onboarded as new)."""
+def _completed_intent(registry, content_hash: str | None, path: Path, name: str) -> Intent | None:
+    """The completed version ``content_hash`` (its content as the registry keeps every version), or
+    ``None`` when there is none or it no longer validates (then this version is onboarded as new)."""
+    from airflow_provider_chimera.registry.store import version_content
+
+    with registry.session(read_only=True) as session:
+        content = version_content(session, name, content_hash)
     if not content:
         return None
     try:
@@ -337,7 +341,6 @@ def publish_completion(run: Run) -> dict[str, Any]:
     state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
     state["completed"] = {
         "hash": run.hash,
-        "content": run.raw.decode(),
         "pipelines": [p["pipeline"] for p in pipelines],
         "at": _now(),
     }
@@ -456,16 +459,12 @@ def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSet
     version = state.get("version") or {}
     if step == STEPS[0] and version.get("hash") != content_hash:
         completed = state.get("completed") or {}
-        base_content = completed.get("content")
-        base = _completed_intent(base_content, path, name)
-        if base is None:
-            base_content = None
+        base = _completed_intent(registry, completed.get("hash"), path, name)
         same = completed.get("hash") == content_hash and _registered_hash(registry.state_dir, name) == content_hash
         version = {
             "hash": content_hash,
             "kind": _kind(diff_intents(base, intent) if base is not None else None, same),
             "base_hash": completed.get("hash"),
-            "base_content": base_content,
             "started_at": _now(),
             "steps": {},
         }
