@@ -106,7 +106,7 @@ def registry_sync(
 ) -> None:
     """Record the intents folder and the factory's decisions about it (created, retired, rejected, pending)."""
     from airflow_provider_chimera.registry.audit import record
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
     from airflow_provider_chimera.settings import load_settings
 
     folder = intents or load_settings().intents_dir

@@ -543,7 +543,7 @@ class Source(_Model):
                     )
                 )
             if obj.ingestion is not None and obj.ingestion.retention is not None:
-                from airflow_provider_chimera.maintenance.rules import age_column
+                from airflow_provider_chimera.contract.retention import age_column
 
                 if age_column(obj.ingestion) is None:
                     errors.append(

@@ -78,7 +78,7 @@ def run_timeliness(settings: ChimeraSettings, *, now: dt.datetime | None = None,
     registry = open_registry(settings)
     if pipelines and not {p.id for p in pipelines} <= set(_created(registry, pipelines)):
         # Intents newer than the last registry sync: record them first, as `chimera registry sync` would.
-        from airflow_provider_chimera.registry.sync import sync_registry
+        from airflow_provider_chimera.pipelines.sync import sync_registry
 
         sync_registry(registry, settings.intents_dir, actor=actor)
     catalog = chimera_catalog(settings) if pipelines else None

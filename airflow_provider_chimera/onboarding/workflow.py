@@ -253,7 +253,7 @@ def register(run: Run) -> dict[str, Any]:
     file is in the intents folder, sync the registry so that pipelines are created or retired now."""
     from airflow_provider_chimera.registry.manifest import read_onboarded
     from airflow_provider_chimera.registry.onboard import onboard
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
 
     details: dict[str, Any] = {}
     current = read_onboarded(run.registry.state_dir, run.intent.name)

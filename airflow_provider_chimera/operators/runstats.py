@@ -154,7 +154,7 @@ def save_run(
                 if pipeline_id in _SYNCED_FOR:
                     raise
                 _SYNCED_FOR.add(pipeline_id)
-                from airflow_provider_chimera.registry.sync import sync_registry
+                from airflow_provider_chimera.pipelines.sync import sync_registry
                 from airflow_provider_chimera.settings import load_settings
 
                 sync_registry(registry, load_settings().intents_dir)

@@ -170,7 +170,7 @@ def chimera_prepare(spec: dict, work: Path):
     (intents / "qa_intent.json").write_text(json.dumps(intent_with(source)))
     os.environ["AIRFLOW__CHIMERA__INTENTS_DIR"] = str(intents)
     code = ("from airflow_provider_chimera.registry.db import open_registry\n"
-            "from airflow_provider_chimera.registry.sync import sync_registry\n"
+            "from airflow_provider_chimera.pipelines.sync import sync_registry\n"
             f"with open_registry() as registry:\n    sync_registry(registry, {str(intents)!r})\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 

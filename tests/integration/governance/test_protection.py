@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
 from airflow_provider_chimera.registry.db import open_registry
-from airflow_provider_chimera.registry.sync import sync_registry
+from airflow_provider_chimera.pipelines.sync import sync_registry
 from tests.helpers import intent_with, pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 
 PII_KEY = "qa-integration-pii-key"

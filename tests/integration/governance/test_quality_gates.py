@@ -21,7 +21,7 @@ from sqlalchemy import select
 from airflow_provider_chimera.governance.wap import PublishError, QualityGateError
 from airflow_provider_chimera.registry.db import open_registry
 from airflow_provider_chimera.registry.models import CheckResultRow
-from airflow_provider_chimera.registry.sync import sync_registry
+from airflow_provider_chimera.pipelines.sync import sync_registry
 from airflow_provider_chimera.writer import IcebergWriter
 from tests.helpers import intent_with, pipeline_for, run_pipeline, single_object_source
 

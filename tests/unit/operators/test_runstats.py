@@ -14,7 +14,7 @@ from airflow_provider_chimera.faults import InjectedFailure
 from airflow_provider_chimera.operators.runstats import RunMeter, bytes_added, save_run
 from airflow_provider_chimera.registry.db import open_registry
 from airflow_provider_chimera.registry.models import RunRow
-from airflow_provider_chimera.registry.sync import sync_registry
+from airflow_provider_chimera.pipelines.sync import sync_registry
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.writer import CommitInfo, IcebergWriter
 from tests.helpers import intent_with, pipeline_for, run_pipeline, single_object_source

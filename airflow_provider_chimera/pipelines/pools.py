@@ -1,7 +1,7 @@
 """Creating and resizing the pipelines' pools in Airflow (:mod:`.resources` sizes them).
 
 Two ways in, one rule: ``chimera pools sync`` on a host with the metadata database writes through
-Airflow's ``Pool`` model (:class:`MetadataDbPools`); the ``chimera_registry_sync`` task, which in
+Airflow's ``Pool`` model (``cli.pools.MetadataDbPools``); the ``chimera_registry_sync`` task, which in
 Airflow 3 has no database access, goes through the REST API (:class:`ApiPools`), so the pools of a
 newly dropped intent exist before its first run.
 """
@@ -56,34 +56,6 @@ def apply_pools(allocation: Allocation, store: PoolStore, prune: bool = True) ->
                 store.delete(name)
                 changes["deleted"].append(name)
     return changes
-
-
-class MetadataDbPools:
-    """Pools through Airflow's ``Pool`` model (needs the metadata database: CLI, scheduler host)."""
-
-    def __init__(self):
-        from airflow.utils.session import create_session
-
-        self._session_cm = create_session()
-        self.session = self._session_cm.__enter__()
-
-    def close(self) -> None:
-        self._session_cm.__exit__(None, None, None)
-
-    def existing(self) -> dict[str, tuple[int, str | None]]:
-        from airflow.models.pool import Pool
-
-        return {pool.pool: (pool.slots, pool.description) for pool in Pool.get_pools(session=self.session)}
-
-    def upsert(self, name: str, slots: int, description: str, exists: bool) -> None:
-        from airflow.models.pool import Pool
-
-        Pool.create_or_update_pool(name, slots, description, include_deferred=False, session=self.session)
-
-    def delete(self, name: str) -> None:
-        from airflow.models.pool import Pool
-
-        Pool.delete_pool(name, session=self.session)
 
 
 class ApiPools:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from airflow_provider_chimera.contract.validate import check_bytes
-from airflow_provider_chimera.maintenance.rules import AgeColumn, age_column
+from airflow_provider_chimera.contract.retention import AgeColumn, age_column
 from tests.helpers import intent_with, pipeline_for
 
 FIELDS = {"fields": [{"name": "id", "type": "long"}, {"name": "ts", "type": "timestamptz"}]}

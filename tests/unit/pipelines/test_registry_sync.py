@@ -15,7 +15,7 @@ from airflow_provider_chimera.registry.models import (
     PipelineRow,
 )
 from airflow_provider_chimera.registry.onboard import onboard
-from airflow_provider_chimera.registry.sync import sync_registry
+from airflow_provider_chimera.pipelines.sync import sync_registry
 from tests.unit.registry.conftest import intent_data, write_intent
 
 CUSTOMERS, ORDERS, INVOICES = "sales_crm_crm_public_customers", "sales_crm_crm_public_orders", "sales_crm_crm_public_invoices"
