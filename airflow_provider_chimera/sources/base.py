@@ -292,14 +292,14 @@ def resolve_uri(
 ) -> str:
     """The connection URI with its placeholders filled in (:func:`placeholder_values`).
 
-    With a ``source_type`` of a database or broker, the placeholders must sit in the password
+    With a ``source_type`` other than files and PDFs, the placeholders must sit in the password
     slot (:mod:`~airflow_provider_chimera.contract.source_rules`), checked again here because the
     intent may have changed since it was validated. The result holds credentials: never log it.
     """
-    from airflow_provider_chimera.contract.source_rules import URI_TYPES, placeholder_slot_problems
+    from airflow_provider_chimera.contract.source_rules import password_only, placeholder_slot_problems
 
     assert connection.uri is not None
-    if source_type in URI_TYPES:
+    if password_only(source_type):
         problems = placeholder_slot_problems(connection.uri)
         if problems:
             raise SourceRefusedError(f"connection uri: {problems[0]}")
