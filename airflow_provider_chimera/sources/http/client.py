@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from airflow_provider_chimera.errors import FixRequired, Transient
-from airflow_provider_chimera.sources.base import airflow_connection, register_secret
+from airflow_provider_chimera.sources.base import airflow_connection, connect_timeout_s, register_secret
 from airflow_provider_chimera.sources.http.options import ApiKeyAuth, BasicAuth, BearerAuth, HttpOptions
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -103,7 +103,7 @@ class HttpClient:
         self._client = httpx.Client(
             headers={"Accept": "application/json", **options.headers, **headers},
             auth=auth,
-            timeout=options.timeout_s,
+            timeout=httpx.Timeout(options.timeout_s, connect=min(options.timeout_s, connect_timeout_s())),
             follow_redirects=False,
         )
         self.origin = _origin(endpoint.base_url)

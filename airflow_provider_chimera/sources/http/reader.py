@@ -48,14 +48,16 @@ class HttpReader(SourceReader):
         super().__init__(*args, **kwargs)
         self.options = HttpOptions.model_validate(self.source.options or {})
 
-    def client(self) -> HttpClient:
-        """A client of the source's base URL with its credentials; the caller closes it (``with``)."""
+    def client(self, retries: bool = True) -> HttpClient:
+        """A client of the source's base URL with its credentials; the caller closes it (``with``).
+        Without ``retries``, each request is tried once (connection tests answer at once)."""
         connection = self.source.connection
         if connection.uri is not None:
             endpoint = endpoint_from_uri(self.resolved_uri())
         else:
             endpoint = endpoint_from_connection(str(connection.conn_id))
-        return HttpClient(endpoint, self.options)
+        options = self.options if retries else self.options.model_copy(update={"max_retries": 0})
+        return HttpClient(endpoint, options)
 
     def object_options(self, obj: SourceObject) -> HttpObjectOptions:
         return HttpObjectOptions.model_validate(obj.options or {})
@@ -70,7 +72,7 @@ class HttpReader(SourceReader):
         return HttpExtract(self, obj, since)
 
     def probe(self) -> str:
-        with self.client() as client:
+        with self.client(retries=False) as client:
             response = client.get(self.options.probe_path)
         return f"connected (HTTP {response.status_code})"
 
