@@ -26,7 +26,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from airflow_provider_chimera.contract.arrow import arrow_schema
-from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
+from airflow_provider_chimera.contract.model import FullMode, IncrementalMode, SourceObject
 from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceReader
 from airflow_provider_chimera.sources.jsonarray import JsonArrayError, array_items
@@ -80,6 +80,9 @@ class FileReader(SourceReader):
         """``(confinement, files to read, files read once they are)``: in ``incremental`` mode only
         files no snapshot recorded, every matching file otherwise."""
         confinement, files = self.list_files(obj)
+        if not files and obj.ingestion is not None and isinstance(obj.ingestion.mode, FullMode):
+            # A full reload of nothing would replace the table with an empty one.
+            raise FileReadError(f"{obj.name}: path {obj.path!r} matches no file")
         if not (obj.ingestion is not None and isinstance(obj.ingestion.mode, IncrementalMode)):
             return confinement, files, files
         seen = set(since.files) if since else set()
