@@ -1,6 +1,6 @@
 """A small JSON API on 127.0.0.1 for the HTTP source's tests: stdlib ``http.server`` in a thread.
 
-``GET /<style>/<resource>`` answers the resource's records (``api.data[resource]``) paginated in
+``GET /`` names the resources; ``GET /<style>/<resource>`` answers the resource's records (``api.data[resource]``) paginated in
 that style: ``plain`` (all at once, under ``{"data": [...]}``), ``page`` (``page``/``per_page``),
 ``offset`` (``offset``/``limit``), ``cursor`` (``cursor``; the body's ``next``) and ``link``
 (``Link: <...>; rel="next"``). ``updated_since`` keeps the records whose ``updated_at`` is at or
@@ -52,6 +52,8 @@ class FakeApi:
             return status, ({"Retry-After": retry_after} if retry_after else {}), {"error": "slow down"}
         if not self.authorized(headers, query):
             return 401, {}, {"error": "unauthorized"}
+        if path in ("", "/"):  # the API's root: what a connection test may ask
+            return 200, {}, {"resources": sorted(self.data)}
         parts = path.strip("/").split("/")
         if len(parts) != 2 or parts[1] not in self.data:
             return 404, {}, {"error": "not found"}
