@@ -42,16 +42,10 @@ def intent_schema() -> dict[str, Any]:
     return json.loads(schema_text())
 
 
-def installed_schema() -> dict[str, Any]:
-    """The shipped schema with the source types installed packages register added to ``type``
-    (their ``options`` are checked by their plugins, in the model)."""
-    from airflow_provider_chimera.sources.registry import registered_names
-
-    return _installed_schema(registered_names())
-
-
 @cache
 def _installed_schema(types: tuple[str, ...]) -> dict[str, Any]:
+    """The shipped schema with the source ``types`` installed packages register added to the
+    source's ``type`` (their ``options`` are checked by their plugins, in the model)."""
     schema = copy.deepcopy(intent_schema())
     kind = schema["$defs"]["source"]["properties"]["type"]
     kind["enum"] = [*kind["enum"], *(t for t in types if t not in kind["enum"])]

@@ -156,6 +156,7 @@ BUILTIN_CAPABILITIES: dict[str, Capabilities] = {
 }
 
 
+@cache
 def _entry_points() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
@@ -231,6 +232,7 @@ def as_plugin(loaded: Any, source_type: str, package: str = "") -> SourcePlugin:
 
 def forget_plugins() -> None:
     """Drop the cached lookups, so entry points installed since are seen (tests, long-lived shells)."""
+    _entry_points.cache_clear()
     registered_names.cache_clear()
     source_plugin.cache_clear()
     from airflow_provider_chimera.contract.schema import forget_validators
