@@ -136,3 +136,4 @@ EVENT = 'name a Kafka topic ("orders.events") or an asset URI ("iceberg://chimer
 HOST = "write the host and port literally, e.g. postgresql://reader:${secret:TEAM_DB_PASSWORD}@db.example.org:5432/shop"
 OBJECT_URI = "a database object is named schema.table (or database.schema.table); '/', '?' and '#' are not part of it"
 EXPRESSION = "write one SQL condition over the row's columns, e.g. \"amount < 0 OR quantity IS NULL\": no ';', comment or SELECT"
+BUILD = "use a connection URI, object name or trigger of the forms docs/intent-contract.md shows"

@@ -38,7 +38,7 @@ from airflow_provider_chimera.governance.policy import (
     policy_for,
     resolve_key,
 )
-from airflow_provider_chimera.onboarding.scrub import MASK, Scrubber
+from airflow_provider_chimera.secrets import MASK, Scrubber
 from airflow_provider_chimera.settings import ChimeraSettings
 from airflow_provider_chimera.sources.base import Extract, Position, Rejected
 

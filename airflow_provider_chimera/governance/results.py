@@ -25,7 +25,7 @@ def save_check_results(
     pipeline_id: str, run_id: str, results: Sequence[CheckResult], *, snapshot_id: int | None, published: bool
 ) -> bool:
     """Insert one ``check_results`` row per result that fits the table; whether all were recorded."""
-    from airflow_provider_chimera.registry.audit import scrub
+    from airflow_provider_chimera.secrets import scrub
 
     if not results:
         return True

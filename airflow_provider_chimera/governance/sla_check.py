@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.governance import notices
 from airflow_provider_chimera.governance.timeliness import Verdict, assess, last_published_at, transition
-from airflow_provider_chimera.registry.audit import record, scrub
+from airflow_provider_chimera.registry.audit import record
+from airflow_provider_chimera.secrets import scrub
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.models import PipelineRow, SlaEventRow, SlaStatusRow
 from airflow_provider_chimera.settings import ChimeraSettings

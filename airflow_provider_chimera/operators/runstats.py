@@ -124,7 +124,7 @@ def save_run(
     folder). The registry is bookkeeping: when it cannot be reached, or the pipeline is not in the
     intents folder (a test's ad hoc pipeline), a warning is logged and the ingestion goes on.
     """
-    from airflow_provider_chimera.registry.audit import scrub
+    from airflow_provider_chimera.secrets import scrub
 
     try:
         from airflow_provider_chimera.registry.db import open_registry

@@ -36,7 +36,8 @@ from airflow_provider_chimera.contract.load import (
     read_intent_bytes,
 )
 from airflow_provider_chimera.pipelines import Pipeline, discover, pipelines_of
-from airflow_provider_chimera.registry.audit import default_actor, record, scrub
+from airflow_provider_chimera.registry.audit import default_actor, record
+from airflow_provider_chimera.secrets import scrub
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.limits import check_intent, column_limit
 from airflow_provider_chimera.registry.manifest import read_onboarded

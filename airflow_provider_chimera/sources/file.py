@@ -1,7 +1,7 @@
 """Files: CSV, JSON (JSON Lines or one array) and Parquet, local or through any fsspec URL.
 
 The source ``connection`` is the base location (``{"uri": "file:///data/shop"}`` or an fsspec
-URL such as ``s3://bucket/prefix``); an object's ``path`` is a glob below it, and every file
+URL such as ``s3://bucket/prefix`` once its fsspec package is installed: not part of Chimera); an object's ``path`` is a glob below it, and every file
 it matches must really lie below it and the team's ``file_roots`` (:mod:`.paths`: links are
 followed before anything is read). ``incremental`` mode reads only files no earlier snapshot recorded.
 

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from airflow_provider_chimera.errors import FixRequired, Transient
-from airflow_provider_chimera.sources.base import airflow_connection, connect_timeout_s, register_secret
+from airflow_provider_chimera.secrets import register_secret
+from airflow_provider_chimera.sources.base import airflow_connection, connect_timeout_s
 from airflow_provider_chimera.sources.http.options import ApiKeyAuth, BasicAuth, BearerAuth, HttpOptions
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -1,10 +1,10 @@
-"""The scrubber that keeps credentials out of connectivity reports."""
+"""The scrubber that keeps credentials out of reports (``airflow_provider_chimera.secrets``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from airflow_provider_chimera.onboarding.scrub import Scrubber
+from airflow_provider_chimera.secrets import Scrubber
 
 
 def test_known_secrets_are_masked_as_written_and_url_encoded():
@@ -58,3 +58,19 @@ def test_uri_passwords_are_masked_without_knowing_them(text, scrubbed):
 )
 def test_password_parameters_are_masked(text, scrubbed):
     assert Scrubber()(text) == scrubbed
+
+
+def test_the_secrets_module_is_the_ground_floor():
+    """It imports nothing of Chimera but the error tree, the tenancy model and the settings."""
+    import ast
+    from pathlib import Path
+
+    import airflow_provider_chimera.secrets as module
+
+    tree = ast.parse(Path(module.__file__).read_text())
+    ours = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("airflow_provider_chimera")
+    }
+    assert ours <= {"airflow_provider_chimera.errors", "airflow_provider_chimera.tenancy.model", "airflow_provider_chimera.settings"}
