@@ -7,7 +7,6 @@ from airflow_provider_chimera.contract.timing import DURATION_HINT, SCHEDULE_HIN
 # Key of a rule error's hint in a Pydantic error's ``ctx``.
 CTX_KEY = "chimera_hint"
 
-SOURCE_TYPES = ("postgres", "mysql", "snowflake", "mongodb", "kafka", "file", "pdf")
 FIELD_TYPES = "string, int, long, double, decimal(p,s), boolean, date, timestamp, timestamptz, binary or json"
 
 NAME = "use lower-case letters, digits and '_', starting with a letter, e.g. sales_crm"
@@ -22,7 +21,11 @@ URI_SECRET = (
     'or use "conn_id" with an Airflow connection'
 )
 CONNECTION = 'use {"conn_id": "..."} for an Airflow connection, or {"uri": "..."}'
-SOURCE_TYPE = "use one of " + ", ".join(SOURCE_TYPES)
+SOURCE_TYPE = (
+    "use one of the installed source types; another type needs the package that registers it "
+    "(entry point group chimera.sources)"
+)
+OPTIONS = "set the options the source type documents (docs/sources/), with the types it gives"
 DUPLICATE_SOURCE = "give every source of the intent its own name"
 DUPLICATE_OBJECT = "list each object once; merge the two entries"
 SCHEMA = 'declare the fields: "schema": {"fields": [{"name": "id", "type": "long", "nullable": false}]}'

@@ -4,8 +4,8 @@ These rules hold for every intent, with or without a tenancy file; they run wher
 check runs (``chimera intent validate``, the DAG factory, the registry sync and again at run
 time) and the source readers apply the same functions to what they are about to open:
 
-* A ``${env:NAME}`` / ``${secret:NAME}`` placeholder of a database or broker URI stands for the
-  password and only for it (``postgresql://reader:${secret:RETAIL_PG}@db:5432/shop``): a
+* A ``${env:NAME}`` / ``${secret:NAME}`` placeholder of a database, broker or API URI (any type
+  but files and PDFs, including the types packages register) stands for the password and only for it (``postgresql://reader:${secret:RETAIL_PG}@db:5432/shop``): a
   placeholder in the host, user, path or query would let an intent send a worker's variable to a
   server of its choosing. A file or PDF source's base may hold one anywhere; what it resolves to
   is checked at run time (:mod:`airflow_provider_chimera.sources.paths`).
@@ -29,7 +29,6 @@ from urllib.parse import parse_qsl, unquote
 
 from airflow_provider_chimera.secrets import PLACEHOLDER, placeholder_slot_problems
 
-URI_TYPES = ("postgres", "mysql", "snowflake", "mongodb", "kafka")
 FILE_TYPES = ("file", "pdf")
 # Query keys a Snowflake URI may carry; everything else comes from a platform-owned connection.
 SNOWFLAKE_QUERY_KEYS = frozenset({"warehouse", "role", "schema", "database", "application"})
@@ -56,6 +55,12 @@ class RuleProblem:
     path: str
     message: str
     hint: str
+
+
+def password_slot_only(source_type: str | None) -> bool:
+    """Whether the placeholders of a ``source_type``'s URI may stand for its password only: every
+    type but files and PDFs, the types packages register included (``None``: the platform's own)."""
+    return source_type is not None and source_type not in FILE_TYPES
 
 
 def snowflake_query_problems(uri: str) -> list[str]:
@@ -145,7 +150,7 @@ def source_rule_problems(source) -> list[RuleProblem]:
     """Every rule of this module that ``source`` (a contract ``Source``) breaks."""
     problems: list[RuleProblem] = mode_problems(source)
     uri = source.connection.uri
-    if uri is not None and source.type in URI_TYPES:
+    if uri is not None and password_slot_only(source.type):
         problems += [RuleProblem("/connection/uri", m, PLACEHOLDER_HINT) for m in placeholder_slot_problems(uri)]
         if source.type == "snowflake":
             problems += [RuleProblem("/connection/uri", m, SNOWFLAKE_HINT) for m in snowflake_query_problems(uri)]

@@ -145,7 +145,7 @@ def run_datahub_source(source: Source, objects: list[SourceObject], destination:
 
 def _source_config(source: Source, objects: list[SourceObject], grant: Grant | None = None) -> dict:
     """A recipe's ``source`` limited to ``objects`` (exact-name patterns)."""
-    from airflow_provider_chimera.contract.source_rules import URI_TYPES
+    from airflow_provider_chimera.contract.source_rules import password_slot_only
     from airflow_provider_chimera.secrets import register_secret, resolve_uri
     from airflow_provider_chimera.sources.base import airflow_connection
 
@@ -160,7 +160,7 @@ def _source_config(source: Source, objects: list[SourceObject], grant: Grant | N
         return {"type": "kafka", "config": {"connection": {"bootstrap": servers}, "topic_patterns": {"allow": topics}}}
     database, _ = naming.source_database(source)
     if connection.uri is not None:
-        uri, extra = resolve_uri(connection.uri, grant or SINGLE_TEAM, password_only=source.type in URI_TYPES), {}
+        uri, extra = resolve_uri(connection.uri, grant or SINGLE_TEAM, password_only=password_slot_only(source.type)), {}
     else:
         conn = airflow_connection(connection.conn_id)
         uri = f"mongodb://{conn.host}:{conn.port or 27017}"

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, Field
 
 from airflow_provider_chimera.contract.model import Connection, Intent, Source
-from airflow_provider_chimera.contract.source_rules import URI_TYPES
+from airflow_provider_chimera.contract.source_rules import password_slot_only
 from airflow_provider_chimera.secrets import (
     Scrubber,
     SecretRefusedError,
@@ -141,7 +141,7 @@ def connection_secrets(connection: Connection, grant: Grant | None = None, sourc
     if connection.uri is not None:
         secrets = list(placeholder_values(connection.uri, grant if grant is not None else SINGLE_TEAM).values())
         try:
-            password = urlsplit(resolve_uri(connection.uri, grant if grant is not None else SINGLE_TEAM, password_only=source_type in URI_TYPES)).password
+            password = urlsplit(resolve_uri(connection.uri, grant if grant is not None else SINGLE_TEAM, password_only=password_slot_only(source_type))).password
         except ValueError:  # not a URL the standard parser takes; the hook will say so
             password = None
         return [*secrets, password or "", unquote(password or "")]

@@ -55,7 +55,8 @@ def source_uri(pipeline: Pipeline) -> str:
     if source.type == "mysql":
         db, table = (parts[0], ".".join(parts[1:])) if len(parts) > 1 else (database, name)
         return f"mysql://{authority}/{db}/{table}"
-    return f"{_SCHEMES[source.type]}://{authority}/{database}/{name}"
+    # mongodb, and a type a package registers (named by its type: ``http://host/api/orders``).
+    return f"{_SCHEMES.get(source.type, source.type)}://{authority}/{database}/{name}"
 
 
 def topic_uri(pipeline: Pipeline, topic: str, events_conn_id: str) -> str:

@@ -14,7 +14,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_chimera.contract.model import Connection, Source, SourceObject
-from airflow_provider_chimera.contract.source_rules import URI_TYPES
+from airflow_provider_chimera.contract.source_rules import password_slot_only
 from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.secrets import resolve_uri
 from airflow_provider_chimera.sources.window import Window
@@ -72,7 +72,7 @@ class SourceReader(ABC):
     def resolved_uri(self) -> str:
         """The source's URI with its placeholders resolved within :attr:`grant` (never log it)."""
         assert self.source.connection.uri is not None
-        return resolve_uri(self.source.connection.uri, self.grant, password_only=self.source_type in URI_TYPES)
+        return resolve_uri(self.source.connection.uri, self.grant, password_only=password_slot_only(self.source_type))
 
     @abstractmethod
     def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> Extract:

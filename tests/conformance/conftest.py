@@ -8,3 +8,5 @@ from tests.integration.conftest import (  # noqa: F401 (fixtures, used by name)
     pg_schema,
     snowflake_schema,
 )
+from tests.entry_points import http_source, plugin_site  # noqa: F401,E402 (the http harness's plugin)
+from tests.http_api import http_api  # noqa: F401,E402 (the http harness's local API)
