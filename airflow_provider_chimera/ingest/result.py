@@ -17,7 +17,7 @@ class IngestResult(BaseModel):
     pipeline: str
     target: str  # the table's ``namespace.table``
     rows: int  # rows written (for a history target: versions opened)
-    snapshot_id: int | None  # the run's (last) snapshot; the table's current one when nothing was committed
+    snapshot_id: int | None  # the snapshot the run (``stream``: its last micro-batch) committed; None: nothing committed
     committed: bool  # False: nothing new since the last commit
     published: bool  # staged on the audit branch, checked, and published to ``main``
     quarantined: int  # records sent to the quarantine table (``stream``: by its last micro-batch)
