@@ -15,7 +15,7 @@ from airflow_provider_chimera.pipelines import Pipeline, discover, intent_guard,
 from airflow_provider_chimera.pipelines.resources import pool_name, priority_weight
 from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
-from airflow_provider_chimera.operators.limits import execution_timeout
+from airflow_provider_chimera.ingest.limits import execution_timeout
 from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 

@@ -120,7 +120,7 @@ def object_schema(source: Source, obj: SourceObject, grant: Grant | None = None)
 
     # The hook plans the read (column types, casts) without reading a row; no data is touched.
     extract = source_reader(source, grant=grant).extract(obj, None)
-    return extract.schema, dict(getattr(extract, "pg_types", {}) or {})
+    return extract.schema, dict(extract.pg_types)
 
 
 def run_datahub_source(source: Source, objects: list[SourceObject], destination: Destination, grant: Grant | None = None) -> str | None:

@@ -8,7 +8,9 @@ committed Iceberg snapshot recorded, and reports the new position once its batch
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,9 +44,22 @@ class Position(BaseModel):
 
 
 class Extract(ABC):
-    """One read of one object: a schema, a stream of batches, and the position reached."""
+    """One read of one object: a schema, a stream of batches, and the position reached.
+
+    Besides its batches, an extract may keep the records it could not convert (:attr:`rejected`,
+    sent to quarantine as they come with :meth:`spool_rejected`), count the rows it passed on
+    (:attr:`rows_read`), and name the source's native column types (:attr:`pg_types`).
+    """
 
     schema: pa.Schema
+    # The rows its batches held so far; stays 0 for an extract that does not count them
+    # (governance.protect's ProtectedExtract, which every ingest run reads through, does).
+    rows_read: int = 0
+    # The records the source could not convert, with the reason; None: the source rejects nothing.
+    rejected: list[Rejected] | None = None
+    # The source's native type name of each column, where the reader plans its read from them
+    # (PostgreSQL's catalogue); empty otherwise.
+    pg_types: Mapping[str, str] = MappingProxyType({})
 
     @abstractmethod
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -53,6 +68,11 @@ class Extract(ABC):
     @abstractmethod
     def position(self) -> Position:
         """The position after every batch has been consumed."""
+
+    def spool_rejected(self, spool: Any) -> None:
+        """From now on send each rejected record to ``spool`` (anything with ``add``) instead of
+        keeping it. By default there is nothing to spool: an extract that protects or forwards its
+        records (governance.protect) says how."""
 
     def reader(self) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(self.schema, self.batches())
@@ -75,11 +95,14 @@ class SourceReader(ABC):
         return resolve_uri(self.source.connection.uri, self.grant, password_only=password_slot_only(self.source_type))
 
     @abstractmethod
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> Extract:
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None) -> Extract:
         """Read ``obj`` past ``since`` (``None``: from the beginning).
 
         With a ``window`` (``partitioned`` mode) only the rows whose window column falls in it
         are read, the predicate evaluated by the source where it has a query language.
+        ``limit``: read at most that many records (a ``stream`` micro-batch). Kafka honours it;
+        the other readers ignore it and read everything past ``since`` (``stream`` mode reads
+        Kafka only).
         """
 
     def committed(self, obj: SourceObject, position: Position, pipeline_id: str) -> None:

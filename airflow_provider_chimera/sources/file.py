@@ -89,7 +89,10 @@ class FileReader(SourceReader):
         todo = [f for f in files if f not in seen]
         return confinement, todo, sorted(seen | set(todo))
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> FileExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> FileExtract:
+        """``limit`` is ignored: every record past ``since`` is read (``stream`` mode reads Kafka only)."""
         confinement, todo, done = self.pending_files(obj, since)
         return FileExtract(confinement, obj, todo, done, self.batch_rows, window)
 

@@ -72,7 +72,10 @@ class MongoReader(SourceReader):
             client.close()
             raise
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> MongoExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> MongoExtract:
+        """``limit`` is ignored: every record past ``since`` is read (``stream`` mode reads Kafka only)."""
         return MongoExtract(self, obj, since, window)
 
     def probe(self) -> str:

@@ -35,13 +35,6 @@ class Start:
     adopted: bool = False
 
 
-def run_conf(context: Any) -> dict[str, Any]:
-    """The DAG run's conf (``{}`` when there is none)."""
-    dag_run = context.get("dag_run") if context else None
-    conf = getattr(dag_run, "conf", None)
-    return conf if isinstance(conf, dict) else {}
-
-
 def start_position(writer, pipeline: Pipeline, hook: SourceReader, conf: dict[str, Any]) -> Start:
     """The position an ``incremental`` run of ``pipeline`` reads past (``None``: from the start)."""
     recorded = writer.last_position(pipeline.id)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from airflow_provider_chimera.operators.limits import (
+from airflow_provider_chimera.ingest.limits import (
     TaskMemoryLimitExceeded,
     TaskWatchdog,
     rss_mib,
@@ -101,7 +101,7 @@ def test_a_task_swallowing_the_error_is_ended_after_the_grace_period():
     done, _ = _run(
         """
         import time
-        from airflow_provider_chimera.operators.limits import TaskWatchdog, rss_mib
+        from airflow_provider_chimera.ingest.limits import TaskWatchdog, rss_mib
         held = []
         with TaskWatchdog("qa_pipe", rss_mib() + 32, interval=0.05, grace=1.0, hard_factor=100):
             held.append(b"x" * (64 << 20))
@@ -123,7 +123,7 @@ def test_memory_racing_past_the_hard_limit_ends_the_process_at_once():
     done, elapsed = _run(
         """
         import time
-        from airflow_provider_chimera.operators.limits import TaskWatchdog, rss_mib
+        from airflow_provider_chimera.ingest.limits import TaskWatchdog, rss_mib
         held, cap = [], rss_mib() + 32
         with TaskWatchdog("qa_pipe", cap, interval=0.05, grace=60, hard_factor=1.2):
             while True:
@@ -145,7 +145,7 @@ def test_a_task_outliving_its_execution_timeout_is_ended():
         """
         import time
         from datetime import timedelta
-        from airflow_provider_chimera.operators.limits import TaskWatchdog
+        from airflow_provider_chimera.ingest.limits import TaskWatchdog
         with TaskWatchdog("qa_pipe", 0, timedelta(seconds=0.5), interval=0.05, grace=0.5):
             time.sleep(60)
         """

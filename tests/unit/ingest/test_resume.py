@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from airflow_provider_chimera.contract.model import Source
-from airflow_provider_chimera.operators.resume import UnadoptedTableError
+from airflow_provider_chimera.ingest.resume import UnadoptedTableError
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.kafka import KafkaReader
 from airflow_provider_chimera.sources.postgres import PostgresReader

@@ -14,14 +14,18 @@ import logging
 import resource
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RunStats:
+class RunStats(BaseModel):
+    """What one ingest run measured about itself."""
+
+    model_config = ConfigDict(frozen=True)
+
     started_at: dt.datetime
     ended_at: dt.datetime
     rows_read: int
@@ -32,10 +36,7 @@ class RunStats:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (times as ISO-8601 strings), for XCom."""
-        values = asdict(self)
-        values["started_at"] = self.started_at.isoformat()
-        values["ended_at"] = self.ended_at.isoformat()
-        return values
+        return {**self.model_dump(), "started_at": self.started_at.isoformat(), "ended_at": self.ended_at.isoformat()}
 
 
 def cpu_seconds() -> float:

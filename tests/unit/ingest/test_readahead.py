@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from airflow_provider_chimera.operators.readahead import read_ahead
+from airflow_provider_chimera.ingest.readahead import read_ahead
 
 
 def test_items_arrive_in_order_and_all_of_them():

@@ -1,4 +1,4 @@
-"""Run statistics: measured by the ingest task, returned in XCom, recorded in the registry's runs table."""
+"""Run statistics: measured by the ingest run, returned in XCom, recorded by the ingest task in the registry's runs table."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from airflow_provider_chimera.faults import InjectedFailure
-from airflow_provider_chimera.operators.runstats import RunMeter, bytes_added, save_run
+from airflow_provider_chimera.ingest.runstats import RunMeter, bytes_added, save_run
 from airflow_provider_chimera.registry.db import open_registry
 from airflow_provider_chimera.registry.models import RunRow
 from airflow_provider_chimera.pipelines.sync import sync_registry
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.writer import CommitInfo, IcebergWriter
-from tests.helpers import intent_with, pipeline_for, run_pipeline, single_object_source
+from tests.helpers import intent_with, pipeline_for, run_task, single_object_source
 
 SCHEMA = pa.schema([pa.field("id", pa.int64())])
 
@@ -117,7 +117,7 @@ def test_a_run_records_one_row_with_its_statistics(tmp_path, catalog, registry_u
     source = _events_source(data)
     pipeline_id = _synced(tmp_path, source)
 
-    result = run_pipeline(pipeline_for(source), run_id="manual__1")
+    result = run_task(pipeline_for(source), run_id="manual__1")
 
     [row] = _runs()
     assert (row.pipeline_id, row.run_id, row.state, row.error) == (pipeline_id, "manual__1", "success", None)
@@ -139,13 +139,13 @@ def test_a_failed_attempt_is_recorded_and_its_retry_replaces_it(tmp_path, catalo
 
     monkeypatch.setenv("CHIMERA_FAIL_AT", "after_files")
     with pytest.raises(InjectedFailure):
-        run_pipeline(pipeline_for(source), run_id="manual__1")
+        run_task(pipeline_for(source), run_id="manual__1")
     [row] = _runs()
     assert (row.state, row.rows_read, row.rows, row.snapshot_id) == ("failed", 10, 0, None)
     assert row.error == "InjectedFailure: failure injected at after_files (CHIMERA_FAIL_AT=after_files)"
 
     monkeypatch.delenv("CHIMERA_FAIL_AT")
-    result = run_pipeline(pipeline_for(source), run_id="manual__1")
+    result = run_task(pipeline_for(source), run_id="manual__1")
     [row] = _runs()
     assert (row.state, row.rows_read, row.rows, row.snapshot_id, row.error) == ("success", 10, 10, result["snapshot_id"], None)
 
@@ -157,7 +157,7 @@ def test_a_failure_after_the_commit_records_what_was_committed(tmp_path, catalog
     _synced(tmp_path, source)
     monkeypatch.setenv("CHIMERA_FAIL_AT", "after_commit")
     with pytest.raises(InjectedFailure):
-        run_pipeline(pipeline_for(source), run_id="manual__1")
+        run_task(pipeline_for(source), run_id="manual__1")
     [row] = _runs()
     snapshot = catalog.load_table("qa.events").current_snapshot()
     assert (row.state, row.rows_read, row.rows, row.snapshot_id) == ("failed", 10, 10, snapshot.snapshot_id)
@@ -167,13 +167,13 @@ def test_a_failure_after_the_commit_records_what_was_committed(tmp_path, catalog
 def test_an_unknown_pipeline_or_an_unreachable_registry_only_warns(tmp_path, catalog, registry_url, monkeypatch, caplog):
     data = tmp_path / "data"
     _write_events(data, "a.jsonl", range(5))
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_chimera.operators.runstats"):
-        assert run_pipeline(pipeline_for(_events_source(data)))["rows"] == 5  # never synced
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_chimera.ingest.runstats"):
+        assert run_task(pipeline_for(_events_source(data)))["rows"] == 5  # never synced
     assert "qa_intent_src_events: run test-run (success) not recorded in the registry: LookupError: pipeline" in caplog.text
 
     caplog.clear()
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", "postgresql://chimera:hunter2@127.0.0.1:1/nowhere")
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_chimera.operators.runstats"):
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_chimera.ingest.runstats"):
         assert save_run("p", "r", "running") is False
     assert "p: run r (running) not recorded in the registry: RegistryUnreachable" in caplog.text
     assert "hunter2" not in caplog.text

@@ -1,4 +1,4 @@
-"""The ingest task's modes end to end on a file source: partitioned, dedup, schema evolution."""
+"""The ingest run's modes end to end on a file source: partitioned, dedup, schema evolution."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from airflow_provider_chimera.operators.ingest import UnsupportedModeError
+from airflow_provider_chimera.ingest.modes import UnsupportedModeError
+from airflow_provider_chimera.sources.window import WindowError
 from airflow_provider_chimera.writer.evolution import SchemaMismatchError
 from tests.helpers import pipeline_for, read_table, run_pipeline
 
@@ -59,15 +60,10 @@ def test_partitioned_runs_load_their_interval_and_a_rerun_replaces_it(tmp_path, 
         assert _by_day(catalog) == {1: [(0, "b"), (3, "a"), (6, "a")], 2: [(1, "a"), (4, "a"), (7, "a"), (10, "a")]}
 
 
-def test_a_partitioned_run_without_interval_takes_its_logical_dates_period(tmp_path, catalog):
-    _write(tmp_path / "a.jsonl", [{"id": 1, "v": "a", "ts": "2026-11-01T10:00:00Z"}, {"id": 2, "v": "a", "ts": "2026-11-01T11:00:00Z"}])
+def test_a_partitioned_run_needs_its_window(tmp_path):
     pipeline = pipeline_for(_source(tmp_path, _ingestion({"type": "partitioned", "column": "ts", "granularity": "hour"})))
-    from airflow_provider_chimera.operators.ingest import IngestOperator
-
-    context = {"run_id": "manual", "logical_date": dt.datetime(2026, 11, 1, 10, 30, tzinfo=UTC)}
-    result = IngestOperator(task_id="ingest", pipeline=pipeline).execute(context)
-    assert result["rows"] == 1
-    assert read_table(catalog, "qa.events").column("id").to_pylist() == [1]
+    with pytest.raises(WindowError, match=r"pipeline .*: a 'partitioned' run needs the window of 'ts' it loads"):
+        run_pipeline(pipeline)
 
 
 def test_dedup_keeps_the_latest_per_key_across_runs(tmp_path, catalog):
