@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_chimera.sources.registry import ENTRY_POINT_GROUP, forget_plugins
+from airflow_provider_chimera.contract.source_types import ENTRY_POINT_GROUP, forget_plugins
 
 HTTP_ENTRY_POINT = {"http": "airflow_provider_chimera.sources.http:plugin"}  # as in setup.cfg
 

@@ -38,7 +38,7 @@ Text = Annotated[str, Field(min_length=1)]
 Column = bounded(COLUMN_MAX)  # a column name
 ObjectName = bounded(OBJECT_MAX)
 TagName = bounded(TAG_MAX)  # team names become tags of every DAG
-# The source types built into Chimera; packages register more (``sources.registry``), and a
+# The source types built into Chimera; packages register more (``contract.source_types``), and a
 # source's ``type`` is any of either. What each type needs of its objects is its plugin's
 # ``capabilities``.
 BuiltinSourceType = Literal["postgres", "mysql", "snowflake", "mongodb", "kafka", "file", "pdf"]
@@ -475,7 +475,7 @@ class Source(_Model):
     name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)
     type: Annotated[str, Field(min_length=1)]
     connection: Connection
-    # The source type's own config, validated by the model its plugin gives (``sources.registry``).
+    # The source type's own config, validated by the model its plugin gives (``contract.source_types``).
     options: Options | None = None
     objects: Literal["all"] | list[SourceObject]
     defaults: IngestionDefaults | None = None
@@ -483,7 +483,7 @@ class Source(_Model):
     @field_validator("type")
     @classmethod
     def _installed_type(cls, value: str) -> str:
-        from airflow_provider_chimera.sources.registry import source_plugin  # entry points: looked up when used
+        from airflow_provider_chimera.contract.source_types import source_plugin  # entry points: looked up when used
 
         try:
             source_plugin(value)
@@ -492,8 +492,8 @@ class Source(_Model):
         return value
 
     def plugin(self):
-        """The :class:`~airflow_provider_chimera.sources.registry.SourcePlugin` of this source's type."""
-        from airflow_provider_chimera.sources.registry import source_plugin
+        """The :class:`~airflow_provider_chimera.contract.source_types.SourcePlugin` of this source's type."""
+        from airflow_provider_chimera.contract.source_types import source_plugin
 
         return source_plugin(self.type)
 

@@ -65,7 +65,7 @@ def forget_validators() -> None:
 
 def schema_problems(file: str, data: Any) -> list[IntentProblem]:
     """Every JSON Schema error of ``data``, in document order."""
-    from airflow_provider_chimera.sources.registry import registered_names
+    from airflow_provider_chimera.contract.source_types import registered_names
 
     errors = sorted(_validator(registered_names()).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     problems: list[IntentProblem] = []

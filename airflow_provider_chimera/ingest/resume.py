@@ -19,10 +19,10 @@ from typing import Any
 from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.sources.base import Position, SourceReader, cursor_column
+from airflow_provider_chimera.writer.ownership import ADOPT_FROM_KEY as ADOPT_KEY
 
 log = logging.getLogger(__name__)
 
-ADOPT_KEY = "adopt_from"
 
 
 class UnadoptedTableError(FixRequired, RuntimeError):

@@ -33,6 +33,8 @@ from airflow_provider_chimera.writer.quarantine import SUFFIX
 log = logging.getLogger(__name__)
 
 ADOPT_KEY = "adopt_table"
+# The run conf key that adopts a position in an existing table (read by ``ingest.resume``).
+ADOPT_FROM_KEY = "adopt_from"
 ADOPTED = "table.adopted"  # the audit action
 
 
@@ -136,7 +138,6 @@ def claim_pipeline_tables(catalog: Catalog, pipeline, run_id: str, conf: dict[st
     """:func:`claim_tables` for ``pipeline``'s target, adopting when the run conf says so
     (``adopt_table``, or ``adopt_from``: stating where an adopted table's data ends adopts it too),
     each adoption recorded in the registry's audit log as ``table.adopted``."""
-    from airflow_provider_chimera.ingest.resume import ADOPT_KEY as ADOPT_FROM
 
     target = pipeline.ingestion.target
 
@@ -152,6 +153,6 @@ def claim_pipeline_tables(catalog: Catalog, pipeline, run_id: str, conf: dict[st
 
     return claim_tables(
         catalog, pipeline.id, pipeline.target_namespace, target.table,
-        adopt=wants_adoption(conf) or conf.get(ADOPT_FROM) is not None,
+        adopt=wants_adoption(conf) or conf.get(ADOPT_FROM_KEY) is not None,
         audit=audit, where=f"{pipeline.intent_file}: pipeline {pipeline.id}",
     )

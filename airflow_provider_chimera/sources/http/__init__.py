@@ -8,7 +8,7 @@ Pydantic, and names its reader by path, so that validating intents never imports
 from __future__ import annotations
 
 from airflow_provider_chimera.sources.http.options import HttpObjectOptions, HttpOptions
-from airflow_provider_chimera.sources.registry import INTERFACE_VERSION, Capabilities, SourcePlugin
+from airflow_provider_chimera.contract.source_types import INTERFACE_VERSION, Capabilities, SourcePlugin
 
 plugin = SourcePlugin(
     type="http",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_chimera.sources.registry import registered_names
+from airflow_provider_chimera.contract.source_types import registered_names
 from airflow_provider_chimera.contract import IntentError, parse_intent
 from airflow_provider_chimera.contract.timing import PRESETS
 from airflow_provider_chimera.contract.validate import check_bytes, check_file, check_folder, validate_paths

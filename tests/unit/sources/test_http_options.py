@@ -8,7 +8,7 @@ from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.contract.source_rules import source_rule_problems
 from airflow_provider_chimera.sources.http.client import endpoint_from_uri, retry_after
 from tests.entry_points import http_source, plugin_site  # noqa: F401  (fixtures)
-from tests.unit.sources.test_registry import _problems
+from tests.unit.contract.test_source_types import _problems
 
 pytestmark = pytest.mark.usefixtures("http_source")
 

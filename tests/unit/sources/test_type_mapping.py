@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from airflow_provider_chimera.sources import READERS
+from airflow_provider_chimera.contract.source_types import READERS
 from airflow_provider_chimera.sources.base import UnsupportedColumnError
 from airflow_provider_chimera.sources.kafka import _one_line
 from airflow_provider_chimera.sources.mongodb import _plain

@@ -27,6 +27,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from airflow_provider_chimera.errors import FixRequired
 
+# type -> "module:Class"; imported on use so that parsing DAGs never loads a driver.
+READERS: dict[str, str] = {
+    "file": "airflow_provider_chimera.sources.file:FileReader",
+    "pdf": "airflow_provider_chimera.sources.pdf:PdfReader",
+    "postgres": "airflow_provider_chimera.sources.postgres:PostgresReader",
+    "mysql": "airflow_provider_chimera.sources.mysql:MySqlReader",
+    "snowflake": "airflow_provider_chimera.sources.snowflake:SnowflakeReader",
+    "mongodb": "airflow_provider_chimera.sources.mongodb:MongoReader",
+    "kafka": "airflow_provider_chimera.sources.kafka:KafkaReader",
+}
+
+
 ENTRY_POINT_GROUP = "chimera.sources"
 # The major version of the source interface (SourceReader, Extract, Position, SourcePlugin) this
 # Chimera speaks. Raised only by a change that breaks existing plugins.
@@ -130,9 +142,8 @@ class SourcePlugin(BaseModel):
 
 @cache
 def builtin_plugins() -> dict[str, SourcePlugin]:
-    """Chimera's own source types (:data:`~airflow_provider_chimera.sources.READERS`)."""
+    """Chimera's own source types (:data:`READERS`)."""
     from airflow_provider_chimera.contract.model import BUILTIN_SOURCE_TYPES
-    from airflow_provider_chimera.sources import READERS
 
     return {
         name: SourcePlugin(

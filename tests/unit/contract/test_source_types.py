@@ -10,7 +10,7 @@ import pytest
 from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.contract.validate import check_bytes
 from airflow_provider_chimera.sources import UnsupportedSourceError, source_reader
-from airflow_provider_chimera.sources.registry import (
+from airflow_provider_chimera.contract.source_types import (
     INTERFACE_VERSION,
     PluginRefusedError,
     UnknownSourceTypeError,
@@ -23,7 +23,7 @@ ECHO = '''
 from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_chimera.sources.base import SourceReader
-from airflow_provider_chimera.sources.registry import Capabilities, SourcePlugin
+from airflow_provider_chimera.contract.source_types import Capabilities, SourcePlugin
 
 IMPORTED = True
 
