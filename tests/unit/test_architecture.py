@@ -123,3 +123,14 @@ def test_the_layering_check_sees_an_upward_import(tmp_path):
     guarded = tmp_path / "guarded.py"
     guarded.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import airflow_provider_chimera.cli\n")
     assert [t for _, t in _imports(guarded) if t.startswith(ROOT)] == []
+
+
+def test_docs_architecture_lists_the_same_layers():
+    """docs/architecture.md's table of layers is this test's LAYERS, row for row."""
+    import re
+
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| ([^|]+) \|", text, re.M)
+    documented = [tuple(re.findall(r"`([a-z_.]+)`", names)) for _, names in rows]
+    assert [int(n) for n, _ in rows] == list(range(len(LAYERS)))
+    assert [tuple(sorted(d)) for d in documented] == [tuple(sorted(n for n in layer if n != "__init__")) for layer in LAYERS]
