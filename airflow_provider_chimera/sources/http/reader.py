@@ -66,7 +66,10 @@ class HttpReader(SourceReader):
         own = self.object_options(obj).records_path
         return self.options.records_path if own is None else own
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> HttpExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> HttpExtract:
+        """``limit`` is ignored: every record past ``since`` is read (``stream`` mode reads Kafka only)."""
         if window is not None:
             raise HttpRequestError(f"{obj.name}: an 'http' source reads in 'full' or 'incremental' mode, not 'partitioned'")
         return HttpExtract(self, obj, since)

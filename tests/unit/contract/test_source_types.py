@@ -42,7 +42,7 @@ class EchoObjectOptions(BaseModel):
 class EchoReader(SourceReader):
     source_type = "echo"
 
-    def extract(self, obj, since, window=None):
+    def extract(self, obj, since, window=None, limit=None):
         raise NotImplementedError
 
     def probe(self):
