@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.superset_server import superset_server  # noqa: F401  (fixture: one Superset for the whole session)
+
 REPO = Path(__file__).resolve().parents[1]
 SERVICES_ENV = REPO / "scripts" / "services.env"
 
