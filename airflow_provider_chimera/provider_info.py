@@ -461,7 +461,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Chimera",
-                "python-modules": ["airflow_provider_chimera.operators.ingest"],
+                "python-modules": [
+                    f"airflow_provider_chimera.operators.{name}"
+                    for name in ("ingest", "maintenance", "onboarding", "recovery", "registry", "timeliness")
+                ],
             }
         ],
         "hooks": [
@@ -478,7 +481,7 @@ def get_provider_info() -> dict[str, Any]:
                 "ui-field-behaviour": {
                     "hidden-fields": ["port", "login", "password", "schema"],
                     "relabeling": {"host": "Base location"},
-                    "placeholders": {"host": "file:///data/retail or s3://bucket/prefix"},
+                    "placeholders": {"host": "file:///data/retail"},
                 },
             }
         ],

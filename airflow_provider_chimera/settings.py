@@ -10,7 +10,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from airflow_provider_chimera.provider_info import CONFIG_OPTIONS
 
@@ -44,7 +44,12 @@ def _dags_folder() -> Path:
 
 
 class ChimeraSettings(BaseModel):
-    """The ``[chimera]`` options, resolved."""
+    """The ``[chimera]`` options, resolved and typed.
+
+    One field per option of :data:`provider_info.CONFIG_OPTIONS`, which alone holds the defaults
+    and descriptions: :func:`load_settings` reads every option by that list, and a test checks
+    that the list and these fields name the same options.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -54,93 +59,73 @@ class ChimeraSettings(BaseModel):
     batch_rows: int
     target_file_size_mb: int
     parquet_compression: str
-    team_slots: int = 8
-    source_slots: int = 4
-    pools_config: Path | None = None
-    tenancy_file: Path | None = None
-    policies_config: Path | None = None
-    pii_key_secret: str = ""
-    encryption_key_secret: str = ""
-    events_kafka_conn_id: str = "kafka_default"
-    events_topic: str = "chimera.events"
-    smtp_conn_id: str = "smtp_default"
-    datasource_onboarding_topic: str = "chimera.datasource-onboarding"
-    onboarding_completion_topic: str = "chimera.onboarding-completion"
-    data_discovery_topic: str = "chimera.data-discovery-available"
-    superset_conn_id: str = ""
-    stream_batch_rows: int = 100_000
-    stream_run_seconds: int = 600
-    audit_retention_hours: int = 72
-    sql_alchemy_conn: str = ""
-    state_dir: Path = Path()
-    maintenance_slots: int = 2
-    snapshot_retention_days: int = 7
-    compaction_small_file_mb: int = 32
-    compaction_min_files: int = 5
-    datahub_lite_path: Path = Path("datahub-lite.duckdb")
-    datahub_emit_timeout_seconds: float = 5.0
-    recovery_cpu: float = 8.0
-    recovery_memory_gib: float = 16.0
-    registry_sync_schedule: str = "*/5 * * * *"
-    airflow_api_conn_id: str = "airflow_api_default"
-    task_retries: int = 2
-    task_retry_delay_seconds: int = 60
-    task_timeout_minutes: int = 120
-    task_memory_limit_mib: int = 4096
-    pdf_max_mb: int = 50
-    min_schedule_interval: str = "PT5M"
-    orphan_file_age_hours: int = 72
+    team_slots: int
+    source_slots: int
+    tenancy_file: Path | None
+    pools_config: Path | None
+    policies_config: Path | None
+    pii_key_secret: str
+    encryption_key_secret: str
+    stream_batch_rows: int
+    stream_run_seconds: int
+    audit_retention_hours: int
+    events_kafka_conn_id: str
+    events_topic: str
+    smtp_conn_id: str
+    datasource_onboarding_topic: str
+    onboarding_completion_topic: str
+    data_discovery_topic: str
+    superset_conn_id: str
+    sql_alchemy_conn: str
+    state_dir: Path
+    registry_sync_schedule: str
+    airflow_api_conn_id: str
+    task_retries: int
+    task_retry_delay_seconds: int
+    task_timeout_minutes: int
+    task_memory_limit_mib: int
+    maintenance_slots: int
+    snapshot_retention_days: int
+    compaction_small_file_mb: int
+    compaction_min_files: int
+    datahub_lite_path: Path
+    datahub_emit_timeout_seconds: float
+    recovery_cpu: float
+    recovery_memory_gib: float
+    pdf_max_mb: int
+    min_schedule_interval: str
+    orphan_file_age_hours: int
+
+    @field_validator("tenancy_file", "pools_config", "policies_config", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("intents_dir", "warehouse", "state_dir", "datahub_lite_path", "tenancy_file", "pools_config", "policies_config")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
     @cached_property
     def catalog_db(self) -> Path:
         return self.warehouse / "catalog.db"
 
 
+# Options whose empty value means a place derived from Airflow's own settings (AIRFLOW_HOME,
+# the DAGs folder), which only exist once Airflow is configured; evaluated on each load.
+EMPTY_MEANS = {
+    "intents_dir": lambda: _dags_folder().parent / "intents",
+    "warehouse": lambda: airflow_home() / "chimera" / "warehouse",
+    "sql_alchemy_conn": lambda: f"sqlite:///{airflow_home() / 'chimera' / 'registry.db'}",
+    "state_dir": lambda: airflow_home() / "chimera",
+    "datahub_lite_path": lambda: airflow_home() / "chimera" / "datahub-lite.duckdb",
+}
+
+
 def load_settings() -> ChimeraSettings:
     """Read the ``[chimera]`` section now (it is cheap; callers should not cache across runs)."""
-    intents = _option("intents_dir") or str(_dags_folder().parent / "intents")
-    warehouse = _option("warehouse") or str(airflow_home() / "chimera" / "warehouse")
-    return ChimeraSettings(
-        intents_dir=Path(intents).expanduser(),
-        catalog_name=_option("catalog_name"),
-        warehouse=Path(warehouse).expanduser(),
-        batch_rows=int(_option("batch_rows")),
-        target_file_size_mb=int(_option("target_file_size_mb")),
-        parquet_compression=_option("parquet_compression"),
-        team_slots=int(_option("team_slots")),
-        source_slots=int(_option("source_slots")),
-        pools_config=Path(_option("pools_config")).expanduser() if _option("pools_config") else None,
-        tenancy_file=Path(_option("tenancy_file")).expanduser() if _option("tenancy_file") else None,
-        policies_config=Path(_option("policies_config")).expanduser() if _option("policies_config") else None,
-        pii_key_secret=_option("pii_key_secret"),
-        encryption_key_secret=_option("encryption_key_secret"),
-        events_kafka_conn_id=_option("events_kafka_conn_id"),
-        events_topic=_option("events_topic"),
-        smtp_conn_id=_option("smtp_conn_id"),
-        datasource_onboarding_topic=_option("datasource_onboarding_topic"),
-        onboarding_completion_topic=_option("onboarding_completion_topic"),
-        data_discovery_topic=_option("data_discovery_topic"),
-        superset_conn_id=_option("superset_conn_id"),
-        stream_batch_rows=int(_option("stream_batch_rows")),
-        stream_run_seconds=int(_option("stream_run_seconds")),
-        audit_retention_hours=int(_option("audit_retention_hours")),
-        sql_alchemy_conn=_option("sql_alchemy_conn") or f"sqlite:///{airflow_home() / 'chimera' / 'registry.db'}",
-        state_dir=Path(_option("state_dir") or airflow_home() / "chimera").expanduser(),
-        maintenance_slots=int(_option("maintenance_slots")),
-        snapshot_retention_days=int(_option("snapshot_retention_days")),
-        compaction_small_file_mb=int(_option("compaction_small_file_mb")),
-        compaction_min_files=int(_option("compaction_min_files")),
-        datahub_lite_path=Path(_option("datahub_lite_path") or airflow_home() / "chimera" / "datahub-lite.duckdb").expanduser(),
-        datahub_emit_timeout_seconds=float(_option("datahub_emit_timeout_seconds")),
-        recovery_cpu=float(_option("recovery_cpu")),
-        recovery_memory_gib=float(_option("recovery_memory_gib")),
-        registry_sync_schedule=_option("registry_sync_schedule"),
-        airflow_api_conn_id=_option("airflow_api_conn_id"),
-        task_retries=int(_option("task_retries")),
-        task_retry_delay_seconds=int(_option("task_retry_delay_seconds")),
-        task_timeout_minutes=int(_option("task_timeout_minutes")),
-        task_memory_limit_mib=int(_option("task_memory_limit_mib")),
-        pdf_max_mb=int(_option("pdf_max_mb")),
-        min_schedule_interval=_option("min_schedule_interval"),
-        orphan_file_age_hours=int(_option("orphan_file_age_hours")),
-    )
+    values: dict[str, object] = {}
+    for name in CONFIG_OPTIONS:
+        value = _option(name)
+        values[name] = EMPTY_MEANS[name]() if value == "" and name in EMPTY_MEANS else value
+    return ChimeraSettings.model_validate(values)

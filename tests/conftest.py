@@ -40,9 +40,9 @@ def require_service(name: str, host: str, port: int | str) -> None:
 def _forget_remembered_secrets():
     """Secrets resolved by one test (the services' password is "chimera") must not mask another's output."""
     yield
-    from airflow_provider_chimera.registry import audit
+    from airflow_provider_chimera.secrets import forget_secrets
 
-    audit._REMEMBERED.clear()
+    forget_secrets()
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,14 @@ def intent_validate(
         authorized, refused = authorize_folder(valid, root, settings)
         return {path: item.intent for path, item in authorized.items()}, [p for error in refused for p in error.problems]
 
-    report = validate_paths(paths, authorize, lambda valid: incumbent_files(valid, settings.state_dir))
+    from airflow_provider_chimera.factory.dags import build_problems
+
+    report = validate_paths(
+        paths,
+        authorize,
+        lambda valid: incumbent_files(valid, settings.state_dir),
+        lambda intent, file: build_problems(intent, file, settings),
+    )
     for folder in report.empty_folders:
         _say(err, f"{folder}: no intent files (*.json) here")
     if fmt is OutputFormat.json:

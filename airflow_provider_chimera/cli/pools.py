@@ -10,16 +10,40 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from airflow_provider_chimera.factory.pool_sync import (
-    MetadataDbPools,
-    apply_pools,
-    plan_pools,
-)
+from airflow_provider_chimera.pipelines.pools import apply_pools, plan_pools
 from airflow_provider_chimera.pipelines.resources import Allocation
 
 pools_app = typer.Typer(help="Airflow pools: per team and source system, so no team or source is starved.", no_args_is_help=True)
 out = Console(width=200)
 err = Console(stderr=True)
+
+
+class MetadataDbPools:
+    """Pools through Airflow's ``Pool`` model (needs the metadata database: CLI, scheduler host)."""
+
+    def __init__(self):
+        from airflow.utils.session import create_session
+
+        self._session_cm = create_session()
+        self.session = self._session_cm.__enter__()
+
+    def close(self) -> None:
+        self._session_cm.__exit__(None, None, None)
+
+    def existing(self) -> dict[str, tuple[int, str | None]]:
+        from airflow.models.pool import Pool
+
+        return {pool.pool: (pool.slots, pool.description) for pool in Pool.get_pools(session=self.session)}
+
+    def upsert(self, name: str, slots: int, description: str, exists: bool) -> None:
+        from airflow.models.pool import Pool
+
+        Pool.create_or_update_pool(name, slots, description, include_deferred=False, session=self.session)
+
+    def delete(self, name: str) -> None:
+        from airflow.models.pool import Pool
+
+        Pool.delete_pool(name, session=self.session)
 
 
 def plan(intents: Path | None = None, config: Path | None = None) -> Allocation:

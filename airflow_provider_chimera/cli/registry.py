@@ -41,7 +41,7 @@ def _open():
     """The registry of the current configuration; exit 1 with a clear message when it cannot be opened."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from airflow_provider_chimera.registry.audit import scrub
+    from airflow_provider_chimera.secrets import scrub
     from airflow_provider_chimera.registry.db import open_registry
     from airflow_provider_chimera.settings import load_settings
 
@@ -106,7 +106,7 @@ def registry_sync(
 ) -> None:
     """Record the intents folder and the factory's decisions about it (created, retired, rejected, pending)."""
     from airflow_provider_chimera.registry.audit import record
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
     from airflow_provider_chimera.settings import load_settings
 
     folder = intents or load_settings().intents_dir

@@ -7,7 +7,6 @@ from airflow_provider_chimera.contract.timing import DURATION_HINT, SCHEDULE_HIN
 # Key of a rule error's hint in a Pydantic error's ``ctx``.
 CTX_KEY = "chimera_hint"
 
-SOURCE_TYPES = ("postgres", "mysql", "snowflake", "mongodb", "kafka", "file", "pdf")
 FIELD_TYPES = "string, int, long, double, decimal(p,s), boolean, date, timestamp, timestamptz, binary or json"
 
 NAME = "use lower-case letters, digits and '_', starting with a letter, e.g. sales_crm"
@@ -22,7 +21,11 @@ URI_SECRET = (
     'or use "conn_id" with an Airflow connection'
 )
 CONNECTION = 'use {"conn_id": "..."} for an Airflow connection, or {"uri": "..."}'
-SOURCE_TYPE = "use one of " + ", ".join(SOURCE_TYPES)
+SOURCE_TYPE = (
+    "use one of the installed source types; another type needs the package that registers it "
+    "(entry point group chimera.sources)"
+)
+OPTIONS = "set the options the source type documents (docs/sources/), with the types it gives"
 DUPLICATE_SOURCE = "give every source of the intent its own name"
 DUPLICATE_OBJECT = "list each object once; merge the two entries"
 SCHEMA = 'declare the fields: "schema": {"fields": [{"name": "id", "type": "long", "nullable": false}]}'
@@ -133,3 +136,4 @@ EVENT = 'name a Kafka topic ("orders.events") or an asset URI ("iceberg://chimer
 HOST = "write the host and port literally, e.g. postgresql://reader:${secret:TEAM_DB_PASSWORD}@db.example.org:5432/shop"
 OBJECT_URI = "a database object is named schema.table (or database.schema.table); '/', '?' and '#' are not part of it"
 EXPRESSION = "write one SQL condition over the row's columns, e.g. \"amount < 0 OR quantity IS NULL\": no ';', comment or SELECT"
+BUILD = "use a connection URI, object name or trigger of the forms docs/intent-contract.md shows"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Annotated, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -38,12 +38,12 @@ Text = Annotated[str, Field(min_length=1)]
 Column = bounded(COLUMN_MAX)  # a column name
 ObjectName = bounded(OBJECT_MAX)
 TagName = bounded(TAG_MAX)  # team names become tags of every DAG
-# The ``format`` values each source type reads (others take no ``format``).
-FORMATS: dict[str, tuple[str, ...]] = {"file": ("csv", "json", "parquet"), "kafka": ("json", "avro")}
-
-SourceType = Literal["postgres", "mysql", "snowflake", "mongodb", "kafka", "file", "pdf"]
-# Sources whose incremental reads need no cursor column: Kafka keeps offsets, files and PDFs new files.
-INCREMENTAL_WITHOUT_CURSOR = ("kafka", "file", "pdf")
+# The source types built into Chimera; packages register more (``sources.registry``), and a
+# source's ``type`` is any of either. What each type needs of its objects is its plugin's
+# ``capabilities``.
+BuiltinSourceType = Literal["postgres", "mysql", "snowflake", "mongodb", "kafka", "file", "pdf"]
+BUILTIN_SOURCE_TYPES: tuple[str, ...] = get_args(BuiltinSourceType)
+Options = dict[str, Any]  # a source's own config, validated by its plugin
 FieldType = str  # validated by FIELD_TYPE_PATTERN below
 FIELD_TYPE_PATTERN = re.compile(
     r"^(string|int|long|double|boolean|date|timestamp|timestamptz|binary|json|decimal\(\d+,\s*\d+\))$"
@@ -445,6 +445,8 @@ class SourceObject(_Model):
     format: Literal["csv", "json", "parquet", "avro"] | None = None  # file: csv/json/parquet; kafka: json/avro
     columns: list[Column] | None = Field(default=None, min_length=1)
     schema_: ObjectSchema | None = Field(default=None, alias="schema")
+    # The object's own config for its source type (e.g. an HTTP source's ``records_path``).
+    options: Options | None = None
     ingestion: Ingestion | None = None
 
     @model_validator(mode="after")
@@ -471,10 +473,29 @@ class SourceObject(_Model):
 
 class Source(_Model):
     name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX)
-    type: SourceType
+    type: Annotated[str, Field(min_length=1)]
     connection: Connection
+    # The source type's own config, validated by the model its plugin gives (``sources.registry``).
+    options: Options | None = None
     objects: Literal["all"] | list[SourceObject]
     defaults: IngestionDefaults | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _installed_type(cls, value: str) -> str:
+        from airflow_provider_chimera.sources.registry import source_plugin  # entry points: looked up when used
+
+        try:
+            source_plugin(value)
+        except LookupError as exc:
+            raise rule_error(str(exc), hints.SOURCE_TYPE) from None
+        return value
+
+    def plugin(self):
+        """The :class:`~airflow_provider_chimera.sources.registry.SourcePlugin` of this source's type."""
+        from airflow_provider_chimera.sources.registry import source_plugin
+
+        return source_plugin(self.type)
 
     @model_validator(mode="before")
     @classmethod
@@ -504,9 +525,15 @@ class Source(_Model):
 
     @model_validator(mode="after")
     def _object_rules(self) -> Source:
+        plugin = self.plugin()
+        capabilities = plugin.capabilities
+        errors: list[tuple[tuple, str, str]] = [
+            (("options", *loc), message, hints.OPTIONS) for loc, message in plugin.option_problems(self.options)
+        ]
         if self.objects == "all":
+            if errors:
+                raise reject("Source", errors)
             return self
-        errors: list[tuple[tuple, str, str]] = []
         first: dict[str, int] = {}
         for index, obj in enumerate(self.objects):
             at = ("objects", index)
@@ -521,20 +548,32 @@ class Source(_Model):
                     )
                 )
             first.setdefault(obj.name, index)
-            if self.type in ("file", "mongodb", "kafka") and obj.schema_ is None:
+            if capabilities.needs_schema and obj.schema_ is None:
                 errors.append(((*at, "schema"), f"a '{self.type}' object needs a 'schema'", hints.SCHEMA))
-            if self.type in ("file", "pdf") and not obj.path:
+            if capabilities.needs_path and not obj.path:
                 errors.append(((*at, "path"), f"a '{self.type}' object needs a 'path'", hints.PATH))
             if self.type == "file" and obj.format is None:
                 errors.append(((*at, "format"), "a 'file' object needs a 'format'", hints.FORMAT))
-            allowed = FORMATS.get(self.type)
-            if obj.format is not None and allowed is not None and obj.format not in allowed:
+            allowed = capabilities.formats
+            if obj.format is not None and allowed and obj.format not in allowed:
                 errors.append(
                     ((*at, "format"), f"a '{self.type}' object's format is one of {', '.join(allowed)}", hints.FORMAT)
                 )
+            errors.extend(
+                ((*at, "options", *loc), message, hints.OPTIONS)
+                for loc, message in plugin.option_problems(obj.options, "object")
+            )
             errors.extend(_classification_problems(self, obj, at))
             mode = obj.ingestion.mode if obj.ingestion else None
-            if isinstance(mode, IncrementalMode) and mode.cursor is None and self.type not in INCREMENTAL_WITHOUT_CURSOR:
+            if mode is not None and mode.type not in capabilities.modes:
+                errors.append(
+                    (
+                        (*at, "ingestion", "mode", "type"),
+                        f"a '{self.type}' source reads in mode {', '.join(capabilities.modes)}, not {mode.type!r}",
+                        hints.one_of(capabilities.modes),
+                    )
+                )
+            if isinstance(mode, IncrementalMode) and mode.cursor is None and capabilities.incremental_needs_cursor:
                 errors.append(
                     (
                         (*at, "ingestion", "mode", "cursor"),
@@ -543,7 +582,7 @@ class Source(_Model):
                     )
                 )
             if obj.ingestion is not None and obj.ingestion.retention is not None:
-                from airflow_provider_chimera.maintenance.rules import age_column
+                from airflow_provider_chimera.contract.retention import age_column
 
                 if age_column(obj.ingestion) is None:
                     errors.append(

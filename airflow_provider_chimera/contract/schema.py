@@ -5,6 +5,7 @@ Messages never repeat the value of a ``uri``: it may hold the very secret it is 
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import cache
 from importlib.resources import files
@@ -42,13 +43,31 @@ def intent_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(intent_schema())
+def _installed_schema(types: tuple[str, ...]) -> dict[str, Any]:
+    """The shipped schema with the source ``types`` installed packages register added to the
+    source's ``type`` (their ``options`` are checked by their plugins, in the model)."""
+    schema = copy.deepcopy(intent_schema())
+    kind = schema["$defs"]["source"]["properties"]["type"]
+    kind["enum"] = [*kind["enum"], *(t for t in types if t not in kind["enum"])]
+    return schema
+
+
+@cache
+def _validator(types: tuple[str, ...]) -> Draft202012Validator:
+    return Draft202012Validator(_installed_schema(types))
+
+
+def forget_validators() -> None:
+    """Drop the validators built for the source types installed so far."""
+    _installed_schema.cache_clear()
+    _validator.cache_clear()
 
 
 def schema_problems(file: str, data: Any) -> list[IntentProblem]:
     """Every JSON Schema error of ``data``, in document order."""
-    errors = sorted(_validator().iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    from airflow_provider_chimera.sources.registry import registered_names
+
+    errors = sorted(_validator(registered_names()).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     problems: list[IntentProblem] = []
     for error in errors:
         for problem in _explain(file, data, error):
@@ -141,7 +160,8 @@ def _explain(file: str, data: Any, error: ValidationError) -> list[IntentProblem
         return [problem(f"String should have at most {error.validator_value} characters", hints.invalid(field))]
     if keyword == "enum":
         if len(path) == 3 and path[0] == "sources" and last == "type":
-            return [problem(f"unknown source type {_show(value)}", hints.SOURCE_TYPE)]
+            installed = ", ".join(error.validator_value)
+            return [problem(f"unknown source type {_show(value)}; installed: {installed}", hints.SOURCE_TYPE)]
         what = "classification" if len(path) >= 2 and path[-2] == "classification" else (field or "value")
         return [problem(f"unknown {what} {_show(value)}", hints.one_of(error.validator_value))]
     if keyword == "const":

@@ -4,8 +4,8 @@ These rules hold for every intent, with or without a tenancy file; they run wher
 check runs (``chimera intent validate``, the DAG factory, the registry sync and again at run
 time) and the source readers apply the same functions to what they are about to open:
 
-* A ``${env:NAME}`` / ``${secret:NAME}`` placeholder of a database or broker URI stands for the
-  password and only for it (``postgresql://reader:${secret:RETAIL_PG}@db:5432/shop``): a
+* A ``${env:NAME}`` / ``${secret:NAME}`` placeholder of a database, broker or API URI (any type
+  but files and PDFs, including the types packages register) stands for the password and only for it (``postgresql://reader:${secret:RETAIL_PG}@db:5432/shop``): a
   placeholder in the host, user, path or query would let an intent send a worker's variable to a
   server of its choosing. A file or PDF source's base may hold one anywhere; what it resolves to
   is checked at run time (:mod:`airflow_provider_chimera.sources.paths`).
@@ -13,6 +13,11 @@ time) and the source readers apply the same functions to what they are about to 
   authenticator and key or token files come from a platform-owned Airflow connection (``conn_id``).
 * A file or PDF object's ``path`` is a glob relative to the source's base: no absolute path, URL,
   ``~`` or ``..``; and no base or path reaches the kernel's pseudo-files (:data:`FORBIDDEN_ROOTS`).
+* An object's ``mode`` suits its source and target (:func:`mode_problems`): ``stream`` reads only
+  Kafka topics; ``partitioned`` re-reads a time window, which a Kafka topic and a PDF document do
+  not have and which a file source finds in a declared date or timestamp field; it replaces rows,
+  so it never feeds a history target (``kind`` ``mdm`` or ``reference``). The ingest task refuses
+  the same at run time, as a defence.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
-PLACEHOLDER = re.compile(r"\$\{(secret|env):([A-Za-z0-9_.-]+)\}")
-URI_TYPES = ("postgres", "mysql", "snowflake", "mongodb", "kafka")
+from airflow_provider_chimera.secrets import PLACEHOLDER, placeholder_slot_problems
+
 FILE_TYPES = ("file", "pdf")
 # Query keys a Snowflake URI may carry; everything else comes from a platform-owned connection.
 SNOWFLAKE_QUERY_KEYS = frozenset({"warehouse", "role", "schema", "database", "application"})
@@ -39,6 +44,8 @@ SNOWFLAKE_HINT = (
     "protocol or authenticator ask the platform team for an Airflow connection and use 'conn_id'"
 )
 PATH_HINT = "give a glob relative to the source's base location, e.g. 'orders/*.csv'"
+MODE_HINT = "use 'full' or 'incremental'; 'stream' reads Kafka topics, 'partitioned' re-reads a time window of a table or files"
+WINDOW_TYPES = ("date", "timestamp", "timestamptz")  # the types a window's bounds are given in (sources.window)
 
 
 @dataclass(frozen=True)
@@ -50,33 +57,10 @@ class RuleProblem:
     hint: str
 
 
-def password_slot(uri: str) -> tuple[int, int] | None:
-    """Where the password of ``scheme://user:password@host...`` is in ``uri`` (start, end), if it has one."""
-    scheme, sep, rest = uri.partition("://")
-    if not sep:
-        return None
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    userinfo, at, _ = authority.rpartition("@")
-    if not at or ":" not in userinfo:
-        return None
-    start = len(scheme) + len(sep) + userinfo.index(":") + 1
-    return start, len(scheme) + len(sep) + len(userinfo)
-
-
-def placeholder_slot_problems(uri: str) -> list[str]:
-    """Why the placeholders of a database or broker ``uri`` are not where they may be (empty: fine)."""
-    slot = password_slot(uri)
-    outside = uri
-    if slot is not None:
-        password = uri[slot[0] : slot[1]]
-        if "${" in password and not PLACEHOLDER.fullmatch(password):
-            return [f"the password slot holds {password!r}: it must be exactly one ${{secret:NAME}} or ${{env:NAME}}"]
-        outside = uri[: slot[0]] + uri[slot[1] :]
-    if "${" in outside:
-        found = PLACEHOLDER.search(outside)
-        shown = found.group(0) if found else "'${'"
-        return [f"placeholder {shown} is outside the password slot of the uri"]
-    return []
+def password_slot_only(source_type: str | None) -> bool:
+    """Whether the placeholders of a ``source_type``'s URI may stand for its password only: every
+    type but files and PDFs, the types packages register included (``None``: the platform's own)."""
+    return source_type is not None and source_type not in FILE_TYPES
 
 
 def snowflake_query_problems(uri: str) -> list[str]:
@@ -124,11 +108,49 @@ def local_base(uri: str) -> str | None:
     return None
 
 
+def mode_problems(source) -> list[RuleProblem]:
+    """Why an object of ``source`` (a contract ``Source``) cannot be read in its ``mode``."""
+    if source.objects == "all":
+        return []
+    problems = []
+    for index, obj in enumerate(source.objects):
+        mode = obj.ingestion.mode if obj.ingestion is not None else None
+        at = f"/objects/{index}/ingestion/mode"
+        if mode is None or mode.type not in ("stream", "partitioned"):
+            continue
+        if mode.type == "stream" and source.type != "kafka":
+            problems.append(RuleProblem(at, f"'stream' mode reads Kafka topics; a '{source.type}' source takes 'incremental'", MODE_HINT))
+            continue
+        if mode.type != "partitioned":
+            continue
+        kind = obj.ingestion.target.kind
+        if kind in ("mdm", "reference"):
+            problems.append(RuleProblem(at, f"a 'partitioned' mode replaces rows, a '{kind}' target keeps every version; "
+                                            "use 'incremental' or 'full'", MODE_HINT))
+        elif source.type == "kafka":
+            problems.append(RuleProblem(at, f"topic {obj.name!r} cannot be read in 'partitioned' mode "
+                                            "(a topic has no time window to re-read); use 'incremental' or 'stream'", MODE_HINT))
+        elif source.type == "pdf":
+            problems.append(RuleProblem(at, "a PDF source reads whole documents and applies no time window: "
+                                            "'partitioned' mode would load every page into each run's window; "
+                                            "use 'incremental' (new documents) or 'full'", MODE_HINT))
+        elif source.type == "file" and obj.schema_ is not None:
+            declared = {field.name: field.type for field in obj.schema_.fields if not obj.columns or field.name in obj.columns}
+            if mode.column not in declared:
+                problems.append(RuleProblem(f"{at}/column", f"partition column {mode.column!r} is not among the columns read",
+                                            "name a date or timestamp field of the object's schema"))
+            elif declared[mode.column] not in WINDOW_TYPES:
+                problems.append(RuleProblem(f"{at}/column", f"partition column {mode.column!r} is {declared[mode.column]}; "
+                                            "a 'partitioned' mode needs a date or timestamp column",
+                                            "name a date or timestamp field of the object's schema"))
+    return problems
+
+
 def source_rule_problems(source) -> list[RuleProblem]:
     """Every rule of this module that ``source`` (a contract ``Source``) breaks."""
-    problems: list[RuleProblem] = []
+    problems: list[RuleProblem] = mode_problems(source)
     uri = source.connection.uri
-    if uri is not None and source.type in URI_TYPES:
+    if uri is not None and password_slot_only(source.type):
         problems += [RuleProblem("/connection/uri", m, PLACEHOLDER_HINT) for m in placeholder_slot_problems(uri)]
         if source.type == "snowflake":
             problems += [RuleProblem("/connection/uri", m, SNOWFLAKE_HINT) for m in snowflake_query_problems(uri)]

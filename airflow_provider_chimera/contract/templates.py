@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, get_args
+from typing import Any
 
-from airflow_provider_chimera.contract.model import SourceType
+from airflow_provider_chimera.contract.model import BUILTIN_SOURCE_TYPES
 
-SOURCE_TYPES: tuple[str, ...] = get_args(SourceType)
+SOURCE_TYPES: tuple[str, ...] = BUILTIN_SOURCE_TYPES
 
 PLACEHOLDERS: dict[str, str] = {
     "<intent_name>": "the intent's name: lower-case letters, digits and _, equal to the file name without .json",

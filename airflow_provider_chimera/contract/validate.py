@@ -51,18 +51,24 @@ class Report:
 
 
 Authorizer = Callable[[dict[Path, Intent]], tuple[dict[Path, Intent], list[IntentProblem]]]
+# What the layer that builds DAGs refuses in one valid intent (file: the intent's file).
+BuildCheck = Callable[[Intent, str], list[IntentProblem]]
 
 
 def validate_paths(
     paths: Iterable[Path],
     authorize: Authorizer | None = None,
     incumbents: Callable[[dict[Path, Intent]], frozenset[Path]] | None = None,
+    build: BuildCheck | None = None,
 ) -> Report:
     """Validate intent files and folders of them; files in one folder are also checked together.
 
-    Files named one by one are grouped by the folder they are in. Only files that pass their own
-    checks, and ``authorize`` (the tenancy check: what their team may use), take part in
-    :func:`check_folder`, where the files ``incumbents`` names keep what they hold.
+    Files named one by one are grouped by the folder they are in. A file valid on its own is then
+    given to ``build`` (``chimera intent validate`` passes the factory's: what Airflow refuses when
+    it builds the DAGs), so that nothing accepted here fails later; the contract itself never
+    loads Airflow. Only files that pass these checks, and ``authorize`` (the tenancy check: what
+    their team may use), take part in :func:`check_folder`, where the files ``incumbents`` names
+    keep what they hold.
     """
     groups: dict[Path, list[Path]] = {}
     report = Report()
@@ -81,6 +87,9 @@ def validate_paths(
         for path in dict.fromkeys(members):  # each file once, in the order given
             report.files.append(path)
             intent, problems = check_file(path)
+            if intent is not None and build is not None:
+                problems = sorted(build(intent, str(path)), key=lambda p: _order(p.path))
+                intent = None if problems else intent
             report.problems.extend(problems)
             if intent is not None:
                 valid[path] = intent
@@ -111,11 +120,6 @@ def check_bytes(raw: bytes, file: str, stem: str | None = None) -> tuple[Intent 
         _add(problems, found)
     intent, from_model = model_problems(file, data)
     _add(problems, [p if p.hint else replace(p, hint=_model_hint(p)) for p in from_model])
-    if intent is not None and not problems:
-        # What Airflow itself refuses when the factory builds the DAGs (imported here: it loads Airflow).
-        from airflow_provider_chimera.factory.dags import build_problems
-
-        problems += build_problems(intent, file)
     problems.sort(key=lambda p: _order(p.path))
     return (intent if not problems else None), problems
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,12 +10,12 @@ from airflow.sdk import DAG
 
 from airflow_provider_chimera.factory.assets import source_asset, target_asset
 from airflow_provider_chimera.factory.docs import doc_md, tags
-from airflow_provider_chimera.contract import Intent, IntentError, IntentProblem
+from airflow_provider_chimera.contract import Intent, IntentError, IntentProblem, hints
 from airflow_provider_chimera.pipelines import Pipeline, discover, intent_guard, object_place, pipelines_of
 from airflow_provider_chimera.pipelines.resources import pool_name, priority_weight
 from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
-from airflow_provider_chimera.operators.limits import execution_timeout
+from airflow_provider_chimera.ingest.limits import execution_timeout
 from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 
@@ -92,16 +91,14 @@ def _build_all(intents_dir: Path | str | None, register: bool) -> tuple[dict[str
     return dags, errors
 
 
-def build_problems(
-    intent: Intent, file: str, whole: bool = True, settings: ChimeraSettings | None = None
-) -> list[IntentProblem]:
+def build_problems(intent: Intent, file: str, settings: ChimeraSettings | None = None) -> list[IntentProblem]:
     """What Airflow refuses when the factory builds ``intent``'s DAGs (an asset URI it cannot
     parse, a schedule it rejects...), each located at the intent's part it comes from.
 
     ``chimera intent validate`` runs this on every valid intent, so that it accepts nothing the
-    factory would fail on; the DAGs are built unregistered and thrown away. ``whole=False`` (the
-    factory's own check, on every parse) builds the parts only (assets, schedule, pool), not the
-    DAG: the factory builds that next, under the intent's guard.
+    factory would fail on; the DAGs are built unregistered and thrown away. While parsing, the
+    factory relies on ``discover``'s Airflow-free check of the same parts
+    (``pipelines.buildable``) and builds each intent's DAGs under the intent's guard.
     """
     settings = settings or load_settings()
     problems = []
@@ -113,36 +110,14 @@ def build_problems(
             (lambda: target_asset(pipeline, settings.catalog_name), f"{at}/ingestion/target/table"),
             (lambda: schedule_of(pipeline, settings.events_kafka_conn_id), f"{at}/ingestion/trigger"),
             (lambda: pool_name(pipeline), uri_at if pipeline.source.connection.uri else at),
+            (lambda: build_dag(pipeline, settings, register=False), at),
         ]
-        if whole:
-            parts.append((lambda: build_dag(pipeline, settings, register=False), at))
         for build, where in parts:
             try:
                 build()
             except Exception as exc:  # Airflow's ValueError, or anything else it raises
-                problems.append(IntentProblem(file, where, f"Airflow refuses the pipeline {pipeline.id[:60]}: {exc}", _BUILD_HINT))
+                problems.append(IntentProblem(file, where, f"Airflow refuses the pipeline {pipeline.id[:60]}: {exc}", hints.BUILD))
                 break
-    return problems
-
-
-_BUILD_HINT = "use a connection URI, object name or trigger of the forms docs/intent-contract.md shows"
-# build_problems of intent files by (file, content hash), most recently used last; bounded like the parse cache.
-_BUILT: OrderedDict[tuple[str, str], list[IntentProblem]] = OrderedDict()
-
-
-def cached_build_problems(
-    intent: Intent, file: str, content_hash: str, settings: ChimeraSettings
-) -> list[IntentProblem]:
-    """:func:`build_problems` of the DAGs' parts, computed once per version of an intent file."""
-    from airflow_provider_chimera.contract.load import CACHE_ENTRIES
-
-    key = (file, content_hash)
-    if key in _BUILT:
-        _BUILT.move_to_end(key)
-        return _BUILT[key]
-    problems = _BUILT[key] = build_problems(intent, file, whole=False, settings=settings)
-    while len(_BUILT) > CACHE_ENTRIES:
-        _BUILT.popitem(last=False)
     return problems
 
 

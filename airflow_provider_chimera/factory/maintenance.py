@@ -13,7 +13,7 @@ TABLE_MAINTENANCE = "chimera_maintenance"
 
 
 def build_maintenance_dags() -> dict[str, DAG]:
-    from airflow_provider_chimera.factory.onboarding import intents_alias
+    from airflow_provider_chimera.operators.registry import intents_alias
     from airflow_provider_chimera.operators.registry import RegistrySyncOperator
 
     from airflow_provider_chimera.settings import load_settings

@@ -14,29 +14,12 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from airflow.sdk import DAG, Asset, AssetAlias, chain
+from airflow.sdk import DAG, chain
 
 from airflow_provider_chimera.onboarding.workflow import STEPS, onboarding_dag_id
+from airflow_provider_chimera.operators.registry import intent_asset
 
 log = logging.getLogger(__name__)
-
-INTENTS_ALIAS = "chimera-intents"
-
-
-def intent_uri(intent_name: str) -> str:
-    return f"chimera-intent://{intent_name}"
-
-
-def intent_asset(intent_name: str) -> Asset:
-    """The asset whose events start the intent's onboarding."""
-    uri = intent_uri(intent_name)
-    return Asset(uri=uri, name=uri, group="chimera-intent")
-
-
-def intents_alias() -> AssetAlias:
-    """The registry sync task's outlet: the intent assets it emits events for are chosen when it runs."""
-    return AssetAlias(name=INTENTS_ALIAS, group="chimera-intent")
-
 
 def build_onboarding_dag(path: Path, intent_name: str, team: str) -> DAG:
     from airflow_provider_chimera.operators.onboarding import OnboardingStepOperator

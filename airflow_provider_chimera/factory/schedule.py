@@ -16,6 +16,7 @@ from airflow.sdk import Asset
 
 from airflow_provider_chimera.contract.model import AdhocTrigger, EventTrigger, TimedTrigger
 from airflow_provider_chimera.pipelines import Pipeline
+from airflow_provider_chimera.pipelines.uris import topic_conn_id, topic_uri
 
 
 def accept_message(message: Any) -> bool:
@@ -35,14 +36,13 @@ def topic_asset(pipeline: Pipeline, topic: str, events_conn_id: str) -> Asset:
     from airflow.providers.apache.kafka.triggers.msg_queue import KafkaMessageQueueTrigger
     from airflow.sdk import AssetWatcher
 
-    source = pipeline.source
-    conn_id = source.connection.conn_id if source.type == "kafka" and source.connection.conn_id else events_conn_id
+    conn_id = topic_conn_id(pipeline, events_conn_id)
     trigger = KafkaMessageQueueTrigger(
         topics=[topic],
         kafka_config_id=conn_id,
         apply_function=f"{__name__}.accept_message",
     )
-    uri = f"kafka://{conn_id}/{topic}"
+    uri = topic_uri(pipeline, topic, events_conn_id)
     # Named and grouped like the pipeline's source asset (factory.assets): when the topic is the
     # pipeline's own source, inlet and schedule are one asset, as Airflow requires.
     return Asset(

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from airflow_provider_chimera.governance.policy import SENSITIVE, Policy
 from airflow_provider_chimera.governance.protect import PROPERTY, mask
-from airflow_provider_chimera.onboarding.scrub import MASK
+from airflow_provider_chimera.secrets import MASK
 
 
 def stored_classification(properties: dict[str, str]) -> dict[str, dict[str, str]]:

@@ -23,7 +23,6 @@ never in an intent; a resolved key is masked in task logs and kept out of the au
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,7 +38,6 @@ CLASSES = ("public", "internal", "pii", "secret")
 SENSITIVE = ("pii", "secret")
 BUILT_IN: dict[str, Method] = {"public": "keep", "internal": "keep", "pii": "keyed_hash", "secret": "drop"}
 DEFAULT_MASK_KEEP_LAST = 4
-_PLACEHOLDER = re.compile(r"^\$\{(secret|env):[A-Za-z0-9_.-]+\}$")
 
 
 class PolicyError(FixRequired, ValueError):
@@ -128,12 +126,12 @@ def policy_for(project: str, settings: ChimeraSettings, policies: PolicyFile | N
 def resolve_key(setting: str, placeholder: str, purpose: str) -> str:
     """The key a ``[chimera] <setting>`` placeholder names, or a :class:`PolicyError` naming the
     setting (never the value). The key is masked in task logs and kept out of the audit log."""
-    from airflow_provider_chimera.sources.base import UnresolvedSecretError, placeholder_values, register_secret
+    from airflow_provider_chimera.secrets import PLACEHOLDER, UnresolvedSecretError, placeholder_values, register_secret
 
     env = f"AIRFLOW__CHIMERA__{setting.upper()}"
     if not placeholder:
         raise PolicyError(f"{purpose} needs a key: set [chimera] {setting} ({env}) to ${{secret:NAME}} or ${{env:NAME}}")
-    if not _PLACEHOLDER.match(placeholder.strip()):
+    if not PLACEHOLDER.fullmatch(placeholder.strip()):
         raise PolicyError(
             f"[chimera] {setting} must be one ${{secret:NAME}} or ${{env:NAME}} placeholder naming where the key is, "
             "not the key itself"

@@ -38,7 +38,7 @@ from airflow_provider_chimera.governance.policy import (
     policy_for,
     resolve_key,
 )
-from airflow_provider_chimera.onboarding.scrub import MASK, Scrubber
+from airflow_provider_chimera.secrets import MASK, Scrubber
 from airflow_provider_chimera.settings import ChimeraSettings
 from airflow_provider_chimera.sources.base import Extract, Position, Rejected
 
@@ -395,7 +395,7 @@ class ProtectedExtract(Extract):
     @property
     def rejected(self) -> list[Rejected]:
         """The source's rejected records, protected (each once, however often this is read)."""
-        source = getattr(self.inner, "rejected", [])
+        source = self.inner.rejected or []
         for record in source[self._seen :]:
             self._rejected.append(self.protector.rejected(record))
         self._seen = len(source)
@@ -405,7 +405,7 @@ class ProtectedExtract(Extract):
         """From now on send each record the source rejects, protected, to ``spool`` (anything
         with ``add``, e.g. :class:`~airflow_provider_chimera.writer.quarantine.QuarantineSpool`)
         at once, instead of keeping it: memory stays bounded however many records are rejected."""
-        kept = getattr(self.inner, "rejected", None)
+        kept = self.inner.rejected
         if kept is None:
             return  # a source that rejects nothing
         self.inner.rejected = _Forwarding(lambda record: spool.add(self.protector.rejected(record)))

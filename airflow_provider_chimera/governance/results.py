@@ -1,6 +1,6 @@
 """Recording a load's check results in the registry's ``check_results`` table.
 
-Bookkeeping, like the run record (:func:`airflow_provider_chimera.operators.runstats.save_run`):
+Bookkeeping, like the run record (:func:`airflow_provider_chimera.ingest.runstats.save_run`):
 written with SQLAlchemy Core on the table (no ORM mapper configuration per task, see
 ``registry/runs.py``), and a registry that cannot be reached, or that does not know the pipeline,
 only costs a warning. A failing *check* fails the load; failing to *record* it does not.
@@ -25,7 +25,7 @@ def save_check_results(
     pipeline_id: str, run_id: str, results: Sequence[CheckResult], *, snapshot_id: int | None, published: bool
 ) -> bool:
     """Insert one ``check_results`` row per result that fits the table; whether all were recorded."""
-    from airflow_provider_chimera.registry.audit import scrub
+    from airflow_provider_chimera.secrets import scrub
 
     if not results:
         return True

@@ -28,7 +28,8 @@ from sqlalchemy import func, select
 from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.governance import notices
 from airflow_provider_chimera.governance.timeliness import Verdict, assess, last_published_at, transition
-from airflow_provider_chimera.registry.audit import record, scrub
+from airflow_provider_chimera.registry.audit import record
+from airflow_provider_chimera.secrets import scrub
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.models import PipelineRow, SlaEventRow, SlaStatusRow
 from airflow_provider_chimera.settings import ChimeraSettings
@@ -77,7 +78,7 @@ def run_timeliness(settings: ChimeraSettings, *, now: dt.datetime | None = None,
     registry = open_registry(settings)
     if pipelines and not {p.id for p in pipelines} <= set(_created(registry, pipelines)):
         # Intents newer than the last registry sync: record them first, as `chimera registry sync` would.
-        from airflow_provider_chimera.registry.sync import sync_registry
+        from airflow_provider_chimera.pipelines.sync import sync_registry
 
         sync_registry(registry, settings.intents_dir, actor=actor)
     catalog = chimera_catalog(settings) if pipelines else None

@@ -2,7 +2,7 @@
 
 A file source may name its base location by ``conn_id`` instead of a URI, so that the platform team
 decides where a team's files are read from. The connection's ``host`` (or ``extra.path``) is the
-base: a local path or any fsspec URL (``file:///data/retail``, ``s3://bucket/prefix``). The
+base: a local path or ``file://`` URL (``file:///data/retail``; an object store's URL once its fsspec package is installed, README "Sources"). The
 connection form's Test button lists the base (:meth:`FileConnectionHook.test_connection`).
 """
 

@@ -23,7 +23,7 @@ from pyiceberg.types import DateType, TimestampType, TimestamptzType
 
 from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.maintenance import MAINTENANCE
-from airflow_provider_chimera.maintenance.rules import AgeColumn
+from airflow_provider_chimera.contract.retention import AgeColumn
 from airflow_provider_chimera.writer.history import EFFECTIVE_TO, IS_CURRENT
 from airflow_provider_chimera.writer.partitions import column_named
 

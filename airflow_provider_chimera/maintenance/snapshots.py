@@ -10,7 +10,7 @@ A snapshot older than ``[chimera] snapshot_retention_days`` is expired unless so
   finds its position by walking back from the head through the parents, and timeliness finds
   the pipeline's last publication the same way; after a retention or compaction the head is a
   maintenance snapshot, and cutting the walk short would lose the position and stop the pipeline
-  (:mod:`airflow_provider_chimera.operators.resume`). The price: files that snapshot reads stay
+  (:mod:`airflow_provider_chimera.ingest.resume`). The price: files that snapshot reads stay
   in storage until the pipeline commits again and it can expire.
 
 A branch or tag whose ``max-ref-age-ms`` has passed (an abandoned write-audit-publish branch) is

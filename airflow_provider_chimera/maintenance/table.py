@@ -22,7 +22,7 @@ from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.maintenance.compaction import compact
 from airflow_provider_chimera.maintenance.orphans import remove_orphan_files
 from airflow_provider_chimera.maintenance.retention import apply_retention
-from airflow_provider_chimera.maintenance.rules import age_column
+from airflow_provider_chimera.contract.retention import age_column
 from airflow_provider_chimera.maintenance.snapshots import expire_snapshots
 from airflow_provider_chimera.settings import ChimeraSettings
 from airflow_provider_chimera.writer.iceberg import PIPELINE as OWNER

@@ -140,7 +140,7 @@ def select_destination(settings: ChimeraSettings | None = None) -> Destination:
     if "://" not in host:
         host = f"{'https' if conn.conn_type == 'https' else 'http'}://{host}"
     if conn.password:
-        from airflow_provider_chimera.sources.base import register_secret
+        from airflow_provider_chimera.secrets import register_secret
 
         register_secret(conn.password)
     return Destination("rest", host, token=conn.password or None, timeout=timeout)

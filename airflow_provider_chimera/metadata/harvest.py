@@ -29,7 +29,7 @@ from airflow_provider_chimera.metadata.destination import (
     Destination,
     select_destination,
 )
-from airflow_provider_chimera.registry.audit import scrub
+from airflow_provider_chimera.secrets import scrub
 from airflow_provider_chimera.settings import ChimeraSettings
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 
@@ -120,7 +120,7 @@ def object_schema(source: Source, obj: SourceObject, grant: Grant | None = None)
 
     # The hook plans the read (column types, casts) without reading a row; no data is touched.
     extract = source_reader(source, grant=grant).extract(obj, None)
-    return extract.schema, dict(getattr(extract, "pg_types", {}) or {})
+    return extract.schema, dict(extract.pg_types)
 
 
 def run_datahub_source(source: Source, objects: list[SourceObject], destination: Destination, grant: Grant | None = None) -> str | None:
@@ -145,24 +145,22 @@ def run_datahub_source(source: Source, objects: list[SourceObject], destination:
 
 def _source_config(source: Source, objects: list[SourceObject], grant: Grant | None = None) -> dict:
     """A recipe's ``source`` limited to ``objects`` (exact-name patterns)."""
-    from airflow_provider_chimera.sources.base import (
-        airflow_connection,
-        register_secret,
-        resolve_uri,
-    )
+    from airflow_provider_chimera.contract.source_rules import password_slot_only
+    from airflow_provider_chimera.secrets import register_secret, resolve_uri
+    from airflow_provider_chimera.sources.base import airflow_connection
 
     exact = lambda *names: {"allow": ["^" + re.escape(".".join(names)) + "$"]}
     connection = source.connection
     if source.type == "kafka":
         if connection.uri is not None:
-            servers = resolve_uri(connection, grant or SINGLE_TEAM, source.type).split("://", 1)[-1].strip("/")
+            servers = resolve_uri(connection.uri, grant or SINGLE_TEAM, password_only=True).split("://", 1)[-1].strip("/")
         else:
             servers = airflow_connection(connection.conn_id).extra_dejson["bootstrap.servers"]
         topics = [pattern for obj in objects for pattern in exact(obj.name)["allow"]]
         return {"type": "kafka", "config": {"connection": {"bootstrap": servers}, "topic_patterns": {"allow": topics}}}
     database, _ = naming.source_database(source)
     if connection.uri is not None:
-        uri, extra = resolve_uri(connection, grant or SINGLE_TEAM, source.type), {}
+        uri, extra = resolve_uri(connection.uri, grant or SINGLE_TEAM, password_only=password_slot_only(source.type)), {}
     else:
         conn = airflow_connection(connection.conn_id)
         uri = f"mongodb://{conn.host}:{conn.port or 27017}"

@@ -120,7 +120,7 @@ def emit_run_lineage(
 
 
 def _failed(pipeline: Pipeline, destination: str, error: str, settings: ChimeraSettings) -> None:
-    from airflow_provider_chimera.registry.audit import scrub
+    from airflow_provider_chimera.secrets import scrub
 
     FAILURES[pipeline.id] += 1
     error = scrub(error)

@@ -46,7 +46,9 @@ def source_platform_and_name(source: Source, obj: SourceObject) -> tuple[str, st
     """The DataHub platform and dataset name of one object of ``source``."""
     if source.type in ("file", "pdf"):
         return _location(source, obj)
-    platform = PLATFORMS[source.type]
+    platform = PLATFORMS.get(source.type)
+    if platform is None:  # a type a package registers: DataHub's platform of that name
+        return source.type, obj.name
     if source.type == "kafka":
         return platform, obj.name
     database, schema = source_database(source)

@@ -16,20 +16,21 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, Field
 
 from airflow_provider_chimera.contract.model import Connection, Intent, Source
-from airflow_provider_chimera.onboarding.scrub import Scrubber
+from airflow_provider_chimera.contract.source_rules import password_slot_only
+from airflow_provider_chimera.secrets import (
+    Scrubber,
+    SecretRefusedError,
+    UnresolvedSecretError,
+    placeholder_values,
+    resolve_uri,
+)
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 from airflow_provider_chimera.sources import (
     SourceReader,
     UnsupportedSourceError,
     source_reader,
 )
-from airflow_provider_chimera.sources.base import (
-    SourceRefusedError,
-    UnresolvedSecretError,
-    airflow_connection,
-    placeholder_values,
-    resolve_uri,
-)
+from airflow_provider_chimera.sources.base import SourceRefusedError, airflow_connection
 
 DEFAULT_TIMEOUT_S = 30.0
 _SHOWN_FOUND = 20
@@ -114,7 +115,7 @@ def check_source(intent_name: str, source: Source, grant: Grant | None = None) -
             else:
                 reason = f"connected; {len(objects)} object(s) found with the columns named"
         ok = all(o.ok for o in objects)
-    except (UnresolvedSecretError, UnsupportedSourceError, SourceRefusedError) as exc:
+    except (UnresolvedSecretError, UnsupportedSourceError, SourceRefusedError, SecretRefusedError) as exc:
         ok, reason = False, str(exc)
     except Exception as exc:  # a failed source is reported, never raised
         ok, reason = False, f"{type(exc).__name__}: {str(exc).strip()}"
@@ -140,7 +141,7 @@ def connection_secrets(connection: Connection, grant: Grant | None = None, sourc
     if connection.uri is not None:
         secrets = list(placeholder_values(connection.uri, grant if grant is not None else SINGLE_TEAM).values())
         try:
-            password = urlsplit(resolve_uri(connection, grant if grant is not None else SINGLE_TEAM, source_type)).password
+            password = urlsplit(resolve_uri(connection.uri, grant if grant is not None else SINGLE_TEAM, password_only=password_slot_only(source_type))).password
         except ValueError:  # not a URL the standard parser takes; the hook will say so
             password = None
         return [*secrets, password or "", unquote(password or "")]

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from airflow_provider_chimera.onboarding.scrub import Scrubber
+from airflow_provider_chimera.secrets import Scrubber
 
 if TYPE_CHECKING:
     from cloudevents.core.v1.event import CloudEvent

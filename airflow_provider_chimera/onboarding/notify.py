@@ -44,7 +44,7 @@ def subject(kind: NoticeKind, intent_name: str, details: Mapping[str, Any]) -> s
 
 
 def html_body(kind: NoticeKind, intent_name: str, details: Mapping[str, Any]) -> str:
-    from airflow_provider_chimera.registry.audit import scrub
+    from airflow_provider_chimera.secrets import scrub
 
     details = scrub(dict(details))  # credentials never reach a mail, whichever field they hide in
     e = html.escape
@@ -94,7 +94,7 @@ def notify_team(
 ) -> str:
     """Mail the team about ``kind``; returns ``"sent"`` or ``"failed: <reason>"``."""
     from airflow_provider_chimera.notify import email
-    from airflow_provider_chimera.registry.audit import scrub
+    from airflow_provider_chimera.secrets import scrub
     from airflow_provider_chimera.settings import load_settings
 
     settings = settings or load_settings()

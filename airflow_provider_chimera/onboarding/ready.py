@@ -54,7 +54,7 @@ def notify_table_ready(pipeline, result: dict[str, Any], *, settings=None, regis
                details={**details, "to": pipeline.team.support_email, "notification": message})
         return True
     except Exception as exc:  # the data is committed; a missed notice must not fail the run
-        from airflow_provider_chimera.registry.audit import scrub
+        from airflow_provider_chimera.secrets import scrub
 
         logger.warning("%s: table ready, but the team was not notified: %s", pipeline.id, scrub(f"{type(exc).__name__}: {exc}"))
         return False

@@ -26,8 +26,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
-from airflow_provider_chimera.onboarding.scrub import Scrubber
-from airflow_provider_chimera.onboarding.workflow import StepError
+from airflow_provider_chimera.onboarding.errors import StepError
+from airflow_provider_chimera.secrets import Scrubber, register_secret
 
 if TYPE_CHECKING:
     import httpx
@@ -57,10 +57,7 @@ class Registration:
 def register_intent(conn_id: str, intent: Intent, grant: Grant | None = None) -> Registration:
     """Register ``intent``'s SQL sources and their objects in the Superset of ``conn_id``; each
     source's credentials are resolved within ``grant``, what the intent's team may use."""
-    from airflow_provider_chimera.sources.base import (
-        airflow_connection,
-        register_secret,
-    )
+    from airflow_provider_chimera.sources.base import airflow_connection
 
     result = Registration()
     sql = [source for source in intent.sources if source.type in SQL_SOURCES]

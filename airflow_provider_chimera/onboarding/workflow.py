@@ -37,6 +37,8 @@ from airflow_provider_chimera.contract.diff import ALL, IntentDiff, diff_intents
 from airflow_provider_chimera.contract.load import IntentError, parse_intent
 from airflow_provider_chimera.contract.model import Intent
 from airflow_provider_chimera.onboarding import state as onboarding_state
+from airflow_provider_chimera.onboarding.errors import StepError
+from airflow_provider_chimera.onboarding.superset import register_intent
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 from airflow_provider_chimera.tenancy.authorize import AuthorizationError, authorize_or_raise, relative_file
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
@@ -70,10 +72,6 @@ class OnboardingFailed(RuntimeError):
     def __init__(self, intent: str, step: str, reason: str, retry: str):
         super().__init__(f"onboarding of {intent} failed at step {step}: {reason}. To retry: {retry}")
         self.intent, self.step, self.reason, self.retry = intent, step, reason, retry
-
-
-class StepError(Exception):
-    """Raised inside a step with a reason meant for people."""
 
 
 @dataclass
@@ -113,7 +111,7 @@ class Run:
 
     @property
     def base(self) -> Intent | None:
-        return _completed_intent(self.version.get("base_content"), self.path, self.intent.name)
+        return _completed_intent(self.registry, self.version.get("base_hash"), self.path, self.intent.name)
 
     @property
     def diff(self) -> IntentDiff | None:
@@ -140,9 +138,13 @@ def added_part(diff: IntentDiff, current: Intent) -> Intent:
     return current.model_copy(update={"sources": sources})
 
 
-def _completed_intent(content: str | None, path: Path, name: str) -> Intent | None:
-    """The last completed version, or ``None`` when there is none or it no longer validates (then
-    this version is onboarded as new)."""
+def _completed_intent(registry, content_hash: str | None, path: Path, name: str) -> Intent | None:
+    """The completed version ``content_hash`` (its content as the registry keeps every version), or
+    ``None`` when there is none or it no longer validates (then this version is onboarded as new)."""
+    from airflow_provider_chimera.registry.store import version_content
+
+    with registry.session(read_only=True) as session:
+        content = version_content(session, name, content_hash)
     if not content:
         return None
     try:
@@ -251,7 +253,7 @@ def register(run: Run) -> dict[str, Any]:
     file is in the intents folder, sync the registry so that pipelines are created or retired now."""
     from airflow_provider_chimera.registry.manifest import read_onboarded
     from airflow_provider_chimera.registry.onboard import onboard
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
 
     details: dict[str, Any] = {}
     current = read_onboarded(run.registry.state_dir, run.intent.name)
@@ -339,7 +341,6 @@ def publish_completion(run: Run) -> dict[str, Any]:
     state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
     state["completed"] = {
         "hash": run.hash,
-        "content": run.raw.decode(),
         "pipelines": [p["pipeline"] for p in pipelines],
         "at": _now(),
     }
@@ -367,8 +368,6 @@ def discovery(run: Run) -> dict[str, Any]:
     if not conn_id:
         details["superset"] = "not configured: discoverable in DataHub only"
     else:
-        from airflow_provider_chimera.onboarding.superset import register_intent
-
         registered = register_intent(conn_id, scope, run.grant)
         state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
         state.setdefault("version", run.version)["superset_links"] = registered.links  # named in the event that follows
@@ -425,7 +424,8 @@ STEP_FUNCTIONS: dict[str, Callable[[Run], dict[str, Any]]] = {
 
 def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSettings | None = None, actor: str | None = None) -> StepOutcome:
     """Run onboarding step ``step`` on the intent file ``path`` (audited; see the module doc)."""
-    from airflow_provider_chimera.registry.audit import record, scrub
+    from airflow_provider_chimera.registry.audit import record
+    from airflow_provider_chimera.secrets import scrub
 
     if step not in STEP_FUNCTIONS:
         raise ValueError(f"unknown onboarding step {step!r}; the steps are {', '.join(STEPS)}")
@@ -459,16 +459,12 @@ def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSet
     version = state.get("version") or {}
     if step == STEPS[0] and version.get("hash") != content_hash:
         completed = state.get("completed") or {}
-        base_content = completed.get("content")
-        base = _completed_intent(base_content, path, name)
-        if base is None:
-            base_content = None
+        base = _completed_intent(registry, completed.get("hash"), path, name)
         same = completed.get("hash") == content_hash and _registered_hash(registry.state_dir, name) == content_hash
         version = {
             "hash": content_hash,
             "kind": _kind(diff_intents(base, intent) if base is not None else None, same),
             "base_hash": completed.get("hash"),
-            "base_content": base_content,
             "started_at": _now(),
             "steps": {},
         }
@@ -522,7 +518,8 @@ def _registered_hash(state_dir: Path, name: str) -> str | None:
 def _fail(registry, settings, actor, path: Path, name: str, content_hash: str | None, intent: Intent | None, step: str,
           reason: str, done: list[str], retry_from: str | None = None) -> StepOutcome:
     """Audit ``onboarding.failed``, notify the team (when the intent names one), raise."""
-    from airflow_provider_chimera.registry.audit import record, scrub
+    from airflow_provider_chimera.registry.audit import record
+    from airflow_provider_chimera.secrets import scrub
 
     reason = scrub(reason)
     retry_step = retry_from or step

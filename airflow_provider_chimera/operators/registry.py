@@ -4,11 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, AssetAlias, BaseOperator
+
+# The registry sync task's outlet alias: the intent assets it emits events for are chosen when it runs.
+INTENTS_ALIAS = "chimera-intents"
+
+
+def intent_uri(intent_name: str) -> str:
+    return f"chimera-intent://{intent_name}"
+
+
+def intent_asset(intent_name: str) -> Asset:
+    """The asset whose events start the intent's onboarding DAG (``factory.onboarding``)."""
+    uri = intent_uri(intent_name)
+    return Asset(uri=uri, name=uri, group="chimera-intent")
+
+
+def intents_alias() -> AssetAlias:
+    """The registry sync task's outlet: the intent assets it emits events for are chosen when it runs."""
+    return AssetAlias(name=INTENTS_ALIAS, group="chimera-intent")
 
 
 class RegistrySyncOperator(BaseOperator):
-    """Runs :func:`~airflow_provider_chimera.registry.sync.sync_registry` on ``[chimera] intents_dir``.
+    """Runs :func:`~airflow_provider_chimera.pipelines.sync.sync_registry` on ``[chimera] intents_dir``.
 
     Parsing DAG files touches no database, so the factory's decisions (pipeline created,
     retired, pending onboarding, intent rejected) are recorded here, on a schedule, once each.
@@ -19,7 +37,7 @@ class RegistrySyncOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, int]:
         from airflow_provider_chimera.registry.audit import task_actor
         from airflow_provider_chimera.registry.db import open_registry
-        from airflow_provider_chimera.registry.sync import sync_registry
+        from airflow_provider_chimera.pipelines.sync import sync_registry
         from airflow_provider_chimera.settings import load_settings
 
         settings = load_settings()
@@ -36,7 +54,7 @@ class RegistrySyncOperator(BaseOperator):
         """Create or resize the pipelines' pools through Airflow's REST API, so a new intent's
         pipelines have their pools before their first run (the same plan as ``chimera pools sync``)."""
         from airflow_provider_chimera.airflow_api import AirflowApi
-        from airflow_provider_chimera.factory.pool_sync import ApiPools, apply_pools, plan_pools
+        from airflow_provider_chimera.pipelines.pools import ApiPools, apply_pools, plan_pools
 
         api = AirflowApi.from_settings(settings.airflow_api_conn_id)
         try:
@@ -51,12 +69,6 @@ class RegistrySyncOperator(BaseOperator):
     def request_onboarding(self, context: Any, registry, intents_dir, actor: str) -> list[tuple[str, str]]:
         """An event on ``chimera-intent://<intent>`` (through this task's asset alias outlet) for each
         intent waiting for onboarding: its onboarding DAG is scheduled on that asset."""
-        from airflow.sdk import AssetAlias
-
-        from airflow_provider_chimera.factory.onboarding import (
-            INTENTS_ALIAS,
-            intent_asset,
-        )
         from airflow_provider_chimera.onboarding.trigger import request_onboarding
 
         waiting = request_onboarding(registry, intents_dir, actor=actor)

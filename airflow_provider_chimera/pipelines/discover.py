@@ -11,6 +11,7 @@ from pathlib import Path
 
 from airflow_provider_chimera.contract import IntentError, intent_files, load_intent
 from airflow_provider_chimera.contract.load import IntentProblem, LoadedIntent, escaping_link_problem, escaping_links
+from airflow_provider_chimera.pipelines.buildable import cached_refusals
 from airflow_provider_chimera.pipelines.model import Pipeline, object_place, pipelines_of
 
 
@@ -73,9 +74,9 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
             continue
         with intent_guard(path, result.errors):
             # What Airflow would refuse to build rejects the file here, as validate rejects it.
-            from airflow_provider_chimera.factory.dags import cached_build_problems
-
-            refused = cached_build_problems(item.intent, str(path), item.content_hash, settings)
+            refused = cached_refusals(
+                item.intent, str(path), item.content_hash, settings.catalog_name, settings.events_kafka_conn_id
+            )
             if refused:
                 raise IntentError(refused)
             result.pipelines.extend(_pipelines_of_file(path, item, state_dir, rejected_places, result))

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_chimera.contract.naming import normalise
-from airflow_provider_chimera.pipelines import Pipeline
+from airflow_provider_chimera.pipelines.model import Pipeline
 
 PRIORITY_WEIGHTS = {"low": 1, "medium": 10, "high": 100, "critical": 1000}
 POOL_PREFIX = "chimera__"

@@ -1,9 +1,10 @@
 """The audit log: who did what, when, to which intent version — with nothing secret in it.
 
-Every entry goes through :func:`scrub` before it is stored: credentials in URIs become ``***``,
-values under keys named like a password, secret, token, key or credential are replaced, and any
-value known to be a resolved ``${secret:...}`` placeholder (passed as ``secrets=`` or remembered
-with :func:`remember_secret`) is cut out wherever it appears.
+Every entry goes through :func:`~airflow_provider_chimera.secrets.scrub` before it is stored:
+credentials in URIs become ``***``, values under keys named like a password, secret, token, key or
+credential are replaced, and any value known to be a resolved ``${secret:...}`` placeholder
+(passed as ``secrets=`` or remembered with :func:`~airflow_provider_chimera.secrets.register_secret`)
+is cut out wherever it appears.
 """
 
 from __future__ import annotations
@@ -11,59 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from airflow_provider_chimera.onboarding.scrub import MASK, Scrubber
 from airflow_provider_chimera.registry.models import AuditRow
-
-REDACTED = MASK
-
-# Key names whose values are never stored; matched against the parts of snake, kebab, dotted or
-# camel-case names, so ``keys`` (a target's key columns) is kept while ``api_key`` is not.
-_SECRET_WORDS = {"password", "passwd", "pwd", "secret", "secrets", "token", "tokens", "key", "apikey",
-                 "credential", "credentials", "passphrase", "authorization", "auth", "dsn", "cookie"}
-_WORD_SPLIT = re.compile(r"[_\-.\s]+|(?<=[a-z0-9])(?=[A-Z])")
-
-_REMEMBERED: set[str] = set()
-
-
-def remember_secret(value: str | None) -> None:
-    """Never let ``value`` (a resolved ``${secret:...}`` placeholder) reach the audit log in this process."""
-    if value:
-        _REMEMBERED.add(value)
-
-
-def is_secret_key(name: object) -> bool:
-    """Whether a details key names a credential (``password``, ``api_key``, ``clientSecret``, ...)."""
-    words = {w.lower() for w in _WORD_SPLIT.split(str(name)) if w}
-    return bool(words & _SECRET_WORDS)
-
-
-def scrub(value: Any, secrets: Iterable[str | None] = ()) -> Any:
-    """``value`` (any JSON-like structure) with every secret replaced by ``***``: the values of
-    credential-named keys, URI passwords, ``password=``-style parameters, and every given or
-    remembered secret wherever it appears (as written or URL-encoded)."""
-    return _scrub(value, Scrubber([*_REMEMBERED, *secrets]))
-
-
-def _scrub(value: Any, text: Scrubber) -> Any:
-    if isinstance(value, dict):
-        return {
-            text(str(k)): (REDACTED if is_secret_key(k) and v not in (None, "") else _scrub(v, text))
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_scrub(v, text) for v in value]
-    if value is None or isinstance(value, (bool, int, float)):
-        return value
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    return text(str(value))
+from airflow_provider_chimera.secrets import scrub
 
 
 def default_actor() -> str:

@@ -1,22 +1,31 @@
-"""The onboarded version of each intent, as a file the DAG factory reads while Airflow parses DAGs.
+"""The onboarded version of each intent: recorded by one function, read by one.
 
-``<state_dir>/onboarded/<intent>.json`` holds the exact bytes of the version that was onboarded.
-Reading it is a ``stat`` and, when the file changed, a parse; no database, no network (see
-``docs/decisions``). The registry's ``intent_versions.onboarded_at`` records the same fact for
-people; this file is what the factory trusts.
+``<state_dir>/onboarded/<intent>.json`` holds the exact bytes of the version that was onboarded;
+it is the record of "version X of intent Y is onboarded". :func:`write_onboarded` is its only
+writer (and stamps the registry's ``intent_versions.onboarded_at``, shown to people, in the same
+call); :func:`read_onboarded` its only reader: the DAG factory, the registry sync and the
+onboarding workflow all ask it. Reading is a ``stat`` and, when the file changed, a parse; no
+database, no network, so the factory can read it while Airflow parses DAGs (see ``docs/decisions``).
+The onboarding state (``onboarding/state.py``) records a different fact, which onboarded version
+completed its onboarding, by content hash only; the content of every version is the registry's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_provider_chimera.contract.diff import effective_intent
 from airflow_provider_chimera.contract.load import parse_intent
 from airflow_provider_chimera.contract.model import Intent
+
+if TYPE_CHECKING:  # the factory reads this module while parsing: no database code loaded for it
+    from airflow_provider_chimera.registry.models import IntentVersionRow
 
 FOLDER = "onboarded"
 
@@ -39,8 +48,15 @@ def onboarded_path(state_dir: Path, intent_name: str) -> Path:
     return Path(state_dir) / FOLDER / f"{intent_name}.json"
 
 
-def write_onboarded(state_dir: Path, intent_name: str, raw: bytes) -> Path:
-    """Store ``raw`` as the onboarded version of ``intent_name``; readers never see a partial file."""
+def write_onboarded(state_dir: Path, intent_name: str, raw: bytes, version: IntentVersionRow | None = None) -> Path:
+    """Record ``raw`` as the onboarded version of ``intent_name``; readers never see a partial file.
+
+    ``version``: the registry's row of that version, stamped ``onboarded_at`` now. The caller
+    writes inside the registry session of that row and calls this last, so that a failure here
+    rolls the row back: the file and the row never disagree.
+    """
+    if version is not None:
+        version.onboarded_at = dt.datetime.now(dt.UTC)
     return atomic_write(onboarded_path(state_dir, intent_name), raw)
 
 

@@ -1,4 +1,5 @@
-"""Recording a version of an intent as onboarded: registry row, manifest file, audit entry."""
+"""Onboarding a version of an intent: its registry rows, its audit entry and the onboarded record
+(:func:`~airflow_provider_chimera.registry.manifest.write_onboarded`, the one writer)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.manifest import read_onboarded, write_onboarded
 from airflow_provider_chimera.registry.store import (
     git_commit,
-    now,
     upsert_intent,
     upsert_sources,
     upsert_version,
@@ -61,7 +61,6 @@ def onboard(registry: Registry, path: Path, *, actor: str | None = None) -> Onbo
     with registry.session() as session:
         row = upsert_intent(session, intent, str(path.resolve()), content_hash)
         version, _ = upsert_version(session, row, content_hash, raw, commit)
-        version.onboarded_at = now()
         upsert_sources(session, row, intent)
         details = {
             "file": str(path.resolve()),
@@ -75,7 +74,7 @@ def onboard(registry: Registry, path: Path, *, actor: str | None = None) -> Onbo
             details["removed_columns"] = [str(c) for c in change.removed_columns]
             details["changed"] = len(change.changed)
         record(session, actor, "intent.onboarded", intent=intent.name, intent_hash=content_hash, details=details)
-        manifest = write_onboarded(registry.state_dir, intent.name, raw)  # last: a failure rolls the rows back
+        manifest = write_onboarded(registry.state_dir, intent.name, raw, version)  # last: a failure rolls the rows back
     return Onboarded(
         name=intent.name,
         content_hash=content_hash,

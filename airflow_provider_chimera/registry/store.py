@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from airflow_provider_chimera.contract.diff import column_set
 from airflow_provider_chimera.contract.model import Intent
-from airflow_provider_chimera.registry.audit import scrub
 from airflow_provider_chimera.registry.models import (
     IntentRow,
     IntentVersionRow,
@@ -20,6 +19,7 @@ from airflow_provider_chimera.registry.models import (
     SourceRow,
     TeamRow,
 )
+from airflow_provider_chimera.secrets import scrub
 
 ObjectRows = dict[tuple[str, str], tuple[SourceRow, ObjectRow]]
 
@@ -86,6 +86,18 @@ def upsert_version(
     session.add(row)
     session.flush()
     return row, True
+
+
+def version_content(session: Session, intent_name: str, content_hash: str | None) -> str | None:
+    """The content of version ``content_hash`` of intent ``intent_name``, as the registry keeps
+    every version it has seen; ``None`` when it has no such version."""
+    if not content_hash:
+        return None
+    return session.scalar(
+        select(IntentVersionRow.content)
+        .join(IntentRow, IntentRow.id == IntentVersionRow.intent_id)
+        .where(IntentRow.name == intent_name, IntentVersionRow.content_hash == content_hash)
+    )
 
 
 def upsert_sources(session: Session, intent_row_: IntentRow, intent: Intent) -> ObjectRows:

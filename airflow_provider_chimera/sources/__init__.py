@@ -1,8 +1,10 @@
-"""Source readers, one module per source type; each yields bounded Arrow record batches."""
+"""Source readers, one module per source type; each yields bounded Arrow record batches.
+
+:data:`READERS` are the built-in types; packages add more through the entry-point group
+``chimera.sources`` (:mod:`airflow_provider_chimera.sources.registry`, ``docs/sources/plugins.md``).
+"""
 
 from __future__ import annotations
-
-from importlib import import_module
 
 from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.errors import FixRequired
@@ -26,14 +28,17 @@ class UnsupportedSourceError(FixRequired, NotImplementedError):
 
 
 def source_reader(source: Source, batch_rows: int = 65_536, grant: Grant | None = None) -> SourceReader:
-    """The hook that reads ``source`` within ``grant``, its intent's team's share of the platform
-    (``tenancy.authorize_pipeline``): placeholders outside the team's prefix and files outside its
-    roots are refused. Without a grant, a single team's rules (reserved names still refused)."""
+    """The reader of ``source`` (a built-in type, or one a package registers; ``sources.registry``)
+    within ``grant``, its intent's team's share of the platform (``tenancy.authorize_pipeline``):
+    placeholders outside the team's prefix and files outside its roots are refused. Without a
+    grant, a single team's rules (reserved names still refused)."""
+    from airflow_provider_chimera.sources.registry import source_plugin
+
     try:
-        module, _, cls = READERS[source.type].partition(":")
-    except KeyError:
-        raise UnsupportedSourceError(f"source {source.name!r}: type {source.type!r} has no reader yet") from None
-    return getattr(import_module(module), cls)(source, batch_rows=batch_rows, grant=grant)
+        plugin = source_plugin(source.type)
+    except LookupError as exc:
+        raise UnsupportedSourceError(f"source {source.name!r}: {exc}") from None
+    return plugin.reader_class()(source, batch_rows=batch_rows, grant=grant)
 
 
 __all__ = ["Extract", "READERS", "Position", "SourceReader", "UnsupportedSourceError", "source_reader"]

@@ -7,16 +7,18 @@ committed Iceberg snapshot recorded, and reports the new position once its batch
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from airflow_provider_chimera.contract.model import Connection, Source, SourceObject
-from airflow_provider_chimera.contract.source_rules import PLACEHOLDER
+from airflow_provider_chimera.contract.source_rules import password_slot_only
 from airflow_provider_chimera.errors import FixRequired
+from airflow_provider_chimera.secrets import resolve_uri
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant
 
@@ -42,9 +44,22 @@ class Position(BaseModel):
 
 
 class Extract(ABC):
-    """One read of one object: a schema, a stream of batches, and the position reached."""
+    """One read of one object: a schema, a stream of batches, and the position reached.
+
+    Besides its batches, an extract may keep the records it could not convert (:attr:`rejected`,
+    sent to quarantine as they come with :meth:`spool_rejected`), count the rows it passed on
+    (:attr:`rows_read`), and name the source's native column types (:attr:`pg_types`).
+    """
 
     schema: pa.Schema
+    # The rows its batches held so far; stays 0 for an extract that does not count them
+    # (governance.protect's ProtectedExtract, which every ingest run reads through, does).
+    rows_read: int = 0
+    # The records the source could not convert, with the reason; None: the source rejects nothing.
+    rejected: list[Rejected] | None = None
+    # The source's native type name of each column, where the reader plans its read from them
+    # (PostgreSQL's catalogue); empty otherwise.
+    pg_types: Mapping[str, str] = MappingProxyType({})
 
     @abstractmethod
     def batches(self) -> Iterator[pa.RecordBatch]:
@@ -53,6 +68,11 @@ class Extract(ABC):
     @abstractmethod
     def position(self) -> Position:
         """The position after every batch has been consumed."""
+
+    def spool_rejected(self, spool: Any) -> None:
+        """From now on send each rejected record to ``spool`` (anything with ``add``) instead of
+        keeping it. By default there is nothing to spool: an extract that protects or forwards its
+        records (governance.protect) says how."""
 
     def reader(self) -> pa.RecordBatchReader:
         return pa.RecordBatchReader.from_batches(self.schema, self.batches())
@@ -71,14 +91,18 @@ class SourceReader(ABC):
 
     def resolved_uri(self) -> str:
         """The source's URI with its placeholders resolved within :attr:`grant` (never log it)."""
-        return resolve_uri(self.source.connection, self.grant, self.source_type)
+        assert self.source.connection.uri is not None
+        return resolve_uri(self.source.connection.uri, self.grant, password_only=password_slot_only(self.source_type))
 
     @abstractmethod
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> Extract:
+    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None) -> Extract:
         """Read ``obj`` past ``since`` (``None``: from the beginning).
 
         With a ``window`` (``partitioned`` mode) only the rows whose window column falls in it
         are read, the predicate evaluated by the source where it has a query language.
+        ``limit``: read at most that many records (a ``stream`` micro-batch). Kafka honours it;
+        the other readers ignore it and read everything past ``since`` (``stream`` mode reads
+        Kafka only).
         """
 
     def committed(self, obj: SourceObject, position: Position, pipeline_id: str) -> None:
@@ -212,15 +236,10 @@ class CursorExtract(Extract):
         return Position(cursor=self._tracker.value)
 
 
-_PLACEHOLDER = PLACEHOLDER
 
 
 class UnsupportedColumnError(FixRequired, TypeError):
     """A source column whose type Chimera cannot map; names the column."""
-
-
-class UnresolvedSecretError(FixRequired, LookupError):
-    pass
 
 
 class SourceRefusedError(FixRequired, PermissionError):
@@ -229,82 +248,6 @@ class SourceRefusedError(FixRequired, PermissionError):
 
     Terminal: retrying cannot help; the message says what to change in the intent.
     """
-
-
-def platform_reserved() -> frozenset[str]:
-    """The placeholder names only the platform resolves (behind ``pii_key_secret`` and ``encryption_key_secret``)."""
-    from airflow_provider_chimera.settings import load_settings
-    from airflow_provider_chimera.tenancy.authorize import reserved_placeholder_names
-
-    settings = load_settings()
-    return reserved_placeholder_names(settings.pii_key_secret, settings.encryption_key_secret)
-
-
-def placeholder_values(uri: str, grant: Grant | None = None, reserved: frozenset[str] | None = None) -> dict[str, str]:
-    """The value of each ``${env:NAME}`` / ``${secret:NAME}`` placeholder in ``uri``, keyed by the
-    placeholder as written; raises :class:`UnresolvedSecretError` naming one that has no value.
-
-    With a ``grant`` (an intent's source), a name outside the team's ``secrets_prefix``, a
-    platform-reserved name (``reserved``; by default those of the current settings) or a
-    ``AIRFLOW*``/``PYICEBERG*`` name is refused with :class:`SourceRefusedError` before anything is
-    read. Without one (the platform's own settings) every name resolves.
-
-    ``env`` reads the process environment; ``secret`` asks Airflow's secrets backends (the
-    Variable of that name). Both are credentials: masked in task logs and scrubbed from the audit
-    log, XCom and error reports alike (:func:`register_secret`).
-    """
-    values: dict[str, str] = {}
-    for match in _PLACEHOLDER.finditer(uri):
-        kind, name = match.group(1), match.group(2)
-        if grant is not None:
-            if reserved is None:
-                reserved = platform_reserved()
-            if name in reserved or not grant.may_name(name):
-                owner = f"team {grant.team!r} (prefix {grant.secrets_prefix!r})" if grant.team else "an intent"
-                raise SourceRefusedError(f"placeholder ${{{kind}:{name}}} is not available to {owner}")
-        if kind == "env":
-            value = os.environ.get(name)
-        else:
-            from airflow.sdk import Variable
-
-            value = Variable.get(name, default=None)
-        if value is None:
-            raise UnresolvedSecretError(f"placeholder ${{{kind}:{name}}} has no value")
-        register_secret(value)
-        values[match.group(0)] = value
-    return values
-
-
-def register_secret(value: str) -> None:
-    """Keep a resolved secret (or key) out of task logs (Airflow's masker) and out of the audit log."""
-    from airflow_provider_chimera.registry.audit import remember_secret
-
-    remember_secret(value)
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # outside an Airflow 3 runtime there are no task logs to mask
-        return
-    mask_secret(value)
-
-
-def resolve_uri(
-    connection: Connection, grant: Grant | None = None, source_type: str | None = None, reserved: frozenset[str] | None = None
-) -> str:
-    """The connection URI with its placeholders filled in (:func:`placeholder_values`).
-
-    With a ``source_type`` of a database or broker, the placeholders must sit in the password
-    slot (:mod:`~airflow_provider_chimera.contract.source_rules`), checked again here because the
-    intent may have changed since it was validated. The result holds credentials: never log it.
-    """
-    from airflow_provider_chimera.contract.source_rules import URI_TYPES, placeholder_slot_problems
-
-    assert connection.uri is not None
-    if source_type in URI_TYPES:
-        problems = placeholder_slot_problems(connection.uri)
-        if problems:
-            raise SourceRefusedError(f"connection uri: {problems[0]}")
-    values = placeholder_values(connection.uri, grant, reserved)
-    return _PLACEHOLDER.sub(lambda match: values[match.group(0)], connection.uri)
 
 
 class CursorTracker:

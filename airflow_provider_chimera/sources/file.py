@@ -1,7 +1,7 @@
 """Files: CSV, JSON (JSON Lines or one array) and Parquet, local or through any fsspec URL.
 
 The source ``connection`` is the base location (``{"uri": "file:///data/shop"}`` or an fsspec
-URL such as ``s3://bucket/prefix``); an object's ``path`` is a glob below it, and every file
+URL such as ``s3://bucket/prefix`` once its fsspec package is installed: not part of Chimera); an object's ``path`` is a glob below it, and every file
 it matches must really lie below it and the team's ``file_roots`` (:mod:`.paths`: links are
 followed before anything is read). ``incremental`` mode reads only files no earlier snapshot recorded.
 
@@ -26,7 +26,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from airflow_provider_chimera.contract.arrow import arrow_schema
-from airflow_provider_chimera.contract.model import IncrementalMode, SourceObject
+from airflow_provider_chimera.contract.model import FullMode, IncrementalMode, SourceObject
 from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceReader
 from airflow_provider_chimera.sources.jsonarray import JsonArrayError, array_items
@@ -80,13 +80,19 @@ class FileReader(SourceReader):
         """``(confinement, files to read, files read once they are)``: in ``incremental`` mode only
         files no snapshot recorded, every matching file otherwise."""
         confinement, files = self.list_files(obj)
+        if not files and obj.ingestion is not None and isinstance(obj.ingestion.mode, FullMode):
+            # A full reload of nothing would replace the table with an empty one.
+            raise FileReadError(f"{obj.name}: path {obj.path!r} matches no file")
         if not (obj.ingestion is not None and isinstance(obj.ingestion.mode, IncrementalMode)):
             return confinement, files, files
         seen = set(since.files) if since else set()
         todo = [f for f in files if f not in seen]
         return confinement, todo, sorted(seen | set(todo))
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> FileExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> FileExtract:
+        """``limit`` is ignored: every record past ``since`` is read (``stream`` mode reads Kafka only)."""
         confinement, todo, done = self.pending_files(obj, since)
         return FileExtract(confinement, obj, todo, done, self.batch_rows, window)
 

@@ -72,7 +72,10 @@ class MongoReader(SourceReader):
             client.close()
             raise
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> MongoExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> MongoExtract:
+        """``limit`` is ignored: every record past ``since`` is read (``stream`` mode reads Kafka only)."""
         return MongoExtract(self, obj, since, window)
 
     def probe(self) -> str:
@@ -145,6 +148,9 @@ class MongoExtract(CursorExtract):
         client, database = self.hook.client_and_database()
         projection = {name: 1 for name in self.schema.names}
         with client:
+            if self.obj.name not in database.list_collection_names():
+                # Reading a missing collection yields nothing: a full reload would empty the table.
+                raise LookupError(f"{self.obj.name}: collection does not exist")
             documents = database[self.obj.name].find(self.filter, projection, batch_size=min(self.hook.batch_rows, 10_000))
             chunk: list[dict] = []
             for document in documents:

@@ -169,7 +169,10 @@ class MySqlReader(DbApiReader):
             )
             return [name for (name,) in cur.fetchall()]
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> MySqlExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> MySqlExtract:
+        """``limit`` is ignored: every record past ``since`` is read (``stream`` mode reads Kafka only)."""
         return MySqlExtract(self, obj, since, window)
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 from airflow_provider_chimera.contract.model import SourceObject
 from airflow_provider_chimera.sources.base import Extract, Position, Rejected
 from airflow_provider_chimera.sources.file import FileReader
+from airflow_provider_chimera.sources.window import Window
 
 PAGE_SCHEMA = pa.schema(
     [
@@ -41,7 +42,11 @@ class PdfReader(FileReader):
 
     source_type = "pdf"
 
-    def extract(self, obj: SourceObject, since: Position | None, **options) -> PdfExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> PdfExtract:
+        """Every document no snapshot recorded; ``window`` and ``limit`` are ignored (a document has no
+        window column, and ``stream`` mode reads Kafka only)."""
         from airflow_provider_chimera.settings import load_settings
 
         confinement, todo, done = self.pending_files(obj, since)

@@ -129,7 +129,10 @@ class PostgresReader(DbApiReader):
             )
             return [name for (name,) in cur.fetchall()]
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> PostgresExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> PostgresExtract:
+        """``limit`` is ignored: every record past ``since`` is read (``stream`` mode reads Kafka only)."""
         return PostgresExtract(self, obj, since, window)
 
 

@@ -146,7 +146,10 @@ class SnowflakeReader(DbApiReader):
     def resolve_column(self, name: str) -> str:
         return resolve_ident(name)
 
-    def extract(self, obj: SourceObject, since: Position | None, window: Window | None = None) -> SnowflakeExtract:
+    def extract(
+        self, obj: SourceObject, since: Position | None, window: Window | None = None, limit: int | None = None
+    ) -> SnowflakeExtract:
+        """``limit`` is ignored: every record past ``since`` is read (``stream`` mode reads Kafka only)."""
         return SnowflakeExtract(self, obj, since, window)
 
 

@@ -11,7 +11,6 @@ then: a team that loses a grant loses it at the next run, not at the next parse.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,11 +18,11 @@ from airflow_provider_chimera.contract.load import IntentProblem
 from airflow_provider_chimera.contract.model import Intent, Source, Team
 from airflow_provider_chimera.contract.source_rules import source_rule_problems
 from airflow_provider_chimera.errors import FixRequired
+from airflow_provider_chimera.secrets import ANY_PLACEHOLDER, reserved_placeholder_names
 from airflow_provider_chimera.tenancy.model import SINGLE_TEAM, Grant, Tenancy, TenancyError, load_tenancy, normalise_root
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER = re.compile(r"\$\{(secret|env):([^}]*)\}")
 FILE_TYPES = ("file", "pdf")
 
 
@@ -154,7 +153,7 @@ def _source_problems(sources: list[Source], project: str, file: str, grant: Gran
                               _owned("connections", grant.connections))
             )
         if connection.uri is not None:
-            for match in PLACEHOLDER.finditer(connection.uri):
+            for match in ANY_PLACEHOLDER.finditer(connection.uri):
                 name = match.group(2)
                 if name in reserved or not grant.may_name(name):
                     owner = f"team {grant.team!r}'s prefix {grant.secrets_prefix!r}" if grant.team else "intents"
@@ -164,7 +163,7 @@ def _source_problems(sources: list[Source], project: str, file: str, grant: Gran
                                       f"name a secret that starts with {grant.secrets_prefix!r}" if grant.team
                                       else "the platform's own variables and keys cannot be read by an intent")
                     )
-            if source.type in FILE_TYPES and grant.file_roots is not None and not PLACEHOLDER.search(connection.uri):
+            if source.type in FILE_TYPES and grant.file_roots is not None and not ANY_PLACEHOLDER.search(connection.uri):
                 # A base holding a placeholder is checked once resolved, at run time (sources.paths).
                 if not within_roots(connection.uri, grant.file_roots):
                     problems.append(
@@ -204,11 +203,6 @@ def within_roots(url: str, roots: tuple[str, ...]) -> bool:
         if candidate == root or candidate.startswith(root.rstrip("/") + "/"):
             return True
     return False
-
-
-def reserved_placeholder_names(*settings_values: str) -> frozenset[str]:
-    """The placeholder names behind platform settings such as ``pii_key_secret`` (``${env:NAME}``)."""
-    return frozenset(m.group(2) for value in settings_values if value for m in PLACEHOLDER.finditer(value))
 
 
 def authorize_or_raise(intent: Intent, file: str | Path, settings) -> Authorized:

@@ -1,6 +1,7 @@
-"""The Iceberg writer and the catalog it writes to."""
+"""The Iceberg writers and the catalog they write to."""
 
+from airflow_provider_chimera.writer.base import TableWriter
 from airflow_provider_chimera.writer.catalog import chimera_catalog
 from airflow_provider_chimera.writer.iceberg import CommitInfo, CommitResult, IcebergWriter
 
-__all__ = ["CommitInfo", "CommitResult", "IcebergWriter", "chimera_catalog"]
+__all__ = ["CommitInfo", "CommitResult", "IcebergWriter", "TableWriter", "chimera_catalog"]

@@ -57,6 +57,7 @@ from pyiceberg.table import Table
 
 from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.faults import fault_point
+from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.writer.attempt import attempt
 from airflow_provider_chimera.writer.evolution import fit_schema
 from airflow_provider_chimera.writer.iceberg import (
@@ -200,9 +201,11 @@ class HistoryWriter(IcebergWriter):
         mode: WriteMode,
         info: Callable[[], CommitInfo],
         chunk_bytes: int = 128 << 20,
+        window: Window | None = None,
         stage: Branch | None = None,
     ) -> HistoryResult:
-        """Apply one run's rows in one Iceberg transaction; ``mode`` is ignored (a history is never replaced).
+        """Apply one run's rows in one Iceberg transaction; ``mode`` is ignored (a history is never
+        replaced), and a ``window`` refused (a ``partitioned`` run replaces rows, a history keeps them).
         With ``stage``, the commit goes to that branch, started at main's snapshot, and main is left
         as it was (write-audit-publish).
 
@@ -211,6 +214,8 @@ class HistoryWriter(IcebergWriter):
         current versions but moved the position commit a snapshot without data changes, so the
         next run starts past them.
         """
+        if window is not None:
+            raise HistoryError(f"{self.name}: a {self.layout.kind} table keeps every version; it takes no window to replace")
         layout = self.layout
         layout.check_source(self.name, schema)
         table = self.ensure_table(layout.target_schema(schema))

@@ -32,6 +32,7 @@ from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.writer.attempt import attempt
+from airflow_provider_chimera.writer.base import TableWriter
 from airflow_provider_chimera.writer.dedup import deduplicate
 from airflow_provider_chimera.writer.evolution import Policy, SchemaMismatchError, fit_schema  # noqa: F401 (re-exported)
 from airflow_provider_chimera.writer.partitions import column_named, for_table, inside, window_filter
@@ -126,8 +127,8 @@ class CommitInfo:
         }
 
 
-class IcebergWriter:
-    """Writes one target table."""
+class IcebergWriter(TableWriter):
+    """Writes one target table: appends, or replaces its rows (all, or a ``partitioned`` window's)."""
 
     def __init__(
         self,

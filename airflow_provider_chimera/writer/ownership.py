@@ -136,7 +136,7 @@ def claim_pipeline_tables(catalog: Catalog, pipeline, run_id: str, conf: dict[st
     """:func:`claim_tables` for ``pipeline``'s target, adopting when the run conf says so
     (``adopt_table``, or ``adopt_from``: stating where an adopted table's data ends adopts it too),
     each adoption recorded in the registry's audit log as ``table.adopted``."""
-    from airflow_provider_chimera.operators.resume import ADOPT_KEY as ADOPT_FROM
+    from airflow_provider_chimera.ingest.resume import ADOPT_KEY as ADOPT_FROM
 
     target = pipeline.ingestion.target
 

@@ -10,9 +10,8 @@ replaces, never duplicates, and leaves every other partition untouched.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -50,23 +49,27 @@ def partition_fields(ingestion: Ingestion) -> list[PartitionField]:
     return []
 
 
-def run_window(mode: PartitionedMode, context: Mapping[str, Any] | None, where: str) -> Window:
+def run_window(
+    mode: PartitionedMode,
+    *,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    logical_date: dt.datetime | None,
+    where: str,
+) -> Window:
     """The window a run of a ``partitioned`` pipeline loads (``where`` names the pipeline in errors).
 
-    The run's data interval when it has one of non-zero length; otherwise the ``granularity``
-    period (in UTC) that holds the run's logical date.
+    The run's data interval ``[start, end)`` when it has one of non-zero length; otherwise the
+    ``granularity`` period (in UTC) that holds the run's ``logical_date``.
     """
-    context = context or {}
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is not None and end is not None and end > start:
         return Window(mode.column, start, end)
-    logical = context.get("logical_date")
-    if logical is None:
+    if logical_date is None:
         raise WindowError(
             f"{where}: a 'partitioned' run needs a data interval or a logical date to know which "
             f"{mode.granularity} of {mode.column!r} to load; trigger it with a logical date"
         )
-    first = floor(logical, mode.granularity)
+    first = floor(logical_date, mode.granularity)
     return Window(mode.column, first, following(first, mode.granularity))
 
 

@@ -79,9 +79,10 @@ ASYMMETRIES = [
         "The raw limits and Chimera use Chimera's defaults: batches of 65,536 rows, zstd Parquet."
     ),
     (
-        "Chimera records each run in its registry (a SQLite file migrated once before the runs), as a "
-        "deployment has it: the pipeline's intent is in the intents folder and the registry was synced "
-        "before the run (untimed, in another process); the run's two writes to the runs table are timed."
+        "Chimera's side is its ingest run (what the ingest task runs) with its registry (a SQLite file migrated "
+        "once before the runs), as a deployment has it: the pipeline's intent is in the intents folder and the "
+        "registry was synced before the run (untimed, in another process); the run's check results are "
+        "recorded there, timed; the task's own writes to the runs table and its lineage are not part of it."
     ),
 ]
 

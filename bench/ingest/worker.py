@@ -9,9 +9,8 @@ this process (``getrusage``: the largest of this process and of any child it wai
 
 Sides (``--side``):
 
-* ``chimera``: Chimera's IngestOperator, run the way the task runner runs it
-  (``tests.helpers.run_pipeline(pipeline_for(source))``), ``full`` mode, into an embedded
-  Iceberg catalog under ``--work``.
+* ``chimera``: Chimera's ingest run (``airflow_provider_chimera.ingest.run.run``, what the
+  ingest task runs), ``full`` mode, into an embedded Iceberg catalog under ``--work``.
 * ``dlt``: dlt's ``sql_table`` source with the ConnectorX backend streaming Arrow batches
   (``--dlt-backend pyarrow`` for its SQLAlchemy + pyarrow backend), filesystem destination with
   ``table_format="iceberg"`` under ``--work``.
@@ -150,16 +149,16 @@ def chimera_prepare(spec: dict, work: Path):
     os.environ.setdefault("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{work / 'registry.db'}")
     os.environ.setdefault("AIRFLOW__CHIMERA__STATE_DIR", str(work / "state"))
     sys.path.insert(0, str(REPO))
-    # Imported untimed: the operator imports its readers, writer, quality checks (Soda Core on
-    # DuckDB) and DataHub's SDK (the run's lineage) when it runs.
+    # Imported untimed: the run imports its readers, writer and quality checks (Soda Core on
+    # DuckDB) when it runs.
     os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
-    for module in ("airflow_provider_chimera.operators.ingest", "airflow_provider_chimera.sources",
+    for module in ("airflow_provider_chimera.ingest.run", "airflow_provider_chimera.sources",
                    "airflow_provider_chimera.writer", "airflow_provider_chimera.governance.wap", "duckdb",
-                   "soda_core.contracts.contract_verification", "soda_duckdb.common.data_sources.duckdb_data_source",
-                   "airflow_provider_chimera.metadata.lineage", "airflow_provider_chimera.metadata.aspects",
-                   "datahub.lite.lite_util", "datahub.api.entities.dataprocess.dataprocess_instance"):
+                   "soda_core.contracts.contract_verification", "soda_duckdb.common.data_sources.duckdb_data_source"):
         importlib.import_module(module)
-    from tests.helpers import intent_with, pipeline_for, run_pipeline
+    from airflow_provider_chimera.ingest.run import run as ingest_run
+    from airflow_provider_chimera.settings import load_settings
+    from tests.helpers import intent_with, pipeline_for
 
     source = chimera_source(spec)
     pipeline = pipeline_for(source)
@@ -170,12 +169,12 @@ def chimera_prepare(spec: dict, work: Path):
     (intents / "qa_intent.json").write_text(json.dumps(intent_with(source)))
     os.environ["AIRFLOW__CHIMERA__INTENTS_DIR"] = str(intents)
     code = ("from airflow_provider_chimera.registry.db import open_registry\n"
-            "from airflow_provider_chimera.registry.sync import sync_registry\n"
+            "from airflow_provider_chimera.pipelines.sync import sync_registry\n"
             f"with open_registry() as registry:\n    sync_registry(registry, {str(intents)!r})\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
     def run() -> dict:
-        result = run_pipeline(pipeline, run_id="bench")
+        result = ingest_run(pipeline, run_id="bench", settings=load_settings()).as_xcom()
         return {"rows_reported": result["rows"], "chimera": {k: v for k, v in result.items() if k != "pipeline"}}
 
     return run, work / "warehouse"

@@ -30,14 +30,15 @@ TIMEOUT_S = 6  # time enough to connect and plan the read: the timeout falls in 
 MEMORY_TASK = textwrap.dedent(
     """
     import json, os, sys
-    from airflow_provider_chimera.operators.limits import rss_mib
+    from airflow_provider_chimera.ingest.limits import rss_mib
     from airflow_provider_chimera.writer import IcebergWriter  # noqa: F401  (imported before the cap is set)
-    from tests.helpers import pipeline_for, run_pipeline
+    from airflow_provider_chimera.operators.ingest import IngestOperator  # noqa: F401  (likewise)
+    from tests.helpers import pipeline_for, run_task
     source, cap = json.loads(sys.argv[1]), sys.argv[2]
     cap = str(rss_mib() + int(cap[1:])) if cap.startswith("+") else cap
     os.environ["AIRFLOW__CHIMERA__TASK_MEMORY_LIMIT_MIB"] = cap
     try:
-        result = run_pipeline(pipeline_for(source))
+        result = run_task(pipeline_for(source))
         print("RESULT " + json.dumps({"rows": result["rows"], "cap": int(cap)}))
     except BaseException as exc:
         print("RESULT " + json.dumps({"error": type(exc).__name__, "message": str(exc), "cap": int(cap)}))
@@ -52,7 +53,7 @@ TIMEOUT_TASK = textwrap.dedent(
     from datetime import timedelta
     from types import SimpleNamespace
     from airflow.sdk.execution_time.task_runner import _run_execute_callable
-    from airflow_provider_chimera.operators import limits
+    from airflow_provider_chimera.ingest import limits
     from airflow_provider_chimera.operators.ingest import IngestOperator
     from tests.helpers import pipeline_for
     # What the task imports as it starts, imported first: the timeout is then spent in the read.

@@ -19,6 +19,13 @@ COVERS = ("3", "11")
 GOOD = {"good_files_customers"}
 
 
+def _validate_paths(paths: list[Path]):
+    """Validate as ``chimera intent validate`` does: with the factory's check of what Airflow refuses."""
+    from airflow_provider_chimera.factory.dags import build_problems
+
+    return validate_paths(paths, build=build_problems)
+
+
 def _validate(folder: Path) -> tuple[int, list[dict]]:
     result = CliRunner().invoke(app, ["intent", "validate", "--format", "json", str(folder)], prog_name="chimera")
     return result.exit_code, json.loads(result.stdout)
@@ -74,7 +81,7 @@ def test_a_failure_while_building_one_intents_dags_is_that_intents_import_error(
         dags.report_rejected_intents(intents_folder)
     assert f"{hostile}: /: cannot be used: RuntimeError: injected failure" in str(raised.value)
     # validate builds the whole DAG too, and names the object whose DAG fails
-    [problem] = validate_paths([intents_folder]).problems
+    [problem] = _validate_paths([intents_folder]).problems
     assert (problem.file, problem.path) == (str(hostile), "/sources/0/objects/0")
     assert problem.message == "Airflow refuses the pipeline hostile_files_customers: injected failure"
 
@@ -107,7 +114,7 @@ def _at_the_limits() -> dict:
 
 def test_what_validate_accepts_at_the_limits_the_factory_builds(intents_folder):
     (intents_folder / "b" / "h.json").write_text(json.dumps(_at_the_limits()))
-    assert validate_paths([intents_folder]).problems == []
+    assert _validate_paths([intents_folder]).problems == []
     from airflow_provider_chimera.factory.dags import _build_all
 
     dags, errors = _build_all(intents_folder, register=False)
@@ -121,7 +128,7 @@ def test_an_event_asset_uri_validate_accepts_is_one_airflow_accepts(intents_fold
     data = hostile_base()
     data["sources"][0]["objects"][0]["ingestion"]["trigger"] = {"type": "event", "on": "iceberg://chimera.team_a.customers"}
     (intents_folder / "b" / "hostile.json").write_text(json.dumps(data))
-    assert validate_paths([intents_folder]).problems == []
+    assert _validate_paths([intents_folder]).problems == []
     from airflow_provider_chimera.factory.dags import _build_all
 
     dags, errors = _build_all(intents_folder, register=False)
@@ -132,14 +139,14 @@ def test_the_minimum_schedule_interval_is_the_platforms_option(intents_folder, m
     data = hostile_base()
     data["sources"][0]["objects"][0]["ingestion"]["trigger"] = {"type": "timed", "schedule": "*/10 * * * *"}
     (intents_folder / "b" / "hostile.json").write_text(json.dumps(data))
-    assert validate_paths([intents_folder]).problems == []  # the default, PT5M
+    assert _validate_paths([intents_folder]).problems == []  # the default, PT5M
     monkeypatch.setenv("AIRFLOW__CHIMERA__MIN_SCHEDULE_INTERVAL", "PT2H")
-    [problem] = validate_paths([intents_folder]).problems
+    [problem] = _validate_paths([intents_folder]).problems
     assert problem.path == "/sources/0/objects/0/ingestion/trigger/schedule"
     assert "fires more often than every 120 minutes, the platform's [chimera] min_schedule_interval" in problem.message
     data["sources"][0]["objects"][0]["ingestion"]["trigger"]["schedule"] = "0 3,4 * * *"  # an hour apart
     (intents_folder / "b" / "hostile.json").write_text(json.dumps(data))
-    assert "fires more often" in validate_paths([intents_folder]).problems[0].message
+    assert "fires more often" in _validate_paths([intents_folder]).problems[0].message
     data["sources"][0]["objects"][0]["ingestion"]["trigger"]["schedule"] = "0 3,6 * * *"
     (intents_folder / "b" / "hostile.json").write_text(json.dumps(data))
-    assert validate_paths([intents_folder]).problems == []
+    assert _validate_paths([intents_folder]).problems == []

@@ -7,7 +7,7 @@ import pytest
 
 from airflow_provider_chimera.contract.model import Source
 from airflow_provider_chimera.onboarding.connectivity import check_source
-from airflow_provider_chimera.registry.audit import scrub
+from airflow_provider_chimera.secrets import SecretRefusedError, scrub
 from airflow_provider_chimera.sources import source_reader
 from airflow_provider_chimera.sources.base import SourceRefusedError
 from airflow_provider_chimera.tenancy.authorize import AuthorizationError
@@ -37,24 +37,24 @@ def postgres(services, monkeypatch):
 def test_the_teams_own_placeholder_connects_and_another_teams_is_refused(postgres):
     assert source_reader(Source.model_validate(_postgres(postgres, "${env:B_PG}")), grant=TEAM_B).probe() == "connected"
     hook = source_reader(Source.model_validate(_postgres(postgres, "${env:A_PG}")), grant=TEAM_B)
-    with pytest.raises(SourceRefusedError, match=r"placeholder \$\{env:A_PG\} is not available to team 'team-b' \(prefix 'B_'\)"):
+    with pytest.raises(SecretRefusedError, match=r"placeholder \$\{env:A_PG\} is not available to team 'team-b' \(prefix 'B_'\)"):
         hook.probe()
 
 
 def test_platform_names_are_refused_even_with_the_teams_prefix(postgres, monkeypatch):
     monkeypatch.setenv("AIRFLOW__CHIMERA__PII_KEY_SECRET", "${env:B_PG}")  # the platform's key, under B_
-    with pytest.raises(SourceRefusedError, match=r"\$\{env:B_PG\} is not available"):
+    with pytest.raises(SecretRefusedError, match=r"\$\{env:B_PG\} is not available"):
         source_reader(Source.model_validate(_postgres(postgres, "${env:B_PG}")), grant=TEAM_B).probe()
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////tmp/never-read.db")
     single_team = source_reader(Source.model_validate(_postgres(postgres, "${env:AIRFLOW__DATABASE__SQL_ALCHEMY_CONN}")))
-    with pytest.raises(SourceRefusedError, match="is not available to an intent"):
+    with pytest.raises(SecretRefusedError, match="is not available to an intent"):
         single_team.probe()
 
 
 def test_a_placeholder_outside_the_password_slot_is_refused_before_resolving(postgres, monkeypatch):
     monkeypatch.setenv("B_DB", postgres["CHIMERA_PG_DB"])
     hook = source_reader(Source.model_validate(_postgres(postgres, "${env:B_PG}", database="${env:B_DB}")), grant=TEAM_B)
-    with pytest.raises(SourceRefusedError, match=r"placeholder \$\{env:B_DB\} is outside the password slot"):
+    with pytest.raises(SecretRefusedError, match=r"placeholder \$\{env:B_DB\} is outside the password slot"):
         hook.probe()
 
 

@@ -93,7 +93,7 @@ def test_a_too_long_value_is_named_by_its_json_path_and_the_columns_limit():
 def test_one_bad_intent_cannot_block_the_sync_on_postgres(pg_registry, tmp_path, monkeypatch):
     from airflow_provider_chimera.registry.audit import entries
     from airflow_provider_chimera.registry.models import IntentRow, PipelineRow, TeamRow
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
 
     folder = tmp_path / "intents"
     folder.mkdir()
@@ -131,7 +131,7 @@ def test_one_bad_intent_cannot_block_the_sync_on_postgres(pg_registry, tmp_path,
 def test_a_file_name_too_long_for_the_registry_is_recorded_under_a_name_that_fits(tmp_path, monkeypatch):
     from airflow_provider_chimera.registry.db import open_registry
     from airflow_provider_chimera.registry.models import IntentRow
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
 
     folder = tmp_path / "intents"
     folder.mkdir()
@@ -190,7 +190,7 @@ def test_sqlite_writers_that_read_first_do_not_deadlock(tmp_path):
 def test_concurrent_syncs_of_one_sqlite_registry_all_succeed(tmp_path, monkeypatch):
     from airflow_provider_chimera.registry.db import open_registry
     from airflow_provider_chimera.registry.models import PipelineRow
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
 
     folder = tmp_path / "intents"
     folder.mkdir()

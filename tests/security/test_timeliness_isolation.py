@@ -85,7 +85,7 @@ def test_a_bad_sla_marks_its_pipeline_error_and_the_others_are_checked(home):
     from airflow_provider_chimera.governance.sla_check import Channels, check_timeliness
     from airflow_provider_chimera.registry.audit import entries
     from airflow_provider_chimera.registry.db import open_registry
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
     from airflow_provider_chimera.writer.catalog import chimera_catalog
 
     registry = open_registry(home)
@@ -129,7 +129,7 @@ def test_a_check_result_too_long_for_the_registry_costs_only_its_own_record(home
     from airflow_provider_chimera.governance.soda import CheckResult
     from airflow_provider_chimera.registry.db import open_registry
     from airflow_provider_chimera.registry.models import CheckResultRow
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
 
     registry = open_registry(home)
     sync_registry(registry, home.intents_dir, actor="qa")

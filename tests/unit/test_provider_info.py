@@ -40,3 +40,46 @@ def test_the_readme_documents_every_option_once():
     for name, option in CONFIG_OPTIONS.items():
         if option.get("default") not in (None, ""):
             assert defaults[name] == str(option["default"]), name
+
+
+def test_settings_name_exactly_the_one_list_of_options():
+    """Every [chimera] option is a typed setting and every setting is an option: nothing named twice."""
+    from airflow_provider_chimera.provider_info import CONFIG_OPTIONS
+    from airflow_provider_chimera.settings import ChimeraSettings
+
+    assert list(ChimeraSettings.model_fields) == list(CONFIG_OPTIONS)
+
+
+def test_settings_type_every_option_and_empty_paths_mean_none(monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__RECOVERY_CPU", "2.5")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__TENANCY_FILE", "")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__POOLS_CONFIG", "~/pools.yaml")
+    for name in ("SQL_ALCHEMY_CONN", "STATE_DIR"):
+        monkeypatch.delenv(f"AIRFLOW__CHIMERA__{name}", raising=False)
+    settings = load_settings()
+    assert settings.recovery_cpu == 2.5
+    assert settings.tenancy_file is None
+    assert settings.pools_config == tmp_path.home() / "pools.yaml"
+    assert settings.sql_alchemy_conn == f"sqlite:///{tmp_path / 'chimera' / 'registry.db'}"
+    assert settings.state_dir == tmp_path / "chimera"
+
+
+def test_provider_info_lists_every_operator_module():
+    """Each module of operators/ that defines an operator is in provider info, and each listed one imports."""
+    import importlib
+    import re
+    from pathlib import Path
+
+    from airflow_provider_chimera.provider_info import get_provider_info
+
+    folder = Path(__file__).resolve().parents[2] / "airflow_provider_chimera" / "operators"
+    defining = {
+        f"airflow_provider_chimera.operators.{path.stem}"
+        for path in folder.glob("*.py")
+        if re.search(r"^class \w+\((\w+\.)?BaseOperator\)", path.read_text(), re.M)
+    }
+    (entry,) = get_provider_info()["operators"]
+    assert sorted(entry["python-modules"]) == sorted(defining)
+    for module in entry["python-modules"]:
+        assert any(isinstance(v, type) and v.__module__ == module for v in vars(importlib.import_module(module)).values())

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
 from airflow_provider_chimera.registry.db import open_registry
-from airflow_provider_chimera.registry.sync import sync_registry
-from tests.helpers import intent_with, pipeline_for, read_table, record_schema, run_pipeline, single_object_source
+from airflow_provider_chimera.pipelines.sync import sync_registry
+from tests.helpers import intent_with, pipeline_for, read_table, record_schema, run_pipeline, run_task, single_object_source
 
 PII_KEY = "qa-integration-pii-key"
 FERNET_KEY = Fernet.generate_key().decode()
@@ -73,7 +73,7 @@ def test_a_postgres_run_stores_hashes_drops_secrets_and_leaks_nothing(pg_schema,
     _synced(governed / "intents", source)
 
     with caplog.at_level(logging.DEBUG):
-        result = run_pipeline(pipeline_for(source), run_id="manual__gov")
+        result = run_task(pipeline_for(source), run_id="manual__gov")
 
     table = read_table(catalog, "qa.people").sort_by("id")
     assert table.column_names == ["id", "email", "country"]
@@ -111,7 +111,7 @@ def test_quarantined_records_hold_no_classified_value_in_clear(governed, catalog
     source = _file_source(data, threshold=0.7)
     _synced(governed / "intents", source)
     with caplog.at_level(logging.DEBUG):
-        result = run_pipeline(pipeline_for(source), run_id="manual__q")
+        result = run_task(pipeline_for(source), run_id="manual__q")
     assert (result["rows"], result["quarantined"]) == (1, 2)
 
     rows = sorted(read_table(catalog, "qa.people__quarantine").to_pylist(), key=lambda r: r["position"])
@@ -126,7 +126,7 @@ def test_quarantined_records_hold_no_classified_value_in_clear(governed, catalog
     # Over the threshold: the run fails, its error and the registry hold no value either.
     _write(data, "b.jsonl", [json.dumps({"id": "two", "email": EMAILS[2], "ssn": SECRETS[2]})])
     with caplog.at_level(logging.DEBUG), pytest.raises(QuarantineThresholdError) as raised:
-        run_pipeline(pipeline_for(source), run_id="manual__over")
+        run_task(pipeline_for(source), run_id="manual__over")
 
     quarantine = json.dumps(read_table(catalog, "qa.people__quarantine").to_pylist(), default=str)
     output = capsys.readouterr()

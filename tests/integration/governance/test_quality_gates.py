@@ -21,9 +21,9 @@ from sqlalchemy import select
 from airflow_provider_chimera.governance.wap import PublishError, QualityGateError
 from airflow_provider_chimera.registry.db import open_registry
 from airflow_provider_chimera.registry.models import CheckResultRow
-from airflow_provider_chimera.registry.sync import sync_registry
+from airflow_provider_chimera.pipelines.sync import sync_registry
 from airflow_provider_chimera.writer import IcebergWriter
-from tests.helpers import intent_with, pipeline_for, run_pipeline, single_object_source
+from tests.helpers import intent_with, pipeline_for, run_pipeline, run_task, single_object_source
 
 HOURS_72 = 72 * 3_600_000
 
@@ -128,7 +128,7 @@ def test_a_failing_quality_check_keeps_the_load_off_main_until_a_retry_passes(tm
 
     _drop(data, "b.jsonl", {3: "-3.00", 4: "4.00", 5: "-5.00"})
     with pytest.raises(QualityGateError) as failed:
-        run_pipeline(pipeline, run_id="scheduled__2")
+        run_task(pipeline, run_id="scheduled__2")  # the task, for its log
     message = str(failed.value)
     assert "1 of 3 check(s) failed on the load staged as snapshot" in message
     assert "it was not published (main is unchanged) and stays on branch audit_scheduled__2 for 72 h" in message
@@ -360,7 +360,7 @@ def test_a_stale_cursor_warns_unless_the_intent_makes_freshness_a_gate(pg, catal
     source = _customers(sla={"fresh_within": "PT1H"})
     registry(source)
     _insert(pg, (1, "one", stale))
-    result = run_pipeline(pipeline_for(source), run_id="scheduled__1")
+    result = run_task(pipeline_for(source), run_id="scheduled__1")  # the task, for its log
     assert (result["published"], result["checks"]["warned"]) == (True, 1)  # late, not wrong: published
     [warning] = result["checks"]["not_passed"]
     assert warning.startswith("cursor_fresh (freshness): warned; fresh_within=PT1H; check_rows_tested=1; freshness_in_minutes=")

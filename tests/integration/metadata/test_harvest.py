@@ -13,7 +13,7 @@ from airflow_provider_chimera.pipelines import pipelines_of
 from airflow_provider_chimera.metadata import lineage
 from airflow_provider_chimera.metadata.destination import select_destination
 from airflow_provider_chimera.metadata.harvest import harvest_intent
-from tests.helpers import record_schema, run_pipeline, sales_crm_intent
+from tests.helpers import record_schema, run_task, sales_crm_intent
 
 CUSTOMERS = "urn:li:dataset:(urn:li:dataPlatform:postgres,chimera.qa_md.customers,PROD)"
 CUSTOMERS_TARGET = "urn:li:dataset:(urn:li:dataPlatform:iceberg,qa_md.customers,PROD)"
@@ -116,7 +116,7 @@ def test_harvest_then_first_run_leaves_datasets_and_lineage_in_datahub_lite(serv
 
     # The first ingestion run adds the lineage edge source → Iceberg.
     customers = next(p for p in pipelines if p.source.name == "crm")
-    assert run_pipeline(customers)["rows"] == 20
+    assert run_task(customers)["rows"] == 20
     upstreams = _get(CUSTOMERS_TARGET)["upstreamLineage"]["upstreams"]
     assert [u["dataset"] for u in upstreams] == [CUSTOMERS]
     assert _fields(CUSTOMERS_TARGET) == ["id", "name", "email", "country", "updated_at"]  # the run kept the harvest
@@ -129,7 +129,7 @@ def test_with_datahub_unreachable_the_ingestion_succeeds_and_the_failure_is_logg
     failures = lineage.FAILURES[customers.id]
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger=lineage.__name__):
-        result = run_pipeline(customers)
+        result = run_task(customers)
     assert result["rows"] == 20 and result["published"] is True
     warnings = [r.getMessage() for r in caplog.records if r.name == lineage.__name__]
     assert len(warnings) == 1

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
-from tests.helpers import assert_incremental_runs, kafka_uri, pipeline_for, read_table, record_schema, run_pipeline, single_object_source
+from tests.helpers import pipeline_for, read_table, record_schema, run_pipeline, single_object_source
 
 SCHEMA = record_schema(["user_id", "ts"], user_id="string", url="string", n="long", ts="timestamptz")
 
@@ -33,37 +33,6 @@ def _produce(services, topic: str, first: int, last: int, raw: dict[int, bytes] 
 
 def _source(topic: str, mode: dict, connection: dict | None = None) -> dict:
     return single_object_source("kafka", connection or {"conn_id": "qa_kafka"}, topic, mode, "clicks", schema=SCHEMA)
-
-
-def test_incremental_reads_each_message_once(kafka, services, catalog):
-    source = _source(kafka, {"type": "incremental"})
-    _produce(services, kafka, 1, 300)
-    assert_incremental_runs(source, 300, lambda: _produce(services, kafka, 301, 350), 50)
-    table = read_table(catalog, "qa.clicks").sort_by("n")
-    assert table.column("n").to_pylist() == list(range(1, 351))
-    first = table.slice(0, 1).to_pylist()[0]
-    assert first == {"user_id": "u1", "url": "/p/1", "n": 1, "ts": dt.datetime(2026, 11, 1, 0, 0, 1, tzinfo=dt.timezone.utc)}
-
-
-def test_full_mode_rereads_the_topic_by_uri(kafka, services, catalog):
-    source = _source(kafka, {"type": "full"}, {"uri": kafka_uri(services)})
-    _produce(services, kafka, 1, 40)
-    assert run_pipeline(pipeline_for(source))["rows"] == 40
-    _produce(services, kafka, 41, 45)
-    assert run_pipeline(pipeline_for(source))["rows"] == 45
-    assert read_table(catalog, "qa.clicks").num_rows == 45
-
-
-def test_a_message_that_is_not_json_goes_to_quarantine_with_its_offset(kafka, services, catalog):
-    _produce(services, kafka, 1, 10, raw={5: b"not json"})
-    source = _source(kafka, {"type": "incremental"})
-    source["objects"][0]["ingestion"]["quarantine_threshold"] = 0.1
-    result = run_pipeline(pipeline_for(source))
-    assert (result["rows"], result["quarantined"]) == (9, 1)
-    (row,) = read_table(catalog, "qa.clicks__quarantine").to_pylist()
-    assert (row["reason"], row["raw"]) == ("not valid JSON: Expecting value at column 1", "not json")
-    partition, offset = row["position"].split("/")
-    assert int(partition) in range(3) and int(offset) >= 0
 
 
 def test_avro_values_with_and_without_the_confluent_header(kafka, services, catalog):

@@ -37,7 +37,7 @@ def registry(tmp_path, monkeypatch):
     from airflow_provider_chimera.registry.db import open_registry
     from airflow_provider_chimera.registry.models import CheckResultRow, SlaStatusRow
     from airflow_provider_chimera.registry.runs import record_run
-    from airflow_provider_chimera.registry.sync import sync_registry
+    from airflow_provider_chimera.pipelines.sync import sync_registry
 
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")

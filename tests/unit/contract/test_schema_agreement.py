@@ -388,7 +388,7 @@ def test_names_patterns_and_choices_are_the_same():
     ]
     target = DEFS["targetFields"]["properties"]
     assert target["partition_by"]["items"]["properties"]["transform"]["pattern"] == model.TRANSFORM_PATTERN
-    assert _enum(DEFS["source"]["properties"]["type"]) == list(get_args(model.SourceType))
+    assert _enum(DEFS["source"]["properties"]["type"]) == list(model.BUILTIN_SOURCE_TYPES)
     assert _enum(target["kind"]) == list(get_args(model.TargetKind))
     assert _enum(DEFS["priority"]) == list(get_args(model.Priority))
     assert _enum(DEFS["classification"]["additionalProperties"]) == list(get_args(model.Classification))

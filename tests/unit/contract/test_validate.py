@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_chimera.sources.registry import registered_names
 from airflow_provider_chimera.contract import IntentError, parse_intent
 from airflow_provider_chimera.contract.timing import PRESETS
 from airflow_provider_chimera.contract.validate import check_bytes, check_file, check_folder, validate_paths
@@ -181,7 +182,11 @@ def test_uri_with_placeholders_is_accepted(tmp_path, uri):
 
 def test_unknown_source_type(tmp_path):
     data = _broken(lambda d: d["sources"][0].update(type="oracle"))
-    assert _check(tmp_path, data)[1] == [("/sources/0/type", "unknown source type 'oracle'")]
+    ((path, message),) = _check(tmp_path, data)[1]
+    assert path == "/sources/0/type"
+    # Names the installed types: the built-in ones, then those packages register.
+    assert message == "unknown source type 'oracle'; installed: " + ", ".join(registered_names())
+    assert registered_names()[:7] == ("postgres", "mysql", "snowflake", "mongodb", "kafka", "file", "pdf")
 
 
 def test_duplicate_source_name(tmp_path):
@@ -351,7 +356,7 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
 
     assert _check(tmp_path, _broken(edit))[1] == [
         ("/sources/0/objects/1/ingestion/trigger/schedule", "unknown schedule preset '@fortnightly'"),
-        ("/sources/0/type", "unknown source type 'oracle'"),
+        ("/sources/0/type", "unknown source type 'oracle'; installed: " + ", ".join(registered_names())),
         ("/sources/1/objects/0/schema", "a 'kafka' object needs a 'schema'"),
         ("/sources/2/name", "source 'db' appears twice (first at /sources/0)"),
         ("/team", "'team' is required"),

@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_chimera.factory.onboarding import (
-    INTENTS_ALIAS,
-    build_onboarding_dags,
-    intent_asset,
-)
+from airflow_provider_chimera.factory.onboarding import build_onboarding_dags
+from airflow_provider_chimera.operators.registry import INTENTS_ALIAS, intent_asset
 from airflow_provider_chimera.onboarding.workflow import STEPS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -85,7 +82,7 @@ def test_the_sync_task_emits_an_event_for_each_intent_waiting_for_onboarding(tmp
     from airflow.sdk import AssetAlias
     from airflow.sdk.execution_time.context import OutletEventAccessors
 
-    from airflow_provider_chimera.factory.onboarding import intents_alias
+    from airflow_provider_chimera.operators.registry import intents_alias
     from airflow_provider_chimera.operators.registry import RegistrySyncOperator
 
     intents = tmp_path / "intents"

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from airflow_provider_chimera.governance.policy import PolicyError, parse_policy_file, policy_for, resolve_key
-from airflow_provider_chimera.registry.audit import scrub
+from airflow_provider_chimera.secrets import scrub
 from airflow_provider_chimera.settings import load_settings
 
 

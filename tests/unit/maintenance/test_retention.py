@@ -9,7 +9,7 @@ import pytest
 
 from airflow_provider_chimera.contract.model import PartitionField
 from airflow_provider_chimera.maintenance.retention import RetentionError, apply_retention, cutoff
-from airflow_provider_chimera.maintenance.rules import AgeColumn
+from airflow_provider_chimera.contract.retention import AgeColumn
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.writer import CommitInfo, IcebergWriter
 from airflow_provider_chimera.writer.history import HistoryWriter

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 
 from airflow_provider_chimera.maintenance.retention import apply_retention
-from airflow_provider_chimera.maintenance.rules import AgeColumn
+from airflow_provider_chimera.contract.retention import AgeColumn
 from airflow_provider_chimera.maintenance.snapshots import expire_snapshots
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.writer import CommitInfo, IcebergWriter

@@ -15,7 +15,7 @@ from airflow_provider_chimera.onboarding.superset import (
     split_object,
     sqlalchemy_uri,
 )
-from airflow_provider_chimera.onboarding.workflow import StepError
+from airflow_provider_chimera.onboarding.errors import StepError
 from tests.helpers import intent_with, record_schema
 
 

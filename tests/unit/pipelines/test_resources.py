@@ -97,7 +97,7 @@ class _Pools:
 
 
 def test_apply_pools_creates_resizes_and_prunes_only_chimera_pools():
-    from airflow_provider_chimera.factory.pool_sync import apply_pools
+    from airflow_provider_chimera.pipelines.pools import apply_pools
     from airflow_provider_chimera.pipelines.resources import Allocation, PoolPlan
 
     wanted = Allocation(warnings=[], pools=[

@@ -16,7 +16,7 @@ from airflow_provider_chimera.recovery.estimates import (
     percentile,
 )
 from airflow_provider_chimera.registry.runs import record_run
-from airflow_provider_chimera.registry.sync import sync_registry
+from airflow_provider_chimera.pipelines.sync import sync_registry
 from tests.unit.registry.conftest import (  # noqa: F401 (fixtures: chimera_home, intents_dir, registry)
     INTENT,
     chimera_home,

@@ -8,14 +8,9 @@ import json
 
 from sqlalchemy import text
 
-from airflow_provider_chimera.registry import audit
-from airflow_provider_chimera.registry.audit import (
-    default_actor,
-    entries,
-    record,
-    remember_secret,
-    scrub,
-)
+from airflow_provider_chimera import secrets
+from airflow_provider_chimera.registry.audit import default_actor, entries, record
+from airflow_provider_chimera.secrets import register_secret, scrub
 
 
 def _stored(registry) -> str:
@@ -64,8 +59,8 @@ def test_credential_named_keys_are_redacted_at_any_depth(registry):
 
 
 def test_values_resolved_from_secret_placeholders_are_cut_out(registry, monkeypatch):
-    monkeypatch.setattr(audit, "_REMEMBERED", set())
-    remember_secret("vault-value-1")
+    monkeypatch.setattr(secrets, "_REMEMBERED", set())
+    register_secret("vault-value-1")
     record(registry, "jane", "intent.test", details={"error": "login failed for vault-value-1 at crm"})
     record(registry, "jane", "intent.test", details={"error": "bad pw ab%2Fc"}, secrets=["ab/c"])
     stored = _stored(registry)

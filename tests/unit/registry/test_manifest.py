@@ -61,3 +61,23 @@ def test_scope_is_the_whole_intent_until_onboarded_then_the_onboarded_part(tmp_p
     write_onboarded(tmp_path, "sales_crm", json.dumps(INTENT).encode())
     scoped = onboarded_scope(tmp_path, intent)
     assert [o.name for o in scoped.sources[0].objects] == ["public.customers", "public.orders"]
+
+
+def test_one_function_records_a_version_as_onboarded():
+    """Only ``write_onboarded`` writes the onboarded record or stamps ``onboarded_at``; the
+    onboarding state keeps no copy of a version's content."""
+    import re
+    from pathlib import Path
+
+    import airflow_provider_chimera
+
+    package = Path(airflow_provider_chimera.__file__).parent
+    writers = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if re.search(r"\.onboarded_at\s*=|onboarded_path\(|write_onboarded\(", path.read_text())
+        and path.name != "onboard.py"  # registry.onboard calls write_onboarded, the one writer
+    )
+    assert writers == ["registry/manifest.py"]
+    workflow = (package / "onboarding" / "workflow.py").read_text()
+    assert '"content"' not in workflow and "base_content" not in workflow

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from airflow_provider_chimera.registry.runs import record_run
-from airflow_provider_chimera.registry.sync import sync_registry
+from airflow_provider_chimera.pipelines.sync import sync_registry
 from tests.unit.registry.conftest import intent_data, write_intent
 
 

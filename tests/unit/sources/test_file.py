@@ -63,16 +63,6 @@ def test_parquet(tmp_path, catalog):
     assert read_table(catalog, "qa.things").num_rows == 10
 
 
-def test_incremental_reads_only_new_files(tmp_path, catalog):
-    (tmp_path / "day1.jsonl").write_text("\n".join(json.dumps(r) for r in _rows(1, 4)))
-    pipeline = pipeline_for(_source(tmp_path, "*.jsonl", "json", mode="incremental"))
-    assert run_pipeline(pipeline)["rows"] == 4
-    assert run_pipeline(pipeline)["committed"] is False
-    (tmp_path / "day2.jsonl").write_text("\n".join(json.dumps(r) for r in _rows(5, 3)))
-    assert run_pipeline(pipeline)["rows"] == 3
-    assert sorted(read_table(catalog, "qa.things").column("id").to_pylist()) == list(range(1, 8))
-
-
 def test_a_bad_value_goes_to_quarantine_and_fails_the_run_without_a_threshold(tmp_path, catalog):
     from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from tests.helpers import pipeline_for, read_table, run_pipeline, single_object_source
 from tests.unit.sources.pdfs import make_pdf
 
@@ -13,23 +11,6 @@ def _source(base, mode: str = "full", quarantine_threshold: float | None = None)
     if quarantine_threshold is not None:
         source["objects"][0]["ingestion"]["quarantine_threshold"] = quarantine_threshold
     return source
-
-
-def test_one_row_per_page_with_document_metadata(tmp_path, catalog):
-    make_pdf(tmp_path / "a.pdf", ["Page one of A", "Page two of A"], title="Lease A", author="Jane")
-    make_pdf(tmp_path / "b.pdf", ["Only page of B"])
-    result = run_pipeline(pipeline_for(_source(tmp_path)))
-    assert result["rows"] == 3
-    rows = sorted(read_table(catalog, "qa.contract_pages").to_pylist(), key=lambda r: (r["path"], r["page_number"]))
-    assert [(r["path"].rsplit("/", 1)[1], r["page_number"], r["text"].strip()) for r in rows] == [
-        ("a.pdf", 1, "Page one of A"),
-        ("a.pdf", 2, "Page two of A"),
-        ("b.pdf", 1, "Only page of B"),
-    ]
-    first = rows[0]
-    assert (first["title"], first["author"], first["page_count"]) == ("Lease A", "Jane", 2)
-    assert first["created_at"] == dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
-    assert len(first["document_id"]) == 64 and first["document_id"] == rows[1]["document_id"]
 
 
 def test_encrypted_scanned_and_corrupt_documents_are_rejected_with_reasons(tmp_path):
@@ -48,27 +29,6 @@ def test_encrypted_scanned_and_corrupt_documents_are_rejected_with_reasons(tmp_p
     assert reasons["locked.pdf"].startswith("encrypted")
     assert reasons["scan.pdf"].startswith("no text layer")
     assert reasons["broken.pdf"].startswith("corrupt")
-
-
-def test_incremental_reads_only_new_documents(tmp_path, catalog):
-    make_pdf(tmp_path / "a.pdf", ["A"])
-    source = _source(tmp_path, "incremental")
-    assert run_pipeline(pipeline_for(source))["rows"] == 1
-    assert run_pipeline(pipeline_for(source))["committed"] is False
-    make_pdf(tmp_path / "b.pdf", ["B1", "B2"])
-    assert run_pipeline(pipeline_for(source))["rows"] == 2
-    assert read_table(catalog, "qa.contract_pages").num_rows == 3
-
-
-def test_rejected_documents_land_in_the_quarantine_table(tmp_path, catalog):
-    make_pdf(tmp_path / "good.pdf", ["Readable"])
-    make_pdf(tmp_path / "locked.pdf", ["Secret terms"], password="s3cret")
-    # One page read and one document rejected: half of the records, within a threshold of one half.
-    result = run_pipeline(pipeline_for(_source(tmp_path, quarantine_threshold=0.5)), run_id="run-1")
-    assert (result["rows"], result["quarantined"]) == (1, 1)
-    (row,) = read_table(catalog, "qa.contract_pages__quarantine").to_pylist()
-    assert row["position"].endswith("locked.pdf") and row["reason"].startswith("encrypted")
-    assert (row["pipeline"], row["run_id"], row["source"]) == (pipeline_for(_source(tmp_path)).id, "run-1", "src/signed")
 
 
 def test_a_run_that_only_quarantines_still_moves_past_those_files(tmp_path, catalog):

@@ -128,20 +128,21 @@ def test_the_default_spec_of_a_partitioned_mode_is_its_column_and_granularity():
 
 
 @pytest.mark.parametrize(
-    ("context", "start", "end"),
+    ("run", "start", "end"),
     [
-        ({"data_interval_start": DAY1, "data_interval_end": DAY2, "logical_date": DAY1}, DAY1, DAY2),
+        ({"start": DAY1, "end": DAY2, "logical_date": DAY1}, DAY1, DAY2),
         # No interval (a manual run): the granularity's period holding the logical date.
         ({"logical_date": dt.datetime(2026, 11, 1, 13, 45, tzinfo=UTC)}, DAY1 + dt.timedelta(hours=13), DAY1 + dt.timedelta(hours=14)),
         # A zero-length interval is no interval.
-        ({"data_interval_start": DAY2, "data_interval_end": DAY2, "logical_date": DAY2}, DAY2, DAY2 + dt.timedelta(hours=1)),
+        ({"start": DAY2, "end": DAY2, "logical_date": DAY2}, DAY2, DAY2 + dt.timedelta(hours=1)),
         ({"logical_date": dt.datetime(2026, 11, 1, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))}, DAY1 + dt.timedelta(hours=11), DAY1 + dt.timedelta(hours=12)),
     ],
 )
-def test_run_window(context, start, end):
+def test_run_window(run, start, end):
     from airflow_provider_chimera.contract.model import PartitionedMode
 
-    window = run_window(PartitionedMode(type="partitioned", column="ts", granularity="hour"), context, "p")
+    interval = {"start": None, "end": None, **run}
+    window = run_window(PartitionedMode(type="partitioned", column="ts", granularity="hour"), **interval, where="p")
     assert (window.column, window.start, window.end) == ("ts", start, end)
 
 
@@ -157,7 +158,7 @@ def test_run_window_by_granularity(granularity, start, end):
     from airflow_provider_chimera.contract.model import PartitionedMode
 
     mode = PartitionedMode(type="partitioned", column="ts", granularity=granularity)
-    window = run_window(mode, {"logical_date": dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC)}, "p")
+    window = run_window(mode, start=None, end=None, logical_date=dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC), where="p")
     assert (window.start, window.end) == (start, end)
 
 
@@ -166,7 +167,7 @@ def test_a_run_without_interval_or_logical_date_is_refused():
 
     mode = PartitionedMode(type="partitioned", column="ts", granularity="day")
     with pytest.raises(WindowError, match=r"^f.json: pipeline p: a 'partitioned' run needs a data interval or a logical date"):
-        run_window(mode, {"run_id": "manual"}, "f.json: pipeline p")
+        run_window(mode, start=None, end=None, logical_date=None, where="f.json: pipeline p")
 
 
 def test_bucket_and_truncate_specs_end_to_end(catalog):
