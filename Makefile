@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential
 
-.PHONY: install system-deps services services-stop superset test test-unit demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
+.PHONY: install system-deps services services-stop superset test test-unit test-integration test-e2e demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
 
 install: system-deps $(VENV)/.installed
 
@@ -37,11 +37,19 @@ services:
 services-stop:
 	@bash scripts/services.sh stop
 
+# The whole suite in one pytest run (one exit code for CI), the unit tier first; the 25 slowest
+# tests are listed at the end. The tiers alone, by marker (tests/conftest.py, README "Testing"):
 test: install services superset
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests --durations=25
 
 test-unit: install
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest -m unit
+
+test-integration: install services superset
+	$(BIN)/pytest -m integration
+
+test-e2e: install services superset
+	$(BIN)/pytest -m e2e
 
 demo: install
 	@bash scripts/services.sh start postgres kafka

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.superset_server import superset_server  # noqa: F401  (fixture: one Superset for the whole session)
+
 REPO = Path(__file__).resolve().parents[1]
 SERVICES_ENV = REPO / "scripts" / "services.env"
 
@@ -64,6 +66,23 @@ def catalog(settings):
     from airflow_provider_chimera.writer import chimera_catalog
 
     return chimera_catalog(settings)
+
+
+# The test tiers (README "Testing"), by folder: tests/unit needs nothing running; tests/e2e runs
+# Airflow DAGs end to end; every other folder (integration, security, any new one) is integration.
+TIERS = ("unit", "integration", "e2e")
+
+
+def _tier(path: Path) -> str:
+    folder = path.parts[len((REPO / "tests").parts)] if path.is_relative_to(REPO / "tests") else ""
+    return folder if folder in ("unit", "e2e") else "integration"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test with its tier and run the tiers in order: unit, then integration, then e2e."""
+    for item in items:
+        item.add_marker(_tier(item.path))
+    items.sort(key=lambda item: TIERS.index(_tier(item.path)))  # stable: a module's tests stay together
 
 
 def pytest_configure(config):

@@ -3,8 +3,8 @@
 :func:`superset_server` (session scope) writes a ``superset_config.py`` with its metadata in a
 SQLite file of the session's temporary folder, runs ``superset db upgrade``, ``superset fab
 create-admin`` and ``superset init``, then ``superset run`` on a free port of 127.0.0.1, and waits
-for ``/health``. It fails, never skips, when the environment is missing. A test module uses it
-with ``from tests.superset_server import superset_server  # noqa: F401``.
+for ``/health``. It fails, never skips, when the environment is missing. tests/conftest.py makes
+it a fixture of every test: one Superset serves the whole session.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,9 @@ class AirflowStack:
     def unpause(self, dag_id: str) -> None:
         self.api.patch(f"/dags/{dag_id}", json={"is_paused": False}).raise_for_status()
 
+    def pause(self, dag_id: str) -> None:
+        self.api.patch(f"/dags/{dag_id}", json={"is_paused": True}).raise_for_status()
+
     def trigger(self, dag_id: str, conf: dict | None = None) -> str:
         response = self.api.post(f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
         response.raise_for_status()
@@ -172,6 +176,30 @@ class AirflowStack:
         if run["state"] != "success":
             raise AssertionError(f"{dag_id} run {run['dag_run_id']} {run['state']}\n{self.logs()}")
         return run
+
+
+@dataclass
+class SharedStack:
+    """The stack several test modules share (tests/e2e/conftest.py), each with its own intents."""
+
+    airflow: AirflowStack
+    intents: Path  # the stack's intents folder: one sub-folder per module
+    topics: dict[str, str]  # onboarding event kind -> its Kafka topic
+    bootstrap: str  # the Kafka brokers
+    inbox: Any  # tests.mailbox.Inbox: the mails the stack sent, to every team
+    superset: Any  # tests.superset_server.SupersetServer
+
+    def folder(self, module: str) -> Path:
+        """``module``'s own, new sub-folder of the intents folder."""
+        folder = self.intents / module
+        folder.mkdir()
+        return folder
+
+    def of(self, module: str, dag_ids: set[str]) -> set[str]:
+        """``dag_ids`` without the DAGs of the intents of other modules' sub-folders."""
+        others = tuple(p.stem for p in self.intents.rglob("*.json") if p.parent != self.intents / module)
+        prefixes = tuple(f"{name}_" for name in others) + tuple(f"chimera_onboard__{name}" for name in others)
+        return {d for d in dag_ids if not d.startswith(prefixes)}
 
 
 def _signal_group(pgid: int, signum: int) -> None:

@@ -1,7 +1,8 @@
 """The DAG factory inside a running Airflow 3: every trigger kind, pools, and a broken intent.
 
-Starts the real processes (see airflow_stack.py) once for the module; each test drives them
-through the REST API v2, as a user would.
+Runs on the real processes (see airflow_stack.py) that this module shares with others (see
+conftest.py), with its own intents sub-folder; each test drives them through the REST API v2, as a
+user would.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import REPO, SERVICES, require_service
+from tests.conftest import SERVICES
 from tests.e2e.airflow_stack import AirflowStack
 from tests.helpers import DECLARATION
 
@@ -75,27 +76,22 @@ INTENT = {
 }
 TOPIC_ID = "e2e_shop_clicks_" + TOPIC.replace(".", "_")
 IDS = {"e2e_shop_files_adhoc", "e2e_shop_files_timed", "e2e_shop_files_downstream", TOPIC_ID}
+OWN = {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_recovery", "chimera_onboard__e2e_shop"}
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    require_service("PostgreSQL", SERVICES["CHIMERA_PG_HOST"], SERVICES["CHIMERA_PG_PORT"])
+def airflow(shared_airflow):
     bootstrap = SERVICES["CHIMERA_KAFKA_BOOTSTRAP"]
-    require_service("Kafka", *bootstrap.split(":"))
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(TOPIC, num_partitions=1, replication_factor=1)])[TOPIC].result(timeout=30)
 
-    home = tmp_path_factory.mktemp("airflow")
-    intents = home / "intents"
-    intents.mkdir()
+    stack = shared_airflow.airflow
+    intents = shared_airflow.folder("factory")
     (intents / "e2e_shop.json").write_text(json.dumps(INTENT))
     (intents / "broken_team.json").write_text(json.dumps({**INTENT, "name": "broken_team", "team": {"name": "x"}}))
-    kafka_conn = {"conn_type": "kafka", "extra": {"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest"}}
-    stack = AirflowStack(home, intents, {"AIRFLOW_CONN_E2E_KAFKA": json.dumps(kafka_conn)})
     try:
-        stack.start()
         # Pools first, as an operator would: `chimera pools sync` is idempotent.
         stack.run("chimera", "pools", "sync")
         # chimera_registry_sync (every minute here) starts the intent's onboarding by itself.
@@ -103,7 +99,8 @@ def airflow(tmp_path_factory):
         stack.wait(lambda: IDS <= stack.dag_ids(), 180, "the factory's DAGs to be parsed")
         yield stack
     finally:
-        stack.stop()
+        for dag_id in IDS & stack.dag_ids():  # the timed DAG and the topic's watcher load no later module
+            stack.pause(dag_id)
         admin.delete_topics([TOPIC])
 
 
@@ -112,11 +109,12 @@ def _rows(stack: AirflowStack, table: str) -> int:
     return {row["target"]: row["rows"] for row in json.loads(out)}.get(table, 0)
 
 
-def test_exactly_the_expected_dags_and_the_broken_intent_is_an_import_error(airflow):
-    assert airflow.dag_ids() == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_recovery", "chimera_onboard__e2e_shop"}
+def test_exactly_the_expected_dags_and_the_broken_intent_is_an_import_error(airflow, shared_airflow):
+    shared = shared_airflow
+    assert shared.of("factory", airflow.dag_ids()) == IDS | OWN
     listed = airflow.run("airflow", "dags", "list", "--output", "json")
     line = next(l for l in listed.stdout.splitlines() if l.startswith("["))
-    assert {d["dag_id"] for d in json.loads(line)} == IDS | {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_recovery", "chimera_onboard__e2e_shop"}
+    assert shared.of("factory", {d["dag_id"] for d in json.loads(line)}) == IDS | OWN
     # Exits 1 when there are import errors, as here.
     import_errors = airflow.run("airflow", "dags", "list-import-errors", "--output", "json", check=False).stdout
     assert "chimera_intent_errors.py" in import_errors and "broken_team.json" in import_errors
@@ -174,7 +172,7 @@ def test_pools_exist_with_their_slots(airflow):
     assert {p["change"] for p in json.loads(again.stdout)["pools"]} == {"unchanged"}
 
 
-def test_registry_sync_dag_audits_the_factory_decisions(airflow):
+def test_registry_sync_dag_audits_the_factory_decisions(airflow, shared_airflow):
     """chimera_registry_sync runs unpaused on its schedule and records each decision once."""
     airflow.wait_for_run("chimera_registry_sync", timeout=240)
 
@@ -184,7 +182,8 @@ def test_registry_sync_dag_audits_the_factory_decisions(airflow):
 
     entries = airflow.wait(audited, 60, "audit entries")
     created = sorted(e["details"]["pipeline"] for e in entries if e["action"] == "pipeline.created")
-    assert created == sorted(IDS)
+    ours = shared_airflow.of("factory", set(created))  # the other modules' pipelines left out, not the repeats
+    assert [d for d in created if d in ours] == sorted(IDS)
     rejected = [e for e in entries if e["action"] == "intent.rejected"]
     assert [e["intent"] for e in rejected] == ["broken_team"]
     assert all(e["actor"].startswith("airflow:chimera_registry_sync/") for e in rejected)

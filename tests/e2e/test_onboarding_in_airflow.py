@@ -1,6 +1,7 @@
 """Onboarding inside a running Airflow 3: a team drops its intent file and does nothing else.
 
-The real processes (see airflow_stack.py) watch an empty intents folder; the test copies the
+The real processes (see airflow_stack.py; the stack shared with other modules, see conftest.py)
+watch an empty intents folder; the test copies the
 sample intent into it and then only observes: the three onboarding events on their Kafka topics,
 in order; the team's mailbox (a local SMTP server); DataHub Lite; a real Superset. A user then triggers the first
 ingestion runs through the REST API, as they would, and the lineage edge and the "table ready"
@@ -18,10 +19,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import REPO, SERVICES, require_service
+from tests.conftest import REPO, SERVICES
 from tests.e2e.airflow_stack import AirflowStack
-from tests.mailbox import Inbox, free_port, smtp_connection
-from tests.superset_server import superset_server  # noqa: F401  (fixture)
+from tests.mailbox import Inbox
 
 INTENT = REPO / "intents" / "retail_shop.json"
 TEAM_EMAIL = "retail-data@example.com"
@@ -30,7 +30,8 @@ CUSTOMERS = "retail_shop_shop_files_customers"
 
 
 def _messages(bootstrap: str, topic: str, until: float, want: int = 1) -> list:
-    """The messages of ``topic`` (waits until ``want`` arrived or ``until``, then 2 s more)."""
+    """The sample intent's messages of ``topic`` (waits until ``want`` arrived or ``until``, then 2 s
+    more); the events of other modules' intents on the shared stack are left out."""
     from confluent_kafka import Consumer
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"e2e-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest"})
@@ -39,7 +40,7 @@ def _messages(bootstrap: str, topic: str, until: float, want: int = 1) -> list:
     try:
         while time.monotonic() < until and (quiet is None or time.monotonic() < quiet):
             message = consumer.poll(0.5)
-            if message is not None and not message.error():
+            if message is not None and not message.error() and json.loads(message.value())["subject"] == INTENT.stem:
                 found.append((message.timestamp()[1], json.loads(message.value())))
                 if len(found) >= want:
                     quiet = time.monotonic() + 2
@@ -49,48 +50,35 @@ def _messages(bootstrap: str, topic: str, until: float, want: int = 1) -> list:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, superset_server):  # noqa: F811
-    from aiosmtpd.controller import Controller
-    from confluent_kafka.admin import AdminClient
-
-    from airflow_provider_chimera.onboarding.events import STEPS
-
-    s = SERVICES
-    require_service("PostgreSQL", s["CHIMERA_PG_HOST"], s["CHIMERA_PG_PORT"])
-    bootstrap = s["CHIMERA_KAFKA_BOOTSTRAP"]
-    require_service("Kafka", *bootstrap.split(":"))
-    seed = subprocess.run([str(REPO / ".venv/bin/python"), "scripts/seed_demo.py"], env={**s}, cwd=REPO, capture_output=True, text=True)
+def stack(shared_airflow):
+    """The shared stack (tests/e2e/conftest.py) with this module's intents folder, empty: the team's
+    file arrives while Airflow runs. Its ``inbox`` holds only the team's mails."""
+    seed = subprocess.run([str(REPO / ".venv/bin/python"), "scripts/seed_demo.py"], env={**SERVICES}, cwd=REPO, capture_output=True, text=True)
     assert seed.returncode == 0, seed.stderr  # the sample intent's PostgreSQL table, public.orders
-
-    inbox, port = Inbox(), free_port()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
-    smtp.start()
-    suffix = uuid.uuid4().hex[:8]
-    topics = {kind: f"chimera.e2e.{kind}.{suffix}" for kind in STEPS}
-    home = tmp_path_factory.mktemp("onboarding")
-    intents = home / "intents"
-    intents.mkdir()  # empty: the team's file arrives while Airflow runs
-    env = {
-        "AIRFLOW_CONN_RETAIL_POSTGRES": f"postgresql://{s['CHIMERA_PG_USER']}:{s['CHIMERA_PG_PASSWORD']}@{s['CHIMERA_PG_HOST']}:{s['CHIMERA_PG_PORT']}/{s['CHIMERA_PG_DB']}",
-        "AIRFLOW_CONN_SMTP_DEFAULT": smtp_connection(port),
-        "CHIMERA_E2E_PII_KEY": "e2e-pii-key",
-        "AIRFLOW__CHIMERA__PII_KEY_SECRET": "${env:CHIMERA_E2E_PII_KEY}",
-        "AIRFLOW_CONN_E2E_SUPERSET": json.dumps({
-            "conn_type": "http", "host": superset_server.host, "port": superset_server.port, "schema": "http",
-            "login": superset_server.user, "password": superset_server.password,
-        }),
-        "AIRFLOW__CHIMERA__SUPERSET_CONN_ID": "e2e_superset",
-        **{f"AIRFLOW__CHIMERA__{option.upper()}": topics[kind] for kind, option in STEPS.items()},
-    }
-    airflow = AirflowStack(home, intents, env)
+    shared = shared_airflow
+    intents = shared.folder("onboarding")
     try:
-        airflow.start()
-        airflow.wait(lambda: "chimera_registry_sync" in airflow.dag_ids(), 180, "Chimera's own DAGs to be parsed")
-        yield SimpleNamespace(airflow=airflow, intents=intents, topics=topics, bootstrap=bootstrap, inbox=inbox, superset=superset_server)
+        yield SimpleNamespace(airflow=shared.airflow, intents=intents, topics=shared.topics, bootstrap=shared.bootstrap,
+                              inbox=_TeamInbox(shared.inbox, TEAM_EMAIL), superset=shared.superset)
     finally:
-        airflow.stop()
-        smtp.stop()
-        AdminClient({"bootstrap.servers": bootstrap}).delete_topics(list(topics.values()))
+        dag_ids = shared.airflow.dag_ids()
+        for dag_id in (ORDERS, CUSTOMERS):
+            if dag_id in dag_ids:
+                shared.airflow.pause(dag_id)
+
+
+class _TeamInbox:
+    """The mails of the shared SMTP server sent to ``rcpt`` alone (other modules' teams get theirs)."""
+
+    def __init__(self, inbox: Inbox, rcpt: str):
+        self._inbox, self._rcpt = inbox, rcpt
+
+    @property
+    def messages(self) -> list:
+        return [(rcpts, message) for rcpts, message in self._inbox.messages if self._rcpt in rcpts]
+
+    def subjects(self) -> list[str]:
+        return [message["Subject"] for _, message in self.messages]
 
 
 def _show(airflow: AirflowStack, urn: str) -> dict:

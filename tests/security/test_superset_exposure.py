@@ -21,7 +21,6 @@ import pytest
 from tests.conftest import SERVICES, require_service
 from tests.helpers import postgres_uri
 from tests.security.corpus import good_intent
-from tests.superset_server import superset_server  # noqa: F401  (fixture)
 
 COVERS = ("6",)
 
@@ -30,7 +29,7 @@ SUPERSET_CONN = "qa_exposure_superset"
 
 
 @pytest.fixture
-def source(monkeypatch, superset_server):  # noqa: F811
+def source(monkeypatch, superset_server):
     """A PostgreSQL schema with a PII table, read by a role whose password is unlike anything else;
     the Airflow connections of it and of Superset; everything removed afterwards (Superset too)."""
     import psycopg

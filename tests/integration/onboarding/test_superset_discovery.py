@@ -14,7 +14,6 @@ import pytest
 
 from tests.conftest import require_service
 from tests.helpers import intent_with
-from tests.superset_server import superset_server  # noqa: F401  (fixture)
 from tests.integration.onboarding.topics import topic_dropper
 
 PG_CONN = "qa_superset_pg"
@@ -26,7 +25,7 @@ DATABASE = "chimera qa_superset crm"
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch, services, cleanups, pg_schema, smtp_server, superset_server):  # noqa: F811
+def home(tmp_path, monkeypatch, services, cleanups, pg_schema, smtp_server, superset_server):
     """A registry, state and intents folder in ``tmp_path``; topics of this test; the source read by
     a role of its own whose password is unlike anything else in the test; Superset configured."""
     from confluent_kafka.admin import AdminClient
