@@ -1,6 +1,7 @@
 """Every source type through its generated DAG in Airflow (`dag.test()`, SQLite metadata) into Iceberg.
 
-For each of postgres, mysql, snowflake, mongodb, kafka, file and pdf: the first run brings every
+For each of postgres, mysql, snowflake, mongodb, kafka, file, pdf and http (a plugin source, served
+by a JSON API in this process on 127.0.0.1): the first run brings every
 source row; a second run with no source change adds nothing; after inserts and updates in the
 source, the next run brings exactly that change.
 """
@@ -19,6 +20,7 @@ import pytest
 
 from tests.conftest import REPO, SERVICES, require_service
 from tests.helpers import DECLARATION
+from tests.http_api import FakeApi, serve
 from tests.unit.sources.pdfs import make_pdf
 
 BIN = REPO / ".venv" / "bin"
@@ -45,7 +47,7 @@ def _object(name: str, table: str, mode: dict = INCREMENTAL, **fields) -> dict:
     return {"name": name, **fields, "ingestion": {"trigger": {"type": "adhoc"}, "mode": mode, "target": {"table": table}}}
 
 
-def _sources(base: Path) -> list[dict]:
+def _sources(base: Path, api_url: str) -> list[dict]:
     return [
         {"name": "pg", "type": "postgres", "connection": {"conn_id": "e2e_pg"}, "objects": [_object("e2e_every.items", "pg_items")]},
         {"name": "my", "type": "mysql", "connection": {"conn_id": "e2e_mysql"}, "objects": [_object("e2e_every_items", "mysql_items")]},
@@ -54,6 +56,11 @@ def _sources(base: Path) -> list[dict]:
         {"name": "events", "type": "kafka", "connection": {"conn_id": "e2e_kafka"}, "objects": [_object(TOPIC, "kafka_items", {"type": "incremental"}, schema=ITEMS)]},
         {"name": "files", "type": "file", "connection": {"uri": f"file://{base}/csv"}, "objects": [_object("items", "file_items", {"type": "incremental"}, path="*.csv", format="csv", schema=ITEMS)]},
         {"name": "docs", "type": "pdf", "connection": {"uri": f"file://{base}/pdf"}, "objects": [_object("contracts", "pdf_pages", {"type": "incremental"}, path="*.pdf")]},
+        {
+            "name": "api", "type": "http", "connection": {"uri": api_url},
+            "options": {"pagination": {"type": "page", "page_size": 4}, "records_path": "data", "incremental_param": "updated_since"},
+            "objects": [_object("items", "http_items", path="page/items", schema=ITEMS)],
+        },
     ]
 
 
@@ -65,11 +72,12 @@ DAG_IDS = [
     "e2e_every_events_" + TOPIC.replace(".", "_"),
     "e2e_every_files_items",
     "e2e_every_docs_contracts",
+    "e2e_every_api_items",
 ]
 
 
 class Sources:
-    """The seven sources, each holding rows ``id`` 1..n with ``updated_at``; changes applied alike."""
+    """The eight sources, each holding rows ``id`` 1..n with ``updated_at``; changes applied alike."""
 
     def __init__(self, base: Path):
         import MySQLdb
@@ -96,6 +104,9 @@ class Sources:
         self.admin.create_topics([NewTopic(TOPIC, num_partitions=2, replication_factor=1)])[TOPIC].result(timeout=30)
         (base / "csv").mkdir()
         (base / "pdf").mkdir()
+        self.api = FakeApi(data={"items": []})
+        self._serving = serve(self.api)
+        next(self._serving)  # answering on 127.0.0.1 until close()
         self.batch = 0
 
     def close(self) -> None:
@@ -104,6 +115,7 @@ class Sources:
         self.sf.cursor().execute("DROP TABLE IF EXISTS E2E.E2E_EVERY.ITEMS")
         self.mongo.drop_database("e2e_every")
         self.admin.delete_topics([TOPIC])
+        next(self._serving, None)  # stops the API's server
 
     def write(self, rows: list[tuple[int, str, dt.datetime]]) -> None:
         """Insert or update ``rows`` in every source (files and topics get them as new records)."""
@@ -126,6 +138,9 @@ class Sources:
         lines = ["id,name,updated_at", *(f"{i},{name},{at.isoformat()}" for i, name, at in rows)]
         (self.base / "csv" / f"batch{self.batch}.csv").write_text("\n".join(lines) + "\n")
         make_pdf(self.base / "pdf" / f"batch{self.batch}.pdf", [name for _, name, _ in rows[:3]])
+        records = {record["id"]: record for record in self.api.data["items"]}
+        records.update({i: {"id": i, "name": name, "updated_at": at.isoformat()} for i, name, at in rows})
+        self.api.data["items"] = sorted(records.values(), key=lambda record: record["id"])
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +158,7 @@ def every(tmp_path_factory):
     sources = Sources(base)
     intents = base / "intents"
     intents.mkdir()
-    intent = {"version": 1, "name": "e2e_every", "team": {"name": "e2e", "support_email": "e2e@example.com"}, "project": "e2e", "declaration": DECLARATION, "sources": _sources(base)}
+    intent = {"version": 1, "name": "e2e_every", "team": {"name": "e2e", "support_email": "e2e@example.com"}, "project": "e2e", "declaration": DECLARATION, "sources": _sources(base, sources.api.base_url)}
     (intents / "e2e_every.json").write_text(json.dumps(intent))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYICEBERG"))}
     env.update(
@@ -180,7 +195,7 @@ def _counts(base: Path) -> dict[str, int]:
 
     warehouse = base / "warehouse"
     catalog = SqlCatalog("chimera", uri=f"sqlite:///{warehouse / 'catalog.db'}", warehouse=f"file://{warehouse}")
-    tables = ["pg_items", "mysql_items", "snowflake_items", "mongo_items", "kafka_items", "file_items", "pdf_pages"]
+    tables = ["pg_items", "mysql_items", "snowflake_items", "mongo_items", "kafka_items", "file_items", "pdf_pages", "http_items"]
     return {t: catalog.load_table(("e2e", t)).scan().to_arrow().num_rows for t in tables}
 
 
@@ -192,10 +207,10 @@ def test_first_run_unchanged_run_and_exact_change_for_every_source(every):
     onboard = subprocess.run([str(BIN / "chimera"), "onboard", str(base / "intents" / "e2e_every.json")], env=env, capture_output=True, text=True, cwd=base)
     assert onboard.returncode == 0, onboard.stdout[-3000:] + onboard.stderr[-3000:]
     _run_all(env, base)
-    assert _counts(base) == {"pg_items": 20, "mysql_items": 20, "snowflake_items": 20, "mongo_items": 20, "kafka_items": 20, "file_items": 20, "pdf_pages": 3}
+    assert _counts(base) == {"pg_items": 20, "mysql_items": 20, "snowflake_items": 20, "mongo_items": 20, "kafka_items": 20, "file_items": 20, "pdf_pages": 3, "http_items": 20}
 
     _run_all(env, base)  # nothing changed in any source: nothing added
-    assert _counts(base) == {"pg_items": 20, "mysql_items": 20, "snowflake_items": 20, "mongo_items": 20, "kafka_items": 20, "file_items": 20, "pdf_pages": 3}
+    assert _counts(base) == {"pg_items": 20, "mysql_items": 20, "snowflake_items": 20, "mongo_items": 20, "kafka_items": 20, "file_items": 20, "pdf_pages": 3, "http_items": 20}
 
     later = START + dt.timedelta(days=1)
     change = [(i, f"item {i} v2", later + dt.timedelta(minutes=i)) for i in (3, 7)]  # two updates
@@ -203,4 +218,4 @@ def test_first_run_unchanged_run_and_exact_change_for_every_source(every):
     sources.write(change)
     _run_all(env, base)
     # Appending targets receive exactly the 7 changed records; the PDF folder got one 3-page document.
-    assert _counts(base) == {"pg_items": 27, "mysql_items": 27, "snowflake_items": 27, "mongo_items": 27, "kafka_items": 27, "file_items": 27, "pdf_pages": 6}
+    assert _counts(base) == {"pg_items": 27, "mysql_items": 27, "snowflake_items": 27, "mongo_items": 27, "kafka_items": 27, "file_items": 27, "pdf_pages": 6, "http_items": 27}
