@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import socket
 from pathlib import Path
 
@@ -83,6 +84,29 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(_tier(item.path))
     items.sort(key=lambda item: TIERS.index(_tier(item.path)))  # stable: a module's tests stay together
+
+
+# Wall time of each tier in this session (first test's start to last test's end; the tiers run one
+# after the other), printed at the end so that CI's output says how long each tier takes.
+_TIER_CLOCK: dict[str, list[float]] = {}
+
+
+def _tier_of(location: tuple) -> str:
+    return _tier(REPO / location[0])
+
+
+def pytest_runtest_logstart(nodeid, location):
+    _TIER_CLOCK.setdefault(_tier_of(location), [time.monotonic(), time.monotonic()])
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    _TIER_CLOCK[_tier_of(location)][1] = time.monotonic()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _TIER_CLOCK:
+        times = ", ".join(f"{tier} {end - start:.0f} s" for tier in TIERS if tier in _TIER_CLOCK for start, end in [_TIER_CLOCK[tier]])
+        terminalreporter.write_line(f"tier wall times: {times}")
 
 
 def pytest_configure(config):
