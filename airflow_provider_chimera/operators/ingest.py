@@ -7,7 +7,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider_chimera.contract.model import PartitionedMode
-from airflow_provider_chimera.errors import NOT_RETRIED, FixRequired
+from airflow_provider_chimera.errors import FixRequired
+from airflow_provider_chimera.operators.failing import fail_now
 from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.settings import load_settings
 
@@ -50,9 +51,7 @@ class IngestOperator(BaseOperator):
             error = f"{type(exc).__name__}: {exc}"
             save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error)
             if isinstance(exc, FixRequired):  # a retry would fail the same way: say what to fix now (errors)
-                from airflow.sdk.exceptions import AirflowFailException
-
-                raise AirflowFailException(f"{exc} ({NOT_RETRIED})") from exc
+                raise fail_now(exc) from exc
             raise
         save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id)
         if result.published:  # source → Iceberg lineage in DataHub; bounded in time, never fails the task

@@ -6,6 +6,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_chimera.operators.failing import failing_fast
+
 from airflow_provider_chimera.pipelines import Pipeline
 
 ACTOR = "chimera-maintenance"
@@ -29,25 +31,26 @@ class TableMaintenanceOperator(BaseOperator):
         self.pipeline = pipeline
 
     def execute(self, context: Any) -> dict[str, Any]:
-        # Imported here: the DAG file imports this module on every parse.
-        from airflow_provider_chimera.maintenance.table import MaintenanceError, maintain
-        from airflow_provider_chimera.settings import load_settings
-        from airflow_provider_chimera.writer import chimera_catalog
+        with failing_fast():  # a FixRequired error fails at once (operators.failing)
+            # Imported here: the DAG file imports this module on every parse.
+            from airflow_provider_chimera.maintenance.table import MaintenanceError, maintain
+            from airflow_provider_chimera.settings import load_settings
+            from airflow_provider_chimera.writer import chimera_catalog
 
-        pipeline = self.pipeline
-        settings = load_settings()
-        outcome = maintain(pipeline, chimera_catalog(settings), settings)
-        if not outcome.exists:
-            self.log.info("%s: table %s does not exist yet; nothing to maintain", pipeline.id, outcome.table)
-        for action, details in outcome.done.items():
-            self.log.info("%s: %s on %s: %s", pipeline.id, action, outcome.table, details)
-        self._audit(outcome, context)
-        if outcome.failed:
-            raise MaintenanceError(
-                f"{pipeline.intent_file}: pipeline {pipeline.id}: maintenance of {outcome.table} failed: "
-                + "; ".join(f"{action}: {error}" for action, error in outcome.failed.items())
-            )
-        return {"pipeline": pipeline.id, "table": outcome.table, "exists": outcome.exists, **outcome.done}
+            pipeline = self.pipeline
+            settings = load_settings()
+            outcome = maintain(pipeline, chimera_catalog(settings), settings)
+            if not outcome.exists:
+                self.log.info("%s: table %s does not exist yet; nothing to maintain", pipeline.id, outcome.table)
+            for action, details in outcome.done.items():
+                self.log.info("%s: %s on %s: %s", pipeline.id, action, outcome.table, details)
+            self._audit(outcome, context)
+            if outcome.failed:
+                raise MaintenanceError(
+                    f"{pipeline.intent_file}: pipeline {pipeline.id}: maintenance of {outcome.table} failed: "
+                    + "; ".join(f"{action}: {error}" for action, error in outcome.failed.items())
+                )
+            return {"pipeline": pipeline.id, "table": outcome.table, "exists": outcome.exists, **outcome.done}
 
     def _audit(self, outcome, context: Any) -> None:
         entries = [action for action in outcome.done if outcome.changed(action)]

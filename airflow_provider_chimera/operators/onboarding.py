@@ -6,6 +6,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_chimera.operators.failing import failing_fast
+
 
 class OnboardingStepOperator(BaseOperator):
     """Runs one step of :mod:`~airflow_provider_chimera.onboarding.workflow` on an intent file.
@@ -22,13 +24,14 @@ class OnboardingStepOperator(BaseOperator):
         self.intent_file = intent_file
 
     def execute(self, context: Any) -> dict[str, str]:
-        from airflow_provider_chimera.onboarding.workflow import run_step
-        from airflow_provider_chimera.registry.audit import task_actor
+        with failing_fast():  # a FixRequired error fails at once (operators.failing)
+            from airflow_provider_chimera.onboarding.workflow import run_step
+            from airflow_provider_chimera.registry.audit import task_actor
 
-        actor = task_actor(context["dag"].dag_id, context["run_id"])
-        outcome = run_step(self.step, self.intent_file, actor=actor)
-        self.log.info("%s of %s (%s): %s", self.step, outcome.intent, outcome.intent_hash[:12], outcome.summary())
-        return {"step": self.step, "intent": outcome.intent, "intent_hash": outcome.intent_hash, "outcome": outcome.outcome}
+            actor = task_actor(context["dag"].dag_id, context["run_id"])
+            outcome = run_step(self.step, self.intent_file, actor=actor)
+            self.log.info("%s of %s (%s): %s", self.step, outcome.intent, outcome.intent_hash[:12], outcome.summary())
+            return {"step": self.step, "intent": outcome.intent, "intent_hash": outcome.intent_hash, "outcome": outcome.outcome}
 
 
 class OnboardedGuardOperator(BaseOperator):
@@ -46,13 +49,14 @@ class OnboardedGuardOperator(BaseOperator):
         self.pipeline_id = pipeline_id
 
     def execute(self, context: Any) -> None:
-        from airflow.sdk.exceptions import AirflowSkipException
+        with failing_fast():  # a FixRequired error fails at once (operators.failing)
+            from airflow.sdk.exceptions import AirflowSkipException
 
-        from airflow_provider_chimera.onboarding.state import ingestion_blocker
-        from airflow_provider_chimera.settings import load_settings
+            from airflow_provider_chimera.onboarding.state import ingestion_blocker
+            from airflow_provider_chimera.settings import load_settings
 
-        reason = ingestion_blocker(load_settings().state_dir, self.intent, self.pipeline_id)
-        if reason:
-            self.log.warning("%s", reason)
-            raise AirflowSkipException(reason)
-        self.log.info("%s: intent %s has completed onboarding; ingesting", self.pipeline_id, self.intent)
+            reason = ingestion_blocker(load_settings().state_dir, self.intent, self.pipeline_id)
+            if reason:
+                self.log.warning("%s", reason)
+                raise AirflowSkipException(reason)
+            self.log.info("%s: intent %s has completed onboarding; ingesting", self.pipeline_id, self.intent)

@@ -6,6 +6,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_chimera.operators.failing import failing_fast
+
 
 class RecoveryOperator(BaseOperator):
     """Recovers the pipelines that failed or missed their schedule since ``params.since``
@@ -14,24 +16,25 @@ class RecoveryOperator(BaseOperator):
     ui_color = "#ffe0e0"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airflow_provider_chimera.recovery.run import parse_since, recover
-        from airflow_provider_chimera.registry.audit import task_actor
-        from airflow_provider_chimera.settings import load_settings
+        with failing_fast():  # a FixRequired error fails at once (operators.failing)
+            from airflow_provider_chimera.recovery.run import parse_since, recover
+            from airflow_provider_chimera.registry.audit import task_actor
+            from airflow_provider_chimera.settings import load_settings
 
-        params = context["params"]
-        since = parse_since(str(params.get("since") or "24h"))
-        dry_run = bool(params.get("dry_run"))
-        actor = task_actor(context["dag"].dag_id, context["run_id"])
-        report = recover(since, load_settings(), dry_run=dry_run, actor=actor)
-        for entry in report.plan.plan:
-            self.log.info("%s: start +%.0f s, finish +%.0f s: %s", entry.id, entry.start_s, entry.finish_s, entry.reason)
-        self.log.info("%d pipeline(s) to recover since %s; makespan %.0f s, lower bound %.0f s",
-                      len(report.recoveries), since.isoformat(), report.plan.makespan_s, report.plan.lower_bound_s)
-        result: dict[str, Any] = {"since": since.isoformat(), "pipelines": len(report.recoveries), "dry_run": dry_run,
-                                  "makespan_s": report.plan.makespan_s, "lower_bound_s": report.plan.lower_bound_s}
-        if report.outcome is not None:
-            failed = [r["id"] for r in report.outcome.runs if r["state"] != "success"]
-            result.update(waves=report.outcome.waves, failed=failed)
-            if failed:
-                raise RuntimeError(f"recovery finished, but {len(failed)} pipeline run(s) failed again: {', '.join(failed)}")
-        return result
+            params = context["params"]
+            since = parse_since(str(params.get("since") or "24h"))
+            dry_run = bool(params.get("dry_run"))
+            actor = task_actor(context["dag"].dag_id, context["run_id"])
+            report = recover(since, load_settings(), dry_run=dry_run, actor=actor)
+            for entry in report.plan.plan:
+                self.log.info("%s: start +%.0f s, finish +%.0f s: %s", entry.id, entry.start_s, entry.finish_s, entry.reason)
+            self.log.info("%d pipeline(s) to recover since %s; makespan %.0f s, lower bound %.0f s",
+                          len(report.recoveries), since.isoformat(), report.plan.makespan_s, report.plan.lower_bound_s)
+            result: dict[str, Any] = {"since": since.isoformat(), "pipelines": len(report.recoveries), "dry_run": dry_run,
+                                      "makespan_s": report.plan.makespan_s, "lower_bound_s": report.plan.lower_bound_s}
+            if report.outcome is not None:
+                failed = [r["id"] for r in report.outcome.runs if r["state"] != "success"]
+                result.update(waves=report.outcome.waves, failed=failed)
+                if failed:
+                    raise RuntimeError(f"recovery finished, but {len(failed)} pipeline run(s) failed again: {', '.join(failed)}")
+            return result

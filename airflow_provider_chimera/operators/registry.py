@@ -6,6 +6,8 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator
 
+from airflow_provider_chimera.operators.failing import failing_fast
+
 # The registry sync task's outlet alias: the intent assets it emits events for are chosen when it runs.
 INTENTS_ALIAS = "chimera-intents"
 
@@ -35,20 +37,21 @@ class RegistrySyncOperator(BaseOperator):
     ui_color = "#e8e0ff"
 
     def execute(self, context: Any) -> dict[str, int]:
-        from airflow_provider_chimera.registry.audit import task_actor
-        from airflow_provider_chimera.registry.db import open_registry
-        from airflow_provider_chimera.pipelines.sync import sync_registry
-        from airflow_provider_chimera.settings import load_settings
+        with failing_fast():  # a FixRequired error fails at once (operators.failing)
+            from airflow_provider_chimera.registry.audit import task_actor
+            from airflow_provider_chimera.registry.db import open_registry
+            from airflow_provider_chimera.pipelines.sync import sync_registry
+            from airflow_provider_chimera.settings import load_settings
 
-        settings = load_settings()
-        actor = task_actor(context["dag"].dag_id, context["run_id"])
-        registry = open_registry(settings)
-        report = sync_registry(registry, settings.intents_dir, actor=actor)
-        counts = report.counts()
-        self.log.info("registry synced with %s: %s", settings.intents_dir, counts)
-        counts["onboarding_requested"] = len(self.request_onboarding(context, registry, settings.intents_dir, actor))
-        counts.update(self.sync_pools(settings))
-        return counts
+            settings = load_settings()
+            actor = task_actor(context["dag"].dag_id, context["run_id"])
+            registry = open_registry(settings)
+            report = sync_registry(registry, settings.intents_dir, actor=actor)
+            counts = report.counts()
+            self.log.info("registry synced with %s: %s", settings.intents_dir, counts)
+            counts["onboarding_requested"] = len(self.request_onboarding(context, registry, settings.intents_dir, actor))
+            counts.update(self.sync_pools(settings))
+            return counts
 
     def sync_pools(self, settings) -> dict[str, int]:
         """Create or resize the pipelines' pools through Airflow's REST API, so a new intent's

@@ -6,6 +6,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider_chimera.operators.failing import failing_fast
+
 
 class TimelinessOperator(BaseOperator):
     """Runs :func:`~airflow_provider_chimera.governance.sla_check.run_timeliness` for every pipeline
@@ -18,16 +20,17 @@ class TimelinessOperator(BaseOperator):
     ui_color = "#fff3d6"
 
     def execute(self, context: Any) -> dict[str, int]:
-        from airflow_provider_chimera.governance.sla_check import run_timeliness
-        from airflow_provider_chimera.registry.audit import task_actor
-        from airflow_provider_chimera.settings import load_settings
+        with failing_fast():  # a FixRequired error fails at once (operators.failing)
+            from airflow_provider_chimera.governance.sla_check import run_timeliness
+            from airflow_provider_chimera.registry.audit import task_actor
+            from airflow_provider_chimera.settings import load_settings
 
-        actor = task_actor(context["dag"].dag_id, context["run_id"])
-        report = run_timeliness(load_settings(), actor=actor)
-        counts = report.counts()
-        self.log.info("timeliness checked: %s", counts)
-        for failure in report.notice_failures:
-            self.log.warning("notice not sent (retried on the next run): %s", failure)
-        if report.errors:
-            raise RuntimeError("timeliness not checked for: " + "; ".join(report.errors))
-        return counts
+            actor = task_actor(context["dag"].dag_id, context["run_id"])
+            report = run_timeliness(load_settings(), actor=actor)
+            counts = report.counts()
+            self.log.info("timeliness checked: %s", counts)
+            for failure in report.notice_failures:
+                self.log.warning("notice not sent (retried on the next run): %s", failure)
+            if report.errors:
+                raise RuntimeError("timeliness not checked for: " + "; ".join(report.errors))
+            return counts

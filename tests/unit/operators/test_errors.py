@@ -62,3 +62,31 @@ def test_every_error_of_the_tree_is_either_fix_required_or_transient():
     assert {"SchemaMismatchError", "PolicyError", "IntentError", "UnsupportedColumnError", "TableOwnershipError",
             "AuthorizationError", "QualityGateError"} <= {c.__name__ for c in leaves(FixRequired)}
     assert {"PublishError", "RegistryUnreachable"} <= {c.__name__ for c in leaves(Transient)}
+
+
+def test_failing_fast_fails_a_fix_required_error_at_once_and_passes_others_through():
+    from airflow_provider_chimera.operators.failing import failing_fast
+
+    class BadIntent(FixRequired, ValueError):
+        pass
+
+    with pytest.raises(AirflowFailException) as failed, failing_fast():
+        raise BadIntent("column 'x' is not in the table: fix the intent")
+    assert str(failed.value) == f"column 'x' is not in the table: fix the intent ({NOT_RETRIED})"
+    assert isinstance(failed.value.__cause__, BadIntent)
+    with pytest.raises(ConnectionError), failing_fast():
+        raise ConnectionError("service down")
+
+
+def test_every_chimera_operator_fails_fast_on_errors_that_need_a_fix():
+    """Each operator's execute() runs its work under failing_fast() (or, for the ingest task, fail_now)."""
+    import ast
+    from pathlib import Path
+
+    import airflow_provider_chimera.operators as operators
+
+    for path in sorted(Path(operators.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name == "execute":
+                text = ast.unparse(node)
+                assert "failing_fast()" in text or "fail_now(" in text, f"{path.name}: execute() does not fail fast on FixRequired"
