@@ -150,9 +150,10 @@ def chimera_prepare(spec: dict, work: Path):
     os.environ.setdefault("AIRFLOW__CHIMERA__STATE_DIR", str(work / "state"))
     sys.path.insert(0, str(REPO))
     # Imported untimed: the run imports its readers, writer and quality checks (Soda Core on
-    # DuckDB) when it runs.
+    # DuckDB) when it runs, and reads [chimera] through Airflow's configuration and masks secrets
+    # with Airflow's masker, which the task runner has loaded before any task starts.
     os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
-    for module in ("airflow_provider_chimera.ingest.run", "airflow_provider_chimera.sources",
+    for module in ("airflow.configuration", "airflow.sdk", "airflow_provider_chimera.ingest.run", "airflow_provider_chimera.sources",
                    "airflow_provider_chimera.writer", "airflow_provider_chimera.governance.wap", "duckdb",
                    "soda_core.contracts.contract_verification", "soda_duckdb.common.data_sources.duckdb_data_source"):
         importlib.import_module(module)
