@@ -37,8 +37,14 @@ class MetadataDbPools:
 
     def upsert(self, name: str, slots: int, description: str, exists: bool) -> None:
         from airflow.models.pool import Pool
+        from sqlalchemy.exc import IntegrityError
 
-        Pool.create_or_update_pool(name, slots, description, include_deferred=False, session=self.session)
+        try:
+            Pool.create_or_update_pool(name, slots, description, include_deferred=False, session=self.session)
+        except IntegrityError:
+            # Created meanwhile by the registry sync task (through the REST API): update it instead.
+            self.session.rollback()
+            Pool.create_or_update_pool(name, slots, description, include_deferred=False, session=self.session)
 
     def delete(self, name: str) -> None:
         from airflow.models.pool import Pool

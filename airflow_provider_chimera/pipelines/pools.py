@@ -75,11 +75,20 @@ class ApiPools:
                 return found
 
     def upsert(self, name: str, slots: int, description: str, exists: bool) -> None:
+        from airflow_provider_chimera.airflow_api import AirflowApiError
+
         body = {"name": name, "slots": slots, "description": description, "include_deferred": False}
         if exists:
             self.api.patch(f"/pools/{name}", body)
-        else:
+            return
+        try:
             self.api.post("/pools", body)
+        except AirflowApiError as exc:
+            if exc.status != 409:
+                raise
+            # Created meanwhile by the other writer (`chimera pools sync`, or another sync task):
+            # the plan is the same, so setting its slots is all that is left.
+            self.api.patch(f"/pools/{name}", body)
 
     def delete(self, name: str) -> None:
         self.api.delete(f"/pools/{name}")

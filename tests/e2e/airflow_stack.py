@@ -121,9 +121,11 @@ class AirflowStack:
 
     # -- helpers ---------------------------------------------------------------------------
     def run(self, *argv: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(BIN / argv[0]), *argv[1:]], env=self.env, capture_output=True, text=True, check=check, cwd=self.home, timeout=timeout
-        )
+        """Run a command of the stack's environment; with ``check``, a failure shows its output."""
+        done = subprocess.run([str(BIN / argv[0]), *argv[1:]], env=self.env, capture_output=True, text=True, cwd=self.home, timeout=timeout)
+        if check and done.returncode:
+            raise AssertionError(f"{' '.join(argv)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return done
 
     def _get(self, path: str, **params: Any) -> Any:
         try:

@@ -112,3 +112,32 @@ def test_apply_pools_creates_resizes_and_prunes_only_chimera_pools():
     assert changes == {"created": ["chimera__c__pg"], "updated": ["chimera__b__pg"], "unchanged": ["chimera__a__pg"], "deleted": ["chimera__gone__pg"]}
     assert store.pools == {"chimera__a__pg": (2, "a on pg"), "chimera__b__pg": (2, "b on pg"), "chimera__c__pg": (1, "c on pg"), "default_pool": (128, "")}
     assert apply_pools(wanted, store)["unchanged"] == ["chimera__a__pg", "chimera__b__pg", "chimera__c__pg"]
+
+
+def test_a_pool_created_meanwhile_by_the_other_writer_is_updated_not_an_error():
+    """The registry sync task (REST API) and `chimera pools sync` (metadata database) may create the
+    same pool at once; the one that loses the race updates it. The API here is an in-memory
+    stand-in that answers as Airflow's does when the pool appeared between listing and creating."""
+    from airflow_provider_chimera.airflow_api import AirflowApiError
+    from airflow_provider_chimera.pipelines.pools import ApiPools
+
+    class RacingApi:
+        def __init__(self):
+            self.pools, self.calls = {}, []
+
+        def post(self, path, body):
+            self.calls.append(("post", body["name"]))
+            self.pools[body["name"]] = 1  # the other writer got there first
+            raise AirflowApiError(f"Airflow API POST {path}: HTTP 409: already exists", 409)
+
+        def patch(self, path, body, **params):
+            self.calls.append(("patch", body["name"]))
+            self.pools[body["name"]] = body["slots"]
+
+    api = RacingApi()
+    ApiPools(api).upsert("chimera__team__pg", 4, "team's share of pg", exists=False)
+    assert api.calls == [("post", "chimera__team__pg"), ("patch", "chimera__team__pg")]
+    assert api.pools == {"chimera__team__pg": 4}
+    api.post = lambda path, body: (_ for _ in ()).throw(AirflowApiError("HTTP 403: forbidden", 403))
+    with pytest.raises(AirflowApiError, match="403"):
+        ApiPools(api).upsert("chimera__team__my", 4, "", exists=False)
