@@ -25,6 +25,8 @@ import psycopg
 from tests.conftest import REPO, SERVICES
 
 BIN = REPO / ".venv" / "bin"
+# How long the stack's processes get to exit after SIGTERM before they are killed.
+GRACE_SECONDS = 15
 PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 
@@ -97,14 +99,11 @@ class AirflowStack:
         """Stop every process the stack started and every child they forked (their process groups)."""
         for proc in self.procs:
             _signal_group(proc.pid, signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                pass
-        deadline = time.monotonic() + 30
-        while any(_group_alive(p.pid) for p in self.procs) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        # One grace period for all of them (the stack's database is dropped below, so nothing
+        # needs a clean shutdown); then SIGKILL what is left.
+        deadline = time.monotonic() + GRACE_SECONDS
+        while any(p.poll() is None or _group_alive(p.pid) for p in self.procs) and time.monotonic() < deadline:
+            time.sleep(0.2)
         for proc in self.procs:
             _signal_group(proc.pid, signal.SIGKILL)  # what ignored SIGTERM, children included
             proc.wait()
