@@ -11,12 +11,11 @@ from airflow_provider_chimera.errors import NOT_RETRIED, FixRequired
 
 
 def fail_now(exc: FixRequired) -> BaseException:
-    """The ``AirflowFailException`` that fails a task without retries, naming ``exc``'s fix."""
+    """The ``AirflowFailException`` that fails a task without retries, naming ``exc``'s fix
+    (raise it ``from exc``)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    failure = AirflowFailException(f"{exc} ({NOT_RETRIED})")
-    failure.__cause__ = exc
-    return failure
+    return AirflowFailException(f"{exc} ({NOT_RETRIED})")
 
 
 @contextmanager
