@@ -7,9 +7,9 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential
 
-.PHONY: install system-deps services services-stop superset test test-unit test-integration test-e2e demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
+.PHONY: install system-deps services services-stop superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
 
-install: system-deps $(VENV)/.installed
+install: system-deps $(VENV)/.installed bytecode
 
 system-deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -20,12 +20,20 @@ system-deps:
 	fi
 
 # Reproducible: every version comes from requirements/lock.txt (resolved from PyPI by `make lock`).
-$(VENV)/.installed: requirements/lock.txt setup.cfg
+# Installed with its bytecode compiled (docs/decisions/0039): every Airflow process and task
+# otherwise compiles each module it imports from source, on every start, wherever
+# PYTHONDONTWRITEBYTECODE is set. (uv compiles all of site-packages once, after the last install.)
+$(VENV)/.installed: requirements/lock.txt setup.cfg Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/lock.txt
-	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e .
 	touch $@
+
+# The bytecode of the project's own modules (an editable install: uv compiles site-packages only);
+# a module changed since is compiled again, in a second or two.
+bytecode: $(VENV)/.installed
+	$(BIN)/python -m compileall -q -j 0 airflow_provider_chimera dags plugins tests >/dev/null
 
 lock:
 	$(BIN)/uv pip compile setup.cfg --extra test --python-version 3.11 -o requirements/lock.txt
@@ -81,7 +89,7 @@ bench-recovery:
 $(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
 	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)
 	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python -r requirements/lock.txt -r bench/requirements.txt
-	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python --no-deps -e .
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BENCH_VENV)/bin/python --no-deps -e .
 	touch $@
 
 # Apache Superset in its own environment (its pins clash with Airflow's): the discovery step's
@@ -92,7 +100,7 @@ superset: system-deps $(SUPERSET_VENV)/.installed
 
 $(SUPERSET_VENV)/.installed: $(VENV)/.installed requirements/superset.txt
 	test -x $(SUPERSET_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(SUPERSET_VENV)
-	$(BIN)/uv pip install -q --python $(SUPERSET_VENV)/bin/python -r requirements/superset.txt
+	$(BIN)/uv pip install -q --compile-bytecode --python $(SUPERSET_VENV)/bin/python -r requirements/superset.txt
 	touch $@
 
 clean: demo-clean
