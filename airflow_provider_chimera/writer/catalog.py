@@ -24,7 +24,9 @@ def embedded_catalog_properties(settings: ChimeraSettings) -> dict[str, str]:
 def chimera_catalog(settings: ChimeraSettings) -> Catalog:
     """Load the configured catalog, or the embedded default when pyiceberg knows none by that name."""
     name = settings.catalog_name
-    if Config().get_catalog_config(name):
-        return load_catalog(name)
+    # Read now, not when pyiceberg was imported: ``load_catalog`` alone would use the environment
+    # as it was then.
+    if config := Config().get_catalog_config(name):
+        return load_catalog(name, **config)
     settings.warehouse.mkdir(parents=True, exist_ok=True)
     return load_catalog(name, **embedded_catalog_properties(settings))

@@ -1,0 +1,78 @@
+"""The Iceberg REST catalog on S3 that ``scripts/catalog.sh`` runs (docs/cluster.md).
+
+``rest_catalog`` makes sure it answers: when it does not, the fixture runs ``scripts/catalog.sh start``
+itself and stops it after the session; a catalog that was already running is left running.
+``cluster_catalog`` points Chimera at it the way a deployment would, only through pyiceberg's
+``PYICEBERG_CATALOG__CHIMERA__*`` variables of ``scripts/cluster.env``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.conftest import REPO, _read_env
+
+CLUSTER_ENV = _read_env(REPO / "scripts" / "cluster.env")
+CATALOG_SCRIPT = REPO / "scripts" / "catalog.sh"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def _script(command: str) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(REPO), "CHIMERA_PYTHON": sys.executable}
+    return subprocess.run(["bash", str(CATALOG_SCRIPT), command], env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def rest_catalog() -> dict[str, str]:
+    """The settings of scripts/cluster.env, once the REST catalog and its S3 store answer."""
+    url = f"{CLUSTER_ENV['PYICEBERG_CATALOG__CHIMERA__URI']}/v1/config"
+    started = False
+    if not _answers(url):
+        done = _script("start")
+        if done.returncode != 0:
+            pytest.fail(
+                f"the Iceberg REST catalog does not answer on {url} and `bash scripts/catalog.sh start` failed "
+                f"(it needs `make services` for PostgreSQL; `make cluster` starts both):\n{done.stdout}{done.stderr}"
+            )
+        started = True
+    yield CLUSTER_ENV
+    if started:
+        _script("stop")
+
+
+@pytest.fixture
+def cluster_catalog(rest_catalog, tmp_path, monkeypatch):
+    """Chimera configured for the REST catalog only by ``PYICEBERG_CATALOG__CHIMERA__*``; its catalog."""
+    from airflow_provider_chimera.settings import load_settings
+    from airflow_provider_chimera.writer import chimera_catalog
+
+    for name, value in rest_catalog.items():
+        if name.startswith("PYICEBERG_CATALOG__CHIMERA__"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AIRFLOW__CHIMERA__CATALOG_NAME", "chimera")
+    # The embedded catalog's place: nothing may land there.
+    monkeypatch.setenv("AIRFLOW__CHIMERA__WAREHOUSE", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path / "state"))
+    return chimera_catalog(load_settings())
+
+
+@pytest.fixture
+def cluster_table(cluster_catalog):
+    """A fresh table name in namespace ``qa``; the table and its quarantine are purged after the test."""
+    name = f"cl_{uuid.uuid4().hex[:10]}"
+    yield name
+    for identifier in (f"qa.{name}", f"qa.{name}__quarantine"):
+        if cluster_catalog.table_exists(identifier):
+            cluster_catalog.purge_table(identifier)
