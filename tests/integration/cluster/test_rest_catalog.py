@@ -7,9 +7,16 @@ and boto3 finds the data files in the bucket.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import boto3
+import pytest
 from pyiceberg.catalog import load_catalog
 
+from airflow_provider_chimera.governance.wap import QualityGateError
+from airflow_provider_chimera.maintenance.orphans import referenced_files
+from airflow_provider_chimera.maintenance.table import COMPACTION, EXPIRY, ORPHANS, maintain
+from airflow_provider_chimera.settings import load_settings
 from tests.helpers import pipeline_for, record_schema, run_pipeline, single_object_source
 
 SCHEMA = record_schema(["id"], id="long", name="string", amount="decimal(10,2)")
@@ -30,15 +37,19 @@ def _independent_catalog(env: dict[str, str]):
     return load_catalog("independent_reader", **properties)
 
 
-def _bucket_keys(env: dict[str, str], prefix: str) -> set[str]:
-    s3 = boto3.client(
+def _s3(env: dict[str, str]):
+    return boto3.client(
         "s3",
         endpoint_url=env["PYICEBERG_CATALOG__CHIMERA__S3__ENDPOINT"],
         aws_access_key_id=env["CHIMERA_S3_ACCESS_KEY_ID"],
         aws_secret_access_key=env["CHIMERA_S3_SECRET_ACCESS_KEY"],
         region_name=env["CHIMERA_S3_REGION"],
     )
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=env["CHIMERA_S3_BUCKET"], Prefix=prefix)
+
+
+def _bucket_keys(env: dict[str, str], prefix: str) -> set[str]:
+    """The ``s3://`` locations of the objects under ``prefix`` in the warehouse bucket."""
+    pages = _s3(env).get_paginator("list_objects_v2").paginate(Bucket=env["CHIMERA_S3_BUCKET"], Prefix=prefix)
     return {f"s3://{env['CHIMERA_S3_BUCKET']}/{item['Key']}" for page in pages for item in page.get("Contents", [])}
 
 
@@ -104,3 +115,62 @@ def test_records_that_do_not_fit_go_to_the_quarantine_table_in_the_bucket(tmp_pa
     assert [(r["position"], r["reason"], r["run_id"]) for r in rows] == [
         (f"{data}/a.csv#2", "field 'id' does not hold a long", "r1")
     ]
+
+
+def test_maintenance_compacts_expires_and_sweeps_orphans_in_the_bucket(
+    tmp_path, rest_catalog, cluster_catalog, cluster_table, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__COMPACTION_MIN_FILES", "2")
+    data = tmp_path / "data"
+    data.mkdir()
+    source = _csv_source(data, cluster_table)
+    for day in (1, 2, 3):
+        (data / f"day{day}.csv").write_text(HEADER + f"{day},n{day},{day}.00\n")
+        assert run_pipeline(pipeline_for(source), run_id=f"r{day}")["rows"] == 1
+    reader = _independent_catalog(rest_catalog)
+    location = reader.load_table(f"qa.{cluster_table}").location()
+    key = location.split("/", 3)[3]
+    orphan = f"{key}/data/left-by-a-killed-worker.parquet"
+    _s3(rest_catalog).put_object(Bucket=rest_catalog["CHIMERA_S3_BUCKET"], Key=orphan, Body=b"not referenced")
+
+    # A month later: the small files are compacted, old snapshots expire, the orphan is old enough to go.
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
+    outcome = maintain(pipeline_for(source), cluster_catalog, load_settings(), now=later)
+
+    assert outcome.failed == {}
+    assert (outcome.done[COMPACTION]["files_removed"], outcome.done[COMPACTION]["files_added"]) == (3, 1)
+    assert outcome.done[EXPIRY]["snapshots_expired"] >= 2 and outcome.done[EXPIRY]["files_deleted"] >= 2
+    assert outcome.done[ORPHANS]["orphan_files"] == [f"{rest_catalog['CHIMERA_S3_BUCKET']}/{orphan}"]
+    table = _independent_catalog(rest_catalog).load_table(f"qa.{cluster_table}")
+    assert _rows(reader, f"qa.{cluster_table}") == [(1, "n1", "1.00"), (2, "n2", "2.00"), (3, "n3", "3.00")]
+    in_bucket = _bucket_keys(rest_catalog, key)
+    assert f"s3://{rest_catalog['CHIMERA_S3_BUCKET']}/{orphan}" not in in_bucket
+    # Every file the remaining metadata references is still there.
+    assert {f"s3://{path}" for path in referenced_files(table)} <= in_bucket
+
+
+def test_a_load_that_fails_its_checks_stays_on_its_audit_branch_and_a_clean_one_is_published(
+    tmp_path, rest_catalog, cluster_catalog, cluster_table
+):
+    data = tmp_path / "data"
+    data.mkdir()
+    source = _csv_source(data, cluster_table)
+    source["objects"][0]["ingestion"]["quality"] = [
+        {"check": "failed_rows", "expression": "amount < 0", "name": "no negative amounts"}
+    ]
+    identifier = f"qa.{cluster_table}"
+    (data / "a.csv").write_text(HEADER + "1,ann,1.50\n2,bob,2.00\n")
+    first = run_pipeline(pipeline_for(source), run_id="scheduled__1")
+    assert (first["rows"], first["published"]) == (2, True)
+    reader = _independent_catalog(rest_catalog)
+    assert set(reader.load_table(identifier).metadata.refs) == {"main"}
+
+    (data / "b.csv").write_text(HEADER + "3,cy,-3.00\n")
+    with pytest.raises(QualityGateError):
+        run_pipeline(pipeline_for(source), run_id="scheduled__2")
+
+    table = reader.load_table(identifier)
+    assert _rows(reader, identifier) == [(1, "ann", "1.50"), (2, "bob", "2.00")]  # main as it was
+    assert set(table.metadata.refs) == {"main", "audit_scheduled__2"}
+    staged = table.scan(snapshot_id=table.snapshot_by_name("audit_scheduled__2").snapshot_id).to_arrow()
+    assert sorted(staged.column("id").to_pylist()) == [1, 2, 3]
