@@ -3,14 +3,33 @@
 Configured the pyiceberg way (``.pyiceberg.yaml`` or ``PYICEBERG_CATALOG__<NAME>__*``) under
 ``[chimera] catalog_name``. Without such configuration Chimera uses an embedded SQL catalog on
 SQLite with a local warehouse folder, so one laptop needs no catalog service.
+
+A catalog service that does not answer when the catalog is opened (connection refused, no such
+host) raises :class:`CatalogUnreachable`, a :class:`~airflow_provider_chimera.errors.Transient`
+error naming the catalog and its address (without credentials).
 """
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pyiceberg.catalog import Catalog, load_catalog
 from pyiceberg.utils.config import Config
 
+from airflow_provider_chimera.errors import Transient
 from airflow_provider_chimera.settings import ChimeraSettings
+
+
+class CatalogUnreachable(Transient, ConnectionError):
+    """The configured catalog's service did not answer; retry once it is back."""
+
+
+def _address(uri: object) -> str:
+    """``uri`` as scheme, host and port only: no user, password, path or query."""
+    parts = urlsplit(str(uri or ""))
+    if not parts.scheme or not parts.hostname:
+        return "its configured address"
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 def embedded_catalog_properties(settings: ChimeraSettings) -> dict[str, str]:
@@ -27,6 +46,13 @@ def chimera_catalog(settings: ChimeraSettings) -> Catalog:
     # Read now, not when pyiceberg was imported: ``load_catalog`` alone would use the environment
     # as it was then.
     if config := Config().get_catalog_config(name):
-        return load_catalog(name, **config)
+        try:
+            return load_catalog(name, **config)
+        except OSError as exc:  # requests' ConnectionError (a REST catalog), a socket error
+            kind = config.get("type", "configured")
+            raise CatalogUnreachable(
+                f"Iceberg catalog {name!r} ({kind} catalog at {_address(config.get('uri'))}) does not answer: "
+                f"{type(exc).__name__}; a retry may pass once it is back"
+            ) from exc
     settings.warehouse.mkdir(parents=True, exist_ok=True)
     return load_catalog(name, **embedded_catalog_properties(settings))

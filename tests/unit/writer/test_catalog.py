@@ -1,0 +1,48 @@
+"""Opening the catalog: pyiceberg's configuration as it is when called; a silent service is transient."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from airflow_provider_chimera.errors import Transient
+from airflow_provider_chimera.settings import load_settings
+from airflow_provider_chimera.writer.catalog import CatalogUnreachable, chimera_catalog
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_variables_set_after_pyiceberg_was_imported_are_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__CATALOG_NAME", "lateunit")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__WAREHOUSE", str(tmp_path / "embedded"))
+    monkeypatch.setenv("PYICEBERG_CATALOG__LATEUNIT__TYPE", "sql")
+    monkeypatch.setenv("PYICEBERG_CATALOG__LATEUNIT__URI", f"sqlite:///{tmp_path / 'late.db'}")
+    monkeypatch.setenv("PYICEBERG_CATALOG__LATEUNIT__WAREHOUSE", (tmp_path / "late").as_uri())
+
+    catalog = chimera_catalog(load_settings())
+    catalog.create_namespace("qa")
+
+    assert catalog.properties["uri"] == f"sqlite:///{tmp_path / 'late.db'}"
+    assert (tmp_path / "late.db").exists() and not (tmp_path / "embedded").exists()
+
+
+def test_a_rest_catalog_that_does_not_answer_is_transient_and_named_without_credentials(tmp_path, monkeypatch):
+    port = _closed_port()
+    monkeypatch.setenv("AIRFLOW__CHIMERA__CATALOG_NAME", "downunit")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__WAREHOUSE", str(tmp_path / "embedded"))
+    monkeypatch.setenv("PYICEBERG_CATALOG__DOWNUNIT__TYPE", "rest")
+    monkeypatch.setenv("PYICEBERG_CATALOG__DOWNUNIT__URI", f"http://svc:hunter2@127.0.0.1:{port}/catalog?x=1")
+
+    with pytest.raises(CatalogUnreachable) as raised:
+        chimera_catalog(load_settings())
+
+    assert isinstance(raised.value, Transient)
+    assert str(raised.value) == (
+        f"Iceberg catalog 'downunit' (rest catalog at http://127.0.0.1:{port}) does not answer: "
+        "ConnectionError; a retry may pass once it is back"
+    )
