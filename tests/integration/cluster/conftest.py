@@ -1,7 +1,8 @@
 """The Iceberg REST catalog on S3 that ``scripts/catalog.sh`` runs (docs/cluster.md).
 
-``rest_catalog`` makes sure it answers: when it does not, the fixture runs ``scripts/catalog.sh start``
-itself and stops it after the session; a catalog that was already running is left running.
+``rest_catalog`` makes sure the catalog and its store answer: when one does not, the fixture runs
+``scripts/catalog.sh start``, and when neither did, it stops them again after the session; what was
+already running is left running.
 ``cluster_catalog`` points Chimera at it the way a deployment would, only through pyiceberg's
 ``PYICEBERG_CATALOG__CHIMERA__*`` variables of ``scripts/cluster.env``.
 """
@@ -38,17 +39,16 @@ def _script(command: str) -> subprocess.CompletedProcess:
 def rest_catalog() -> dict[str, str]:
     """The settings of scripts/cluster.env, once the REST catalog and its S3 store answer."""
     url = f"{CLUSTER_ENV['PYICEBERG_CATALOG__CHIMERA__URI']}/v1/config"
-    started = False
-    if not _answers(url):
+    up = [_answers(url), _answers(f"{CLUSTER_ENV['PYICEBERG_CATALOG__CHIMERA__S3__ENDPOINT']}/moto-api/")]
+    if not all(up):
         done = _script("start")
         if done.returncode != 0:
             pytest.fail(
-                f"the Iceberg REST catalog does not answer on {url} and `bash scripts/catalog.sh start` failed "
+                f"the Iceberg REST catalog or its S3 store does not answer and `bash scripts/catalog.sh start` failed "
                 f"(it needs `make services` for PostgreSQL; `make cluster` starts both):\n{done.stdout}{done.stderr}"
             )
-        started = True
     yield CLUSTER_ENV
-    if started:
+    if not any(up):  # it was all ours
         _script("stop")
 
 

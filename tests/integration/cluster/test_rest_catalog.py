@@ -8,6 +8,8 @@ and boto3 finds the data files in the bucket.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 
 import boto3
 import pytest
@@ -67,7 +69,10 @@ def _rows(catalog, identifier: str) -> list[tuple]:
     return sorted((r["id"], r["name"], str(r["amount"])) for r in rows)
 
 
-def test_a_pipeline_writes_its_table_to_the_bucket_through_the_rest_catalog(tmp_path, rest_catalog, cluster_catalog, cluster_table):
+def test_a_pipeline_writes_its_table_to_the_bucket_through_the_rest_catalog(
+    tmp_path, rest_catalog, cluster_catalog, cluster_table, caplog
+):
+    caplog.set_level(logging.DEBUG)
     data = tmp_path / "data"
     data.mkdir()
     (data / "day1.csv").write_text(HEADER + "1,ann,1.50\n2,bob,2.00\n3,cy,3.25\n")
@@ -97,6 +102,8 @@ def test_a_pipeline_writes_its_table_to_the_bucket_through_the_rest_catalog(tmp_
         (1, "ann", "1.50"), (2, "bob", "2.00"), (3, "cy", "3.25"), (4, "dan", "4.00"),
     ]
     assert len(reader.load_table(identifier).snapshots()) == 2
+    secret = rest_catalog["PYICEBERG_CATALOG__CHIMERA__S3__SECRET_ACCESS_KEY"]
+    assert secret not in json.dumps([first, second], default=str) and secret not in caplog.text
 
 
 def test_records_that_do_not_fit_go_to_the_quarantine_table_in_the_bucket(tmp_path, rest_catalog, cluster_catalog, cluster_table):
