@@ -55,6 +55,11 @@ def _bucket_keys(env: dict[str, str], prefix: str) -> set[str]:
     return {f"s3://{env['CHIMERA_S3_BUCKET']}/{item['Key']}" for page in pages for item in page.get("Contents", [])}
 
 
+def _key(location: str) -> str:
+    """The object key of an ``s3://bucket/key`` location."""
+    return location.split("/", 3)[3]
+
+
 def _csv_source(folder, table: str, mode: str = "incremental", threshold: float | None = None) -> dict:
     source = single_object_source(
         "file", {"uri": folder.as_uri()}, "things", {"type": mode}, table, path="*.csv", format="csv", schema=SCHEMA
@@ -88,7 +93,7 @@ def test_a_pipeline_writes_its_table_to_the_bucket_through_the_rest_catalog(
     assert _rows(reader, identifier) == [(1, "ann", "1.50"), (2, "bob", "2.00"), (3, "cy", "3.25")]
     data_files = {task.file.file_path for task in table.scan().plan_files()}
     assert data_files and all(path.startswith(table.location()) for path in data_files)
-    in_bucket = _bucket_keys(rest_catalog, table.location().split("/", 3)[3])
+    in_bucket = _bucket_keys(rest_catalog, _key(table.location()))
     assert data_files <= in_bucket
     assert table.metadata_location in in_bucket
     assert not (tmp_path / "warehouse").exists()  # nothing went to the embedded catalog's folder
@@ -136,7 +141,7 @@ def test_maintenance_compacts_expires_and_sweeps_orphans_in_the_bucket(
         assert run_pipeline(pipeline_for(source), run_id=f"r{day}")["rows"] == 1
     reader = _independent_catalog(rest_catalog)
     location = reader.load_table(f"qa.{cluster_table}").location()
-    key = location.split("/", 3)[3]
+    key = _key(location)
     orphan = f"{key}/data/left-by-a-killed-worker.parquet"
     _s3(rest_catalog).put_object(Bucket=rest_catalog["CHIMERA_S3_BUCKET"], Key=orphan, Body=b"not referenced")
 
@@ -181,3 +186,24 @@ def test_a_load_that_fails_its_checks_stays_on_its_audit_branch_and_a_clean_one_
     assert set(table.metadata.refs) == {"main", "audit_scheduled__2"}
     staged = table.scan(snapshot_id=table.snapshot_by_name("audit_scheduled__2").snapshot_id).to_arrow()
     assert sorted(staged.column("id").to_pylist()) == [1, 2, 3]
+
+
+def test_a_postgres_table_is_loaded_incrementally_through_the_rest_catalog(pg_schema, rest_catalog, cluster_catalog, cluster_table):
+    pg = pg_schema("qa_cluster_pg", conn_id="qa_cluster_pg")
+    pg.execute("CREATE TABLE qa_cluster_pg.orders (id bigint PRIMARY KEY, amount numeric(12,2), updated_at timestamp)")
+    pg.execute("INSERT INTO qa_cluster_pg.orders VALUES (1, 1.50, '2026-11-01 10:00'), (2, 2.00, '2026-11-01 11:00')")
+    source = single_object_source(
+        "postgres", {"conn_id": "qa_cluster_pg"}, "qa_cluster_pg.orders",
+        {"type": "incremental", "cursor": "updated_at"}, cluster_table,
+    )
+    identifier = f"qa.{cluster_table}"
+
+    assert run_pipeline(pipeline_for(source), run_id="r1")["rows"] == 2
+    pg.execute("INSERT INTO qa_cluster_pg.orders VALUES (3, 3.75, '2026-11-01 12:00')")
+    assert run_pipeline(pipeline_for(source), run_id="r2")["rows"] == 1
+
+    table = _independent_catalog(rest_catalog).load_table(identifier)
+    rows = sorted((r["id"], str(r["amount"])) for r in table.scan().to_arrow().to_pylist())
+    assert rows == [(1, "1.50"), (2, "2.00"), (3, "3.75")]
+    assert table.current_snapshot().summary["chimera.position"] == '{"cursor":"2026-11-01T12:00:00"}'
+    assert {task.file.file_path for task in table.scan().plan_files()} <= _bucket_keys(rest_catalog, _key(table.location()))
