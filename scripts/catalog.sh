@@ -41,6 +41,16 @@ NAME_WIDTH=13
 source "$ROOT/scripts/process.sh"
 answers() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' "$1"; }
 
+# A pid file whose process is not the one this script started (its pid reused after a reboot or a
+# crash) is forgotten, so that `stop` never kills another process.
+forget_unless_ours() { # pidfile, a word of the command line
+  if pid_alive "$1" && ! tr '\0' ' ' <"/proc/$(cat "$1")/cmdline" 2>/dev/null | grep -qF -- "$2"; then
+    rm -f "$1"
+  fi
+}
+forget_unless_ours "$S3_PID" moto.server
+forget_unless_ours "$REST_PID" LocalRESTCatalogServer
+
 need_python() {
   [ -x "$PYTHON" ] || fail "$1" "no Python at $PYTHON: run \`make install\` or set CHIMERA_PYTHON"
   "$PYTHON" -c 'import moto.server, boto3' 2>/dev/null \
