@@ -9,6 +9,7 @@ already running is left running.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import urllib.request
@@ -31,7 +32,7 @@ def _answers(url: str) -> bool:
 
 
 def _script(command: str) -> subprocess.CompletedProcess:
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(REPO), "CHIMERA_PYTHON": sys.executable}
+    env = {**os.environ, "CHIMERA_PYTHON": sys.executable}  # this Python has moto and boto3
     return subprocess.run(["bash", str(CATALOG_SCRIPT), command], env=env, capture_output=True, text=True, timeout=600)
 
 
