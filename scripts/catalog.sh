@@ -3,7 +3,7 @@
 #
 #   bash scripts/catalog.sh start     # the S3 store, its bucket, then the REST catalog; waits until both answer
 #   bash scripts/catalog.sh stop      # stops what `start` started (by the pids it recorded), nothing else
-#   bash scripts/catalog.sh status    # one line per part: running (pid, address) or stopped
+#   bash scripts/catalog.sh status    # one line per part: running (pid, address) or stopped; exit 3 unless both answer
 #
 # Parts:
 #   s3            moto's S3 server (`python -m moto.server`), bucket $CHIMERA_S3_BUCKET created on start
@@ -142,11 +142,14 @@ start_rest() {
 }
 
 # ---------------------------------------------------------------- commands
+DOWN=0  # parts that are stopped or not answering
 status_of() { # name, pidfile, url
   local state=stopped
   if pid_alive "$2"; then
     state="running  pid $(cat "$2")  $3"
-    answers "$3" >/dev/null 2>&1 || state="$state (not answering)"
+    answers "$3" >/dev/null 2>&1 || { state="$state (not answering)"; DOWN=$((DOWN + 1)); }
+  else
+    DOWN=$((DOWN + 1))
   fi
   printf "%-${NAME_WIDTH}s %s\n" "$1" "$state"
 }
@@ -165,6 +168,7 @@ case "${1:-}" in
   status)
     status_of s3 "$S3_PID" "$S3_URL/moto-api/"
     status_of rest-catalog "$REST_PID" "$REST_URL/v1/config"
+    [ "$DOWN" -eq 0 ] || exit 3
     ;;
   *)
     echo "usage: bash scripts/catalog.sh start|stop|status" >&2
