@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import REPO, _read_env
+from tests.conftest import REPO, SERVICES, _read_env, require_service
 
 CLUSTER_ENV = _read_env(REPO / "scripts" / "cluster.env")
 CATALOG_SCRIPT = REPO / "scripts" / "catalog.sh"
@@ -39,6 +39,8 @@ def _script(command: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="session")
 def rest_catalog() -> dict[str, str]:
     """The settings of scripts/cluster.env, once the REST catalog and its S3 store answer."""
+    # The catalog keeps its tables in the local PostgreSQL: without it, it answers every request with a 500.
+    require_service("PostgreSQL (the REST catalog's backend)", SERVICES["CHIMERA_PG_HOST"], SERVICES["CHIMERA_PG_PORT"])
     url = f"{CLUSTER_ENV['PYICEBERG_CATALOG__CHIMERA__URI']}/v1/config"
     up = [_answers(url), _answers(f"{CLUSTER_ENV['PYICEBERG_CATALOG__CHIMERA__S3__ENDPOINT']}/moto-api/")]
     if not all(up):
