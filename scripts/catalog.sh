@@ -39,7 +39,7 @@ mkdir -p "$STATE" "$LOGS"
 NAME_WIDTH=13
 # shellcheck source=process.sh
 source "$ROOT/scripts/process.sh"
-answers() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' "$1"; }
+answers() { python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=3)' "$1" 2>/dev/null; }
 
 # A pid file whose process is not the one this script started (its pid reused after a reboot or a
 # crash) is forgotten, so that `stop` never kills another process.
@@ -111,7 +111,9 @@ EOF
 start_rest() {
   command -v java >/dev/null || apt_install default-jre-headless
   fetch_jars
-  if [ "$FRESH" = yes ] && pid_alive "$REST_PID"; then
+  if pid_alive "$REST_PID" && { [ "$FRESH" = yes ] || ! answers "$REST_URL/v1/namespaces"; }; then
+    # A fresh store, or a catalog that lost its database (PostgreSQL restarted: Iceberg's JDBC
+    # catalog does not reconnect, it answers every request with a 500): start it again.
     stop_pid rest-catalog "$REST_PID" >/dev/null
   fi
   if ! pid_alive "$REST_PID"; then
@@ -139,6 +141,7 @@ start_rest() {
     echo $! >"$REST_PID"
   fi
   wait_until 90 answers "$REST_URL/v1/config" || fail rest-catalog "no answer on $REST_URL/v1/config" "$LOGS/rest-catalog.log"
+  answers "$REST_URL/v1/namespaces" || fail rest-catalog "its JDBC catalog does not answer (GET /v1/namespaces)" "$LOGS/rest-catalog.log"
 }
 
 # ---------------------------------------------------------------- commands
@@ -167,7 +170,7 @@ case "${1:-}" in
     ;;
   status)
     status_of s3 "$S3_PID" "$S3_URL/moto-api/"
-    status_of rest-catalog "$REST_PID" "$REST_URL/v1/config"
+    status_of rest-catalog "$REST_PID" "$REST_URL/v1/namespaces"  # through its database, unlike /v1/config
     [ "$DOWN" -eq 0 ] || exit 3
     ;;
   *)

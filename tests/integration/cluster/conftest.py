@@ -41,7 +41,7 @@ def rest_catalog() -> dict[str, str]:
     """The settings of scripts/cluster.env, once the REST catalog and its S3 store answer."""
     # The catalog keeps its tables in the local PostgreSQL: without it, it answers every request with a 500.
     require_service("PostgreSQL (the REST catalog's backend)", SERVICES["CHIMERA_PG_HOST"], SERVICES["CHIMERA_PG_PORT"])
-    url = f"{CLUSTER_ENV['PYICEBERG_CATALOG__CHIMERA__URI']}/v1/config"
+    url = f"{CLUSTER_ENV['PYICEBERG_CATALOG__CHIMERA__URI']}/v1/namespaces"  # answers only with its database
     up = [_answers(url), _answers(f"{CLUSTER_ENV['PYICEBERG_CATALOG__CHIMERA__S3__ENDPOINT']}/moto-api/")]
     if not all(up):
         done = _script("start")
