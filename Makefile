@@ -22,12 +22,12 @@ system-deps:
 # Reproducible: every version comes from requirements/lock.txt (resolved from PyPI by `make lock`).
 # Installed with its bytecode compiled (docs/decisions/0039): every Airflow process and task
 # otherwise compiles each module it imports from source, on every start, wherever
-# PYTHONDONTWRITEBYTECODE is set. (uv compiles all of site-packages once, after the last install.)
+# PYTHONDONTWRITEBYTECODE is set.
 $(VENV)/.installed: requirements/lock.txt setup.cfg Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/lock.txt
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements/lock.txt
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
 
 # The bytecode of the project's own modules (an editable install: uv compiles site-packages only);
@@ -88,8 +88,8 @@ bench-recovery:
 
 $(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
 	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)
-	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python -r requirements/lock.txt -r bench/requirements.txt
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BENCH_VENV)/bin/python --no-deps -e .
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BENCH_VENV)/bin/python -r requirements/lock.txt -r bench/requirements.txt
+	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python --no-deps -e .
 	touch $@
 
 # Apache Superset in its own environment (its pins clash with Airflow's): the discovery step's
