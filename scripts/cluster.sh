@@ -5,6 +5,7 @@
 #   bash scripts/cluster.sh stop      end every process it started, their process groups included
 #   bash scripts/cluster.sh status    one line per process
 #   bash scripts/cluster.sh demo      the demo's intent on the running cluster (scripts/cluster_demo.py)
+#   bash scripts/cluster.sh run CMD   a command in the cluster's environment (`run airflow dags list`)
 #
 # The stack: a Redis broker (127.0.0.1:16379); Airflow with the CeleryExecutor, its metadata and
 # Celery results in PostgreSQL (database <name>_airflow), api-server (127.0.0.1:18080), scheduler,
@@ -247,6 +248,7 @@ status() {
     name=$(basename "$file" .pgid)
     if running "$name"; then printf '%-28s running (pid %s)\n' "$name" "$(cat "$file")"; else printf '%-28s DOWN\n' "$name"; state=3; fi
   done
+  if [ -f "$REPO/scripts/catalog.sh" ]; then bash "$REPO/scripts/catalog.sh" status || state=3; fi
   return $state
 }
 
@@ -255,5 +257,6 @@ case "${1:-}" in
   stop) stop ;;
   status) status ;;
   demo) cluster_env; exec "$BIN/python" "$REPO/scripts/cluster_demo.py" ;;
-  *) echo "usage: $0 start|stop|status|demo" >&2; exit 2 ;;
+  run) shift; cluster_env; PATH=$BIN:$PATH exec "$@" ;;
+  *) echo "usage: $0 start|stop|status|demo|run CMD..." >&2; exit 2 ;;
 esac
