@@ -51,7 +51,6 @@ cluster_env() {
   mkdir -p "$RUN" "$LOGS" "$CLUSTER_DIR/intents" "$CLUSTER_DIR/airflow"
   # Secrets of this cluster, made once, kept out of logs and of `env`'s output.
   [ -s "$CLUSTER_DIR/jwt-secret" ] || (umask 077; "$BIN/python" -c "import secrets; print(secrets.token_hex(32))" >"$CLUSTER_DIR/jwt-secret")
-  export CHIMERA_CLUSTER_HOME=$CLUSTER_DIR  # marks the cluster's processes (stop ends only those)
   export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}  # this checkout's Chimera, whatever the venv holds
   export AIRFLOW_HOME=$CLUSTER_DIR/airflow
   export AIRFLOW__CORE__DAGS_FOLDER=$REPO/dags
@@ -129,40 +128,42 @@ EOF
 }
 
 # -- processes -----------------------------------------------------------------------------------
-# Each process runs in its own session (setsid): its pid is its process group's id, saved in
-# $RUN/<name>.pgid; stop signals the whole group (the workers' forked children and log servers).
-group_alive() { # pgid: a live process of the cluster in that group
-  local pid
-  for pid in $(ps -eo pid=,pgid=,stat= | awk -v g="$1" '$2 == g && $3 !~ /^Z/ {print $1}'); do
-    # The group is the cluster's only if its processes carry this cluster's marker.
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "CHIMERA_CLUSTER_HOME=$CLUSTER_DIR" && return 0
-  done
-  return 1
+# Each process runs in its own session (setsid): its pid is its process group's id, saved with the
+# leader's start time in $RUN/<name>.pgid; stop signals the whole group (the workers' forked children
+# and log servers). A group whose leader is a different process (the pid reused) is not ours.
+start_time() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+
+group_alive() { # pgid, leader's start time: a live process of that group of ours
+  local started
+  started=$(start_time "$1")
+  [ -n "$started" ] && [ "$started" != "$2" ] && return 1  # the id now leads another process
+  ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ {found = 1} END {exit !found}'
 }
 
-running() { [ -f "$RUN/$1.pgid" ] && group_alive "$(cat "$RUN/$1.pgid")"; }
+running() { [ -f "$RUN/$1.pgid" ] && group_alive $(cat "$RUN/$1.pgid"); }
 
 launch() { # name, command... (in the cluster's environment; output to $LOGS/<name>.log)
   local name=$1; shift
   if running "$name"; then
-    printf '%-28s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pgid")"
+    printf '%-28s running (pid %s)\n' "$name" "$(cut -d' ' -f1 "$RUN/$name.pgid")"
     return
   fi
   setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN/$name.pgid"
-  printf '%-28s started (pid %s, log %s)\n' "$name" "$!" "${LOGS#$REPO/}/$name.log"
+  local pid=$!
+  echo "$pid $(start_time "$pid")" >"$RUN/$name.pgid"
+  printf '%-28s started (pid %s, log %s)\n' "$name" "$pid" "${LOGS#$REPO/}/$name.log"
 }
 
 stop_group() { # name
-  local file=$RUN/$1.pgid pgid
+  local file=$RUN/$1.pgid pgid started
   [ -f "$file" ] || return 0
-  pgid=$(cat "$file")
-  if group_alive "$pgid"; then
+  read -r pgid started <"$file"
+  if group_alive "$pgid" "$started"; then
     kill -TERM -- "-$pgid" 2>/dev/null || true
     local deadline=$((SECONDS + GRACE_SECONDS))
-    while group_alive "$pgid" && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
-    group_alive "$pgid" && kill -KILL -- "-$pgid" 2>/dev/null || true
-    while group_alive "$pgid"; do sleep 0.2; done
+    while group_alive "$pgid" "$started" && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
+    if group_alive "$pgid" "$started"; then kill -KILL -- "-$pgid" 2>/dev/null || true; fi
+    while group_alive "$pgid" "$started"; do sleep 0.2; done
     printf '%-28s stopped\n' "$1"
   fi
   rm -f "$file"
@@ -246,7 +247,7 @@ status() {
   for file in "$RUN"/*.pgid; do
     [ -e "$file" ] || continue
     name=$(basename "$file" .pgid)
-    if running "$name"; then printf '%-28s running (pid %s)\n' "$name" "$(cat "$file")"; else printf '%-28s DOWN\n' "$name"; state=3; fi
+    if running "$name"; then printf '%-28s running (pid %s)\n' "$name" "$(cut -d' ' -f1 "$file")"; else printf '%-28s DOWN\n' "$name"; state=3; fi
   done
   if [ -f "$REPO/scripts/catalog.sh" ]; then bash "$REPO/scripts/catalog.sh" status || state=3; fi
   return $state

