@@ -23,7 +23,7 @@
 #   CLUSTER_TEAMS   the team workers, "team[=concurrency] ..." (default: the teams of the intents in
 #                   $CLUSTER_DIR/intents, else of intents/); saved in $CLUSTER_DIR/teams at start
 #   CLUSTER_WORKER_CONCURRENCY  a team worker's concurrency when CLUSTER_TEAMS gives none (default 2)
-#   CLUSTER_API_PORT (18080), CLUSTER_REDIS_PORT (16379), CLUSTER_LOG_PORT (18793: the scheduler's
+#   CLUSTER_API_PORT (18080), CLUSTER_REDIS_PORT (16379), CLUSTER_LOG_PORT (18793: the triggerer's
 #   log server; worker n gets CLUSTER_LOG_PORT + n)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -66,7 +66,7 @@ cluster_env() {
   export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://$PG_URL/${CLUSTER_NAME}_airflow
   export AIRFLOW__CELERY__BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0
   export AIRFLOW__CELERY__RESULT_BACKEND=db+postgresql://$PG_URL/${CLUSTER_NAME}_airflow
-  export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$LOG_PORT
+  export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$LOG_PORT  # each worker's own: in workers()
   export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
   export AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=2
   # Chimera: routing per team, the registry in PostgreSQL, the git-synced intents folder.
