@@ -42,7 +42,7 @@ GRACE_SECONDS=20
 
 set -a
 # shellcheck source=services.env
-source "$REPO/scripts/services.env"
+source "${CHIMERA_SERVICES_ENV:-$REPO/scripts/services.env}"  # the local services (make services)
 set +a
 PG_URL="$CHIMERA_PG_USER:$CHIMERA_PG_PASSWORD@$CHIMERA_PG_HOST:$CHIMERA_PG_PORT"
 
@@ -131,7 +131,11 @@ EOF
 # Each process runs in its own session (setsid): its pid is its process group's id, saved with the
 # leader's start time in $RUN/<name>.pgid; stop signals the whole group (the workers' forked children
 # and log servers). A group whose leader is a different process (the pid reused) is not ours.
-start_time() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+start_time() { # the process's start time (field 22 of its stat; its name, field 2, may hold spaces and parentheses)
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  awk '{print $20}' <<<"${stat##*) }"
+}
 
 group_alive() { # pgid, leader's start time: a live process of that group of ours
   local started
