@@ -85,17 +85,20 @@ def main() -> int:
     wait(lambda: {p.id for p in mine} <= cluster.dag_ids(), 300, "the pipelines' DAGs")
     started = {p.id: cluster.trigger(p.id) for p in mine}
     catalog, status = chimera_catalog(settings), 0
-    print(f"{'pipeline':40} {'rows':>6}  {'worker':28} {'snapshot id':>20}  location")
+    # `rows`: written by this run (a timed pipeline's scheduled run may have run first, once unpaused);
+    # `table rows`: the table's rows at its current snapshot.
+    print(f"{'pipeline':36} {'rows':>5} {'table rows':>10}  {'worker':32} {'snapshot id':>20}  location")
     for pipeline in mine:
         run = wait(lambda: cluster.finished_run(pipeline.id, started[pipeline.id]), 600, f"{pipeline.id}'s run")
         if run["state"] != "success":
-            print(f"{pipeline.id:40} FAILED (run {run['dag_run_id']})")
+            print(f"{pipeline.id:36} FAILED (run {run['dag_run_id']})")
             status = 1
             continue
         result = cluster.xcom(pipeline.id, run["dag_run_id"])
         table = catalog.load_table(result["target"])
         snapshot = table.current_snapshot()
-        print(f"{pipeline.id:40} {result['rows']:>6}  {result['worker']:28} {snapshot.snapshot_id if snapshot else '-':>20}  {table.location()}")
+        total = snapshot.summary["total-records"] if snapshot and snapshot.summary else "-"
+        print(f"{pipeline.id:36} {result['rows']:>5} {total:>10}  {result['worker']:32} {snapshot.snapshot_id if snapshot else '-':>20}  {table.location()}")
     return status
 
 
