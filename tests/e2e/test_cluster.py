@@ -104,3 +104,47 @@ def cluster(tmp_path_factory):
                 conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
         assert groups and not left, f"process groups {left} of the cluster outlived `cluster.sh stop`:\n{stopped}"
 
+
+def test_two_teams_intents_run_on_their_own_teams_workers(cluster):
+    status = cluster.script("status")
+    queues = {team: f"chimera_{team.replace('-', '_')}" for team in TEAMS}
+    for queue in [*queues.values(), "default"]:
+        assert f"{queue}-worker" in status and "DOWN" not in status, status
+
+    for team in TEAMS:  # a team's whole part: dropping its intent into the (git-synced) folder
+        (cluster.intents / f"{team.replace('-', '_')}.json").write_text(json.dumps(_intent(team)))
+    for team in TEAMS:
+        onboarding = f"chimera_onboard__{team.replace('-', '_')}"
+        cluster.wait(lambda: onboarding in cluster.dag_ids(), 300, f"{onboarding} to be parsed", every=3)
+        cluster.wait_for_run(onboarding, timeout=420)
+    dags = {team: f"{team.replace('-', '_')}_drop_items" for team in TEAMS}
+    cluster.wait(lambda: set(dags.values()) <= cluster.dag_ids(), 300, "the pipelines' DAGs", every=3)
+    runs = {}
+    for team, dag_id in dags.items():
+        cluster.unpause(dag_id)
+        runs[team] = cluster.trigger(dag_id)
+
+    tables = {}
+    for team, dag_id in dags.items():
+        run = cluster.wait_for_run(dag_id, timeout=420)
+        ingest = cluster.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances/ingest")
+        xcom = cluster.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances/ingest/xcomEntries/return_value")["value"]
+        result = json.loads(xcom) if isinstance(xcom, str) else xcom
+        assert (result["worker"], ingest["queue"]) == (f"{queues[team]}-worker", queues[team])
+        assert result["rows"] == TEAMS[team]
+        pool = cluster.get(f"/pools/{ingest['pool']}")
+        assert pool["slots"] <= CONCURRENCY  # the team's pools add up to its worker's concurrency
+        tables[team] = result["target"]
+
+    # An independent read of every table through the cluster's catalog, in the cluster's environment.
+    read = cluster.script("run", "python", "-c", (
+        "import json, sys\n"
+        "from airflow_provider_chimera.settings import load_settings\n"
+        "from airflow_provider_chimera.writer.catalog import chimera_catalog\n"
+        "catalog = chimera_catalog(load_settings())\n"
+        "print(json.dumps({t: sorted(catalog.load_table(t).scan(selected_fields=('id', 'name')).to_arrow().to_pylist(), key=lambda r: r['id'])"
+        " for t in sys.argv[1:]}))"
+    ), *tables.values())
+    found = json.loads(read.strip().splitlines()[-1])
+    for team, table in tables.items():
+        assert found[table] == [{"id": i, "name": f"{team} {i}"} for i in range(TEAMS[team])]
