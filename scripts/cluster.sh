@@ -23,6 +23,7 @@
 #   CLUSTER_TEAMS   the team workers, "team[=concurrency] ..." (default: the teams of the intents in
 #                   $CLUSTER_DIR/intents, else of intents/); saved in $CLUSTER_DIR/teams at start
 #   CLUSTER_WORKER_CONCURRENCY  a team worker's concurrency when CLUSTER_TEAMS gives none (default 2)
+#   CHIMERA_SERVICES_ENV  the local services' settings (default: scripts/services.env)
 #   CLUSTER_API_PORT (18080), CLUSTER_REDIS_PORT (16379), CLUSTER_LOG_PORT (18793: the triggerer's
 #   log server; worker n gets CLUSTER_LOG_PORT + n)
 set -euo pipefail
