@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
-APT_PACKAGES := libmariadb-dev pkg-config build-essential
+APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server
 
-.PHONY: install system-deps services services-stop superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
+.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
 
 install: system-deps $(VENV)/.installed bytecode
 
@@ -58,6 +58,21 @@ test-integration: install services superset
 
 test-e2e: install services superset
 	$(BIN)/pytest -m e2e
+
+# A production-shaped stack on this machine (README "Running on a cluster"): CeleryExecutor, Redis,
+# one Celery worker per team queue; state in .cluster/ (scripts/cluster.sh).
+cluster: install system-deps
+	@bash scripts/services.sh start postgres kafka
+	@bash scripts/cluster.sh start
+
+cluster-stop:
+	@bash scripts/cluster.sh stop
+
+cluster-status:
+	@bash scripts/cluster.sh status
+
+cluster-demo: cluster
+	@bash scripts/cluster.sh demo
 
 demo: install
 	@bash scripts/services.sh start postgres kafka
