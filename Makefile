@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
-APT_PACKAGES := libmariadb-dev pkg-config build-essential maven
+APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server maven
 
-.PHONY: install system-deps services services-stop superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
+.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
 
 install: system-deps $(VENV)/.installed bytecode
 
@@ -22,12 +22,12 @@ system-deps:
 # Reproducible: every version comes from requirements/lock.txt (resolved from PyPI by `make lock`).
 # Installed with its bytecode compiled (docs/decisions/0039): every Airflow process and task
 # otherwise compiles each module it imports from source, on every start, wherever
-# PYTHONDONTWRITEBYTECODE is set. (uv compiles all of site-packages once, after the last install.)
+# PYTHONDONTWRITEBYTECODE is set.
 $(VENV)/.installed: requirements/lock.txt setup.cfg Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
-	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements/lock.txt
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r requirements/lock.txt
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $@
 
 # The bytecode of the project's own modules (an editable install: uv compiles site-packages only);
@@ -59,6 +59,21 @@ test-integration: install services superset
 test-e2e: install services superset
 	$(BIN)/pytest -m e2e
 
+# A production-shaped stack on this machine (README "Running on a cluster"): CeleryExecutor, Redis,
+# one Celery worker per team queue; state in .cluster/ (scripts/cluster.sh).
+cluster: install system-deps
+	@bash scripts/services.sh start postgres kafka
+	@bash scripts/cluster.sh start
+
+cluster-stop:
+	@bash scripts/cluster.sh stop
+
+cluster-status:
+	@bash scripts/cluster.sh status
+
+cluster-demo: cluster
+	@bash scripts/cluster.sh demo
+
 demo: install
 	@bash scripts/services.sh start postgres kafka
 	@bash scripts/demo.sh
@@ -88,8 +103,8 @@ bench-recovery:
 
 $(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
 	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)
-	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python -r requirements/lock.txt -r bench/requirements.txt
-	$(BIN)/uv pip install -q --compile-bytecode --python $(BENCH_VENV)/bin/python --no-deps -e .
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BENCH_VENV)/bin/python -r requirements/lock.txt -r bench/requirements.txt
+	$(BIN)/uv pip install -q --python $(BENCH_VENV)/bin/python --no-deps -e .
 	touch $@
 
 # Apache Superset in its own environment (its pins clash with Airflow's): the discovery step's

@@ -85,6 +85,21 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "2",
         "default": "4",
     },
+    "team_queue": {
+        "description": (
+            "The Celery queue of a team's tasks, a template with ``{team}`` (the intent's team, "
+            "normalised): every task of the team's pipeline and onboarding DAGs gets "
+            "``queue=`` from it, so each team's workers (``airflow celery worker -q <queue>``) run "
+            "only its tasks. Size ``team_slots`` (or the team's share in ``pools_config``) to the "
+            "team's worker concurrency, so a flood waits in Airflow's pool, not in the broker. "
+            "Empty: Airflow's default queue (``[operators] default_queue``), as for the "
+            "LocalExecutor.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "chimera_{team}",
+        "default": "",
+    },
     "tenancy_file": {
         "description": (
             "YAML file of the platform's teams and what each may use: Iceberg namespaces, projects, "

@@ -61,6 +61,7 @@ class ChimeraSettings(BaseModel):
     parquet_compression: str
     team_slots: int
     source_slots: int
+    team_queue: str
     tenancy_file: Path | None
     pools_config: Path | None
     policies_config: Path | None
@@ -100,6 +101,15 @@ class ChimeraSettings(BaseModel):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("team_queue")
+    @classmethod
+    def _queue_template(cls, value: str) -> str:
+        try:
+            value.format(team="team")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"[chimera] team_queue {value!r} may only hold the placeholder {{team}} ({exc})") from None
+        return value
 
     @field_validator("intents_dir", "warehouse", "state_dir", "datahub_lite_path", "tenancy_file", "pools_config", "policies_config")
     @classmethod

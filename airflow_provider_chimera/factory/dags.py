@@ -12,7 +12,7 @@ from airflow_provider_chimera.factory.assets import source_asset, target_asset
 from airflow_provider_chimera.factory.docs import doc_md, tags
 from airflow_provider_chimera.contract import Intent, IntentError, IntentProblem, hints
 from airflow_provider_chimera.pipelines import Pipeline, discover, intent_guard, object_place, pipelines_of
-from airflow_provider_chimera.pipelines.resources import pool_name, priority_weight
+from airflow_provider_chimera.pipelines.resources import pool_name, priority_weight, queue_args
 from airflow_provider_chimera.factory.schedule import schedule_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
 from airflow_provider_chimera.ingest.limits import execution_timeout
@@ -44,6 +44,7 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings, register: bool = Tr
             "pool": pool_name(pipeline),
             "priority_weight": priority_weight(pipeline),
             "weight_rule": "absolute",
+            **queue_args(pipeline.team.name, settings.team_queue),  # the team's workers ([chimera] team_queue)
         },
     ) as dag:
         inlet = source_asset(pipeline)

@@ -21,8 +21,10 @@ from airflow_provider_chimera.operators.registry import intent_asset
 
 log = logging.getLogger(__name__)
 
-def build_onboarding_dag(path: Path, intent_name: str, team: str) -> DAG:
+def build_onboarding_dag(path: Path, intent_name: str, team: str, queue_template: str = "") -> DAG:
+    """``queue_template``: ``[chimera] team_queue``; the steps run on the team's workers, as its pipelines do."""
     from airflow_provider_chimera.operators.onboarding import OnboardingStepOperator
+    from airflow_provider_chimera.pipelines.resources import queue_args
 
     with DAG(
         dag_id=onboarding_dag_id(intent_name),
@@ -41,7 +43,7 @@ def build_onboarding_dag(path: Path, intent_name: str, team: str) -> DAG:
             "runs (task `onboarded`) until onboarding has completed."
         ),
         # No automatic retry: a failure tells the team once, with the reason and how to retry.
-        default_args={"owner": team, "retries": 0},
+        default_args={"owner": team, "retries": 0, **queue_args(team, queue_template)},
     ) as dag:
         chain(*(OnboardingStepOperator(task_id=step, step=step, intent_file=str(path)) for step in STEPS))
     return dag
@@ -63,7 +65,7 @@ def build_onboarding_dags(intents_dir: Path | str | None = None) -> dict[str, DA
     errors: list = []
     for path, loaded in discover(folder, settings.state_dir).intents.items():
         with intent_guard(path, errors):  # one intent's failure never hides another's DAG
-            dag = build_onboarding_dag(path, loaded.intent.name, loaded.intent.team.name)
+            dag = build_onboarding_dag(path, loaded.intent.name, loaded.intent.team.name, settings.team_queue)
             dags[dag.dag_id] = dag
     for error in errors:
         log.error("intent's onboarding DAG not built:\n%s", error)

@@ -23,6 +23,7 @@ class IngestResult(BaseModel):
     quarantined: int  # records sent to the quarantine table (``stream``: by its last micro-batch)
     checks: dict[str, Any] | None  # counts per outcome and what did not pass; None when nothing was checked
     stats: RunStats
+    worker: str  # where the run ran (``ingest.worker``: $CHIMERA_WORKER, else the host name)
     micro_batches: int | None = None  # ``stream`` only: the commits the run made
 
     def as_xcom(self) -> dict[str, Any]:

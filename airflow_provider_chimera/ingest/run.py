@@ -24,6 +24,7 @@ from airflow_provider_chimera.contract.model import IncrementalMode, Partitioned
 from airflow_provider_chimera.ingest.modes import check_mode
 from airflow_provider_chimera.ingest.result import IngestResult
 from airflow_provider_chimera.ingest.runstats import RunMeter
+from airflow_provider_chimera.ingest.worker import worker_name
 from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.settings import ChimeraSettings
 from airflow_provider_chimera.sources.window import Window, WindowError
@@ -207,6 +208,7 @@ def ingest(
         quarantined=quarantined,
         checks=checks,
         stats=meter.stop(),
+        worker=worker_name(),
     )
 
 

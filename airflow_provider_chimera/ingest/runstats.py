@@ -118,8 +118,14 @@ def save_run(
     snapshot_id: int | None = None,
     error: str | None = None,
     started_at: dt.datetime | None = None,
+    intent: str | None = None,
+    intent_hash: str | None = None,
 ) -> bool:
     """Record the run in the registry's ``runs`` table; whether it was recorded.
+
+    A finished attempt (``success`` or ``failed``) also gets its audit entry, ``ingest.<state>``,
+    in the same transaction: the pipeline, run, attempt, rows, snapshot and the worker it ran on
+    (:func:`~.worker.worker_name`).
 
     A pipeline the registry does not know yet is recorded first (a registry sync of the intents
     folder). The registry is bookkeeping: when it cannot be reached, or the pipeline is not in the
@@ -144,10 +150,26 @@ def save_run(
             )
         if error is not None:
             values["error"] = scrub(error)[:4000]
+        audit = None
+        if state != "running":
+            from airflow_provider_chimera.ingest.worker import worker_name
+
+            audit = dict(action=f"ingest.{state}", intent=intent, intent_hash=intent_hash, details={
+                "pipeline": pipeline_id, "run_id": run_id, "attempt": attempt, "worker": worker_name(),
+                "rows": values.get("rows"), "snapshot_id": snapshot_id, **({"error": values["error"]} if error is not None else {}),
+            })
+
+        def write(session) -> None:
+            record_run(session, pipeline_id, run_id, state, **values)
+            if audit:
+                from airflow_provider_chimera.registry.audit import record
+
+                record(session, None, **audit)
+
         with open_registry() as registry:
             try:
                 with registry.session() as session:
-                    record_run(session, pipeline_id, run_id, state, **values)
+                    write(session)
             except LookupError:
                 # A pipeline the registry has not seen yet (no sync since its intent arrived):
                 # record the intents folder first, as `chimera registry sync` would, then the run.
@@ -160,7 +182,7 @@ def save_run(
 
                 sync_registry(registry, load_settings().intents_dir)
                 with registry.session() as session:
-                    record_run(session, pipeline_id, run_id, state, **values)
+                    write(session)
         return True
     except Exception as exc:  # the registry must never fail an ingestion
         log.warning(

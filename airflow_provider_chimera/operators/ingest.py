@@ -42,6 +42,7 @@ class IngestOperator(BaseOperator):
         pipeline, settings, meter = self.pipeline, load_settings(), RunMeter()
         run_id = str(context.get("run_id", "manual"))
         attempt = getattr(context.get("ti"), "try_number", None)
+        audited = {"intent": pipeline.intent, "intent_hash": pipeline.intent_hash}  # the finished attempt's audit entry
         save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at)
         try:
             window = self._window(context)  # in the try: a run without its interval is a failed attempt too
@@ -49,11 +50,11 @@ class IngestOperator(BaseOperator):
                 result = run(pipeline, run_id=run_id, conf=run_conf(context), window=window, settings=settings, log=self.log, meter=meter)
         except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
             error = f"{type(exc).__name__}: {exc}"
-            save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error)
+            save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error, **audited)
             if isinstance(exc, FixRequired):  # a retry would fail the same way: say what to fix now (errors)
                 raise fail_now(exc) from exc
             raise
-        save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id)
+        save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, **audited)
         if result.published:  # source → Iceberg lineage in DataHub; bounded in time, never fails the task
             from airflow_provider_chimera.metadata.lineage import emit_run_lineage
 

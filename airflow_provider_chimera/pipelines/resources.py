@@ -11,6 +11,11 @@ on a shared source. ``chimera pools sync`` creates and resizes the pools.
 Priority is absolute (``weight_rule="absolute"``): a task's priority is its intent's
 ``priority`` weight, never summed over downstream tasks, so within a team critical > high >
 medium > low whatever each DAG's shape.
+
+Routing (``[chimera] team_queue``): on the CeleryExecutor each team's tasks go to the team's own
+queue (:func:`team_queue`), served by the team's workers; the team's share (``team_slots``) is
+sized to those workers' concurrency, so a flood of runs queues in Airflow's pools, never in the
+broker, and one team's flood never takes another team's worker.
 """
 
 from __future__ import annotations
@@ -44,6 +49,18 @@ def source_system(pipeline: Pipeline) -> str:
 
 def pool_name(pipeline: Pipeline) -> str:
     return f"{POOL_PREFIX}{normalise(pipeline.team.name)}__{source_system(pipeline)}"
+
+
+def team_queue(team: str, template: str) -> str | None:
+    """The queue of ``team``'s tasks from the ``[chimera] team_queue`` template (``chimera_{team}``,
+    the team's name normalised); ``None`` for an empty template: Airflow's default queue."""
+    return template.format(team=normalise(team)) if template else None
+
+
+def queue_args(team: str, template: str) -> dict[str, str]:
+    """``{"queue": ...}`` for a DAG's ``default_args``, or nothing (Airflow's default queue)."""
+    queue = team_queue(team, template)
+    return {"queue": queue} if queue else {}
 
 
 def priority_weight(pipeline: Pipeline) -> int:

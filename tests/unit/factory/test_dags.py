@@ -178,3 +178,22 @@ def test_ingest_tasks_get_an_execution_timeout(tmp_path, monkeypatch):
     dags = build_dags(tmp_path)
     assert dags["sales_crm_crm_public_orders"].get_task("ingest").execution_timeout is None
     assert dags["sales_crm_clicks_web_clicks"].get_task("ingest").execution_timeout == timedelta(seconds=900)
+
+
+def test_with_a_team_queue_every_task_goes_to_its_teams_queue(tmp_path, monkeypatch):
+    """``[chimera] team_queue``: the Celery queue served by the team's own workers."""
+    monkeypatch.setenv("AIRFLOW__CHIMERA__TEAM_QUEUE", "chimera_{team}")
+    shutil.copy(FIXTURES / "sales_crm.json", tmp_path)
+    shutil.copy(REPO / "intents" / "retail_shop.json", tmp_path)
+    dags = build_dags(tmp_path)
+    queues = {dag_id.split("_")[0]: {task.queue for task in dag.tasks} for dag_id, dag in dags.items()}
+    assert queues == {"sales": {"chimera_sales_analytics"}, "retail": {"chimera_retail_analytics"}}
+
+
+def test_without_a_team_queue_tasks_stay_on_airflows_default_queue(tmp_path, monkeypatch):
+    from airflow.configuration import conf
+
+    monkeypatch.delenv("AIRFLOW__CHIMERA__TEAM_QUEUE", raising=False)
+    shutil.copy(FIXTURES / "sales_crm.json", tmp_path)
+    dags = build_dags(tmp_path)
+    assert {task.queue for dag in dags.values() for task in dag.tasks} == {conf.get("operators", "default_queue")}

@@ -106,3 +106,15 @@ def test_the_sync_task_emits_an_event_for_each_intent_waiting_for_onboarding(tmp
     )
     digest = __import__("hashlib").sha256((intents / "sales_crm.json").read_bytes()).hexdigest()
     assert event.extra == {"intent": "sales_crm", "intent_hash": digest}
+
+
+def test_onboarding_steps_run_on_the_teams_queue(tmp_path, monkeypatch):
+    from airflow.configuration import conf
+
+    shutil.copy(FIXTURES / "sales_crm.json", tmp_path)
+    monkeypatch.setenv("AIRFLOW__CHIMERA__TEAM_QUEUE", "chimera_{team}")
+    dag = build_onboarding_dags(tmp_path)["chimera_onboard__sales_crm"]
+    assert {task.queue for task in dag.tasks} == {"chimera_sales_analytics"}
+    monkeypatch.setenv("AIRFLOW__CHIMERA__TEAM_QUEUE", "")
+    dag = build_onboarding_dags(tmp_path)["chimera_onboard__sales_crm"]
+    assert {task.queue for task in dag.tasks} == {conf.get("operators", "default_queue")}

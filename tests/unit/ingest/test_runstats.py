@@ -177,3 +177,28 @@ def test_an_unknown_pipeline_or_an_unreachable_registry_only_warns(tmp_path, cat
         assert save_run("p", "r", "running") is False
     assert "p: run r (running) not recorded in the registry: RegistryUnreachable" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+def test_the_worker_a_run_ran_on_is_in_its_xcom_and_its_audit_entry(tmp_path, catalog, registry_url, monkeypatch):
+    """Recorded from inside the task: ``CHIMERA_WORKER`` (each cluster worker's), else the host name."""
+    import socket
+
+    from airflow_provider_chimera.registry.audit import entries
+
+    data = tmp_path / "data"
+    _write_events(data, "a.jsonl", range(3))
+    source = _events_source(data)
+    pipeline_id = _synced(tmp_path, source)
+    monkeypatch.setenv("CHIMERA_WORKER", "chimera_sales-worker")
+    assert run_task(pipeline_for(source), run_id="manual__1")["worker"] == "chimera_sales-worker"
+    monkeypatch.delenv("CHIMERA_WORKER")
+    _write_events(data, "b.jsonl", range(3, 5))
+    assert run_task(pipeline_for(source), run_id="manual__2")["worker"] == socket.gethostname()
+
+    with open_registry() as registry, registry.session() as session:
+        audited = [(e.action, e.intent, e.details) for e in reversed(entries(session, action="ingest.*"))]
+    assert [(action, intent, d["pipeline"], d["run_id"], d["worker"], d["rows"]) for action, intent, d in audited] == [
+        ("ingest.success", "qa_intent", pipeline_id, "manual__1", "chimera_sales-worker", 3),
+        ("ingest.success", "qa_intent", pipeline_id, "manual__2", socket.gethostname(), 2),
+    ]
+    assert [d["snapshot_id"] for _, _, d in audited] == [row.snapshot_id for row in sorted(_runs(), key=lambda r: r.run_id)]

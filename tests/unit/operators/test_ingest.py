@@ -35,7 +35,7 @@ def test_the_task_returns_the_runs_xcom_value(tmp_path, catalog):
 
     snapshot = catalog.load_table("qa.events").current_snapshot()
     assert list(result) == [
-        "pipeline", "target", "rows", "snapshot_id", "committed", "published", "quarantined", "checks",
+        "pipeline", "target", "rows", "snapshot_id", "committed", "published", "quarantined", "checks", "worker",
         "started_at", "ended_at", "rows_read", "rows_written", "bytes_written", "cpu_seconds", "peak_rss_kib",
     ]
     assert (result["pipeline"], result["target"], result["rows"], result["snapshot_id"]) == (

@@ -141,3 +141,22 @@ def test_a_pool_created_meanwhile_by_the_other_writer_is_updated_not_an_error():
     api.post = lambda path, body: (_ for _ in ()).throw(AirflowApiError("HTTP 403: forbidden", 403))
     with pytest.raises(AirflowApiError, match="403"):
         ApiPools(api).upsert("chimera__team__my", 4, "", exists=False)
+
+
+def test_team_queue_is_the_template_with_the_normalised_team():
+    from airflow_provider_chimera.pipelines.resources import queue_args, team_queue
+
+    assert team_queue("Sales-Analytics", "chimera_{team}") == "chimera_sales_analytics"
+    assert team_queue("sales", "") is None  # Airflow's default queue
+    assert queue_args("sales", "") == {}
+    assert queue_args("sales", "q_{team}") == {"queue": "q_sales"}
+
+
+def test_a_team_queue_template_with_another_placeholder_is_refused(monkeypatch):
+    from pydantic import ValidationError
+
+    from airflow_provider_chimera.settings import load_settings
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__TEAM_QUEUE", "chimera_{project}")
+    with pytest.raises(ValidationError, match="may only hold the placeholder"):
+        load_settings()
