@@ -1,0 +1,152 @@
+"""Concurrent commits to one table, across processes sharing one catalog (``writer.conflicts``).
+
+The catalog is pyiceberg's SQL catalog on the local PostgreSQL (a fresh database per test) with a
+warehouse folder: what two Airflow workers share. Eight processes run one ``partitioned``
+pipeline over eight days at once (a backfill); every run stages its day on its audit branch and
+publishes it while the others move ``main``, so most commits lose a race and are re-checked and
+retried. Every run succeeds, the rows and snapshots add up, and no data file is left unreferenced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import pipeline_for, read_table, single_object_source
+
+UTC = dt.UTC
+DAYS = 8
+ROWS_PER_DAY = 50
+
+
+def _day(day: int) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime(2026, 11, day, tzinfo=UTC)
+    return start, start + dt.timedelta(days=1)
+
+
+@pytest.fixture
+def shared_catalog(services, settings, monkeypatch, cleanups, tmp_path):
+    """pyiceberg's SQL catalog on a fresh PostgreSQL database, under ``[chimera] catalog_name``."""
+    import psycopg
+
+    from tests.conftest import require_service
+    from tests.helpers import postgres_uri
+
+    require_service("PostgreSQL", services["CHIMERA_PG_HOST"], services["CHIMERA_PG_PORT"])
+    database = f"chimera_commits_{uuid.uuid4().hex[:10]}"
+    admin = psycopg.connect(postgres_uri(services), autocommit=True)
+    admin.execute(f"CREATE DATABASE {database}")
+
+    def drop():
+        admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin.close()
+
+    cleanups(drop)
+    uri = postgres_uri(services).rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://") + f"/{database}"
+    warehouse = (tmp_path / "shared-warehouse").resolve()
+    warehouse.mkdir()
+    prefix = f"PYICEBERG_CATALOG__{settings.catalog_name.upper()}__"
+    monkeypatch.setenv(prefix + "TYPE", "sql")
+    monkeypatch.setenv(prefix + "URI", uri)
+    monkeypatch.setenv(prefix + "WAREHOUSE", warehouse.as_uri())
+    from airflow_provider_chimera.writer import chimera_catalog
+
+    catalog = chimera_catalog(settings)
+    assert type(catalog).__name__ == "SqlCatalog" and "postgresql" in str(catalog.engine.url)
+    return catalog, warehouse
+
+
+@pytest.fixture
+def events(pg_schema):
+    conn = pg_schema("qa_commits", conn_id="qa_postgres")
+    conn.execute("CREATE TABLE qa_commits.events (id bigint PRIMARY KEY, v text, ts timestamptz)")
+    conn.execute(
+        f"INSERT INTO qa_commits.events SELECT g, 'v' || g, timestamptz '2026-11-01 00:00+00' + g * interval '{24 * 60 // ROWS_PER_DAY} minutes' "
+        f"FROM generate_series(0, {DAYS * ROWS_PER_DAY - 1}) g"
+    )
+    return conn
+
+
+SOURCE = single_object_source(
+    "postgres", {"conn_id": "qa_postgres"}, "qa_commits.events",
+    {"type": "partitioned", "column": "ts", "granularity": "day"}, "events", source_name="db",
+)
+
+
+class _Counter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.conflicts = 0
+
+    def emit(self, record):
+        if "conflicted with a concurrent commit" in record.getMessage():
+            self.conflicts += 1
+
+
+def _one_day(day: int, start, results) -> None:
+    """A worker process: wait for the others, then run the pipeline for ``day``."""
+    from tests.helpers import run_pipeline
+
+    counter = _Counter()
+    logging.getLogger("airflow_provider_chimera.writer.conflicts").addHandler(counter)
+    start.wait(timeout=120)
+    try:
+        result = run_pipeline(pipeline_for(SOURCE), run_id=f"backfill-{day}", interval=_day(day))
+        results.put((day, result["rows"], counter.conflicts, None))
+    except BaseException as exc:
+        results.put((day, 0, counter.conflicts, f"{type(exc).__name__}: {exc}"))
+
+
+def _data_files_on_disk(warehouse: Path) -> set[str]:
+    return {path.resolve().as_uri() for path in warehouse.rglob("*.parquet")}
+
+
+def _referenced(table) -> set[str]:
+    """Data files any snapshot of the table references."""
+    files = set()
+    for snapshot in table.snapshots():
+        for manifest in snapshot.manifests(table.io):
+            files.update(entry.data_file.file_path for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False))
+    return files
+
+
+def test_eight_processes_backfill_one_table_at_once(shared_catalog, events):
+    catalog, warehouse = shared_catalog
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(DAYS), context.Queue()
+    workers = [context.Process(target=_one_day, args=(day, start, results)) for day in range(1, DAYS + 1)]
+    for worker in workers:
+        worker.start()
+    outcomes = sorted(results.get(timeout=600) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert [error for *_, error in outcomes if error] == []
+    assert [(day, rows) for day, rows, _, _ in outcomes] == [(day, ROWS_PER_DAY) for day in range(1, DAYS + 1)]
+    retried = sum(conflicts for _, _, conflicts, _ in outcomes)
+    assert retried > 0, "eight runs at once: some commits must have lost a race and been retried"
+
+    table = catalog.load_table("qa.events")
+    rows = read_table(catalog, "qa.events")
+    assert sorted(rows.column("id").to_pylist()) == list(range(DAYS * ROWS_PER_DAY))
+    # main holds one published snapshot per run, each with its run's rows.
+    published = {}
+    snapshot = table.current_snapshot()
+    while snapshot is not None:
+        props = snapshot.summary.additional_properties
+        if props.get("chimera.run-id"):
+            published[props["chimera.run-id"]] = int(props["chimera.rows"])
+        snapshot = table.snapshot_by_id(snapshot.parent_snapshot_id) if snapshot.parent_snapshot_id else None
+    assert published == {f"backfill-{day}": ROWS_PER_DAY for day in range(1, DAYS + 1)}
+    assert int(table.current_snapshot().summary.additional_properties["total-records"]) == DAYS * ROWS_PER_DAY
+    # Every audit branch is gone, and every data file in the warehouse is referenced: no orphans.
+    assert sorted(table.metadata.refs) == ["main"]
+    on_disk = _data_files_on_disk(warehouse)
+    assert on_disk and on_disk <= _referenced(table)
+    current = {task.file.file_path for task in table.scan().plan_files()}
+    assert on_disk == current
