@@ -241,10 +241,15 @@ def drop(writer, result: CommitResult, delete_files: bool) -> None:
 def keep(writer, result: CommitResult, branch: Branch) -> None:
     """Keep a rejected load's branch for ``branch.max_age_ms`` after its snapshot (a branch
     started on an empty table was created by the write, without that age)."""
-    table = writer.load()
-    ref = table.metadata.refs.get(result.branch) if table is not None and result.branch else None
-    if ref is not None and ref.max_ref_age_ms != branch.max_age_ms:
-        table.manage_snapshots().create_branch(ref.snapshot_id, result.branch, max_ref_age_ms=branch.max_age_ms).commit()
+    from airflow_provider_chimera.writer.conflicts import retry_commits
+
+    def set_age(tried: int) -> None:
+        table = writer.load()
+        ref = table.metadata.refs.get(result.branch) if table is not None and result.branch else None
+        if ref is not None and ref.max_ref_age_ms != branch.max_age_ms:
+            table.manage_snapshots().create_branch(ref.snapshot_id, result.branch, max_ref_age_ms=branch.max_age_ms).commit()
+
+    retry_commits(writer.name, set_age, what="branch retention")
 
 
 def _as_stored(pipeline, check: Check) -> Check:

@@ -74,11 +74,13 @@ class Backoff:
     longest_wait: float = LONGEST_WAIT
 
     @classmethod
-    def configured(cls) -> Backoff:
-        """The ``[chimera] commit_retry_attempts`` and ``commit_retry_seconds`` options."""
-        from airflow_provider_chimera.settings import load_settings
+    def configured(cls, settings=None) -> Backoff:
+        """The ``[chimera] commit_retry_attempts`` and ``commit_retry_seconds`` options (of
+        ``settings``, else read now)."""
+        if settings is None:
+            from airflow_provider_chimera.settings import load_settings
 
-        settings = load_settings()
+            settings = load_settings()
         return cls(attempts=max(1, settings.commit_retry_attempts), seconds=max(0.0, float(settings.commit_retry_seconds)))
 
     def wait(self, tried: int) -> float:

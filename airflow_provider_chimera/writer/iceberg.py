@@ -111,7 +111,12 @@ def start_branch(table: Table, branch: Branch) -> tuple[int | None, str | None]:
 
 def hold(table: Table, branch: Branch, snapshot_id: int) -> None:
     """Point ``branch`` at a staged snapshot no branch points at yet (the first load of a table)."""
-    table.manage_snapshots().create_branch(snapshot_id, branch.name, max_ref_age_ms=branch.max_age_ms).commit()
+
+    def create(tried: int) -> None:
+        current = table if tried == 1 else table.refresh()
+        current.manage_snapshots().create_branch(snapshot_id, branch.name, max_ref_age_ms=branch.max_age_ms).commit()
+
+    retry_commits(".".join(table.name()), create, what="branch creation")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""Commit conflicts: the bounds of the retry loop (tries, total time), its error, re-validation."""
+
+from __future__ import annotations
+
+import pytest
+from pyiceberg.exceptions import CommitFailedException
+
+from airflow_provider_chimera.errors import Transient
+from airflow_provider_chimera.writer.conflicts import Backoff, CommitConflictError, is_conflict, retry_commits
+
+
+class Clock:
+    """Time that passes only when the loop sleeps."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _losing(tries: list[int]):
+    def commit(tried: int):
+        tries.append(tried)
+        raise CommitFailedException("Table has been updated by another process: qa.t")
+
+    return commit
+
+
+def test_a_commit_that_keeps_losing_stops_after_the_attempts_cap_as_transient():
+    clock, tries = Clock(), []
+    with pytest.raises(CommitConflictError) as raised:
+        retry_commits("qa.t", _losing(tries), backoff=Backoff(attempts=4, seconds=600), sleep=clock.sleep, clock=clock)
+    assert tries == [1, 2, 3, 4] and len(clock.waits) == 3
+    assert isinstance(raised.value, Transient)
+    message = str(raised.value)
+    assert message.startswith("qa.t: the commit lost to concurrent commits to the table 4 time(s)")
+    assert "commit_retry_attempts=4" in message and "commit_retry_seconds=600" in message
+    assert "Table has been updated by another process" in message
+    assert isinstance(raised.value.__cause__, CommitFailedException)
+
+
+def test_waits_grow_exponentially_with_jitter_up_to_the_longest_wait():
+    clock, tries = Clock(), []
+    backoff = Backoff(attempts=12, seconds=10_000, first_wait=0.1, longest_wait=1.0)
+    with pytest.raises(CommitConflictError):
+        retry_commits("qa.t", _losing(tries), backoff=backoff, sleep=clock.sleep, clock=clock)
+    ceilings = [min(1.0, 0.1 * 2**n) for n in range(11)]
+    assert all(0 <= wait <= ceiling for wait, ceiling in zip(clock.waits, ceilings, strict=True))
+    assert max(clock.waits) <= 1.0
+
+
+def test_the_total_time_cap_stops_before_the_attempts_cap():
+    clock, tries = Clock(), []
+    backoff = Backoff(attempts=1000, seconds=3.0, first_wait=1.0, longest_wait=1.0)
+    with pytest.raises(CommitConflictError, match=r"commit_retry_seconds=3\b"):
+        retry_commits("qa.t", _losing(tries), backoff=backoff, sleep=clock.sleep, clock=clock)
+    assert clock.now <= 3.0 and len(tries) < 1000
+
+
+def test_a_commit_that_wins_on_a_later_try_returns_its_result_after_revalidating():
+    clock, revalidated = Clock(), []
+
+    def commit(tried: int) -> str:
+        if tried < 3:
+            raise CommitFailedException("Requirement failed: branch main has changed")
+        return f"committed on try {tried}"
+
+    result = retry_commits(
+        "qa.t", commit, revalidate=lambda: revalidated.append(1), backoff=Backoff(attempts=5), sleep=clock.sleep, clock=clock
+    )
+    assert result == "committed on try 3" and len(revalidated) == 2
+
+
+def test_revalidation_that_finds_the_commit_landed_does_not_commit_again():
+    clock, tries = Clock(), []
+    result = retry_commits(
+        "qa.t", _losing(tries), revalidate=lambda: "snapshot 42", backoff=Backoff(attempts=5), sleep=clock.sleep, clock=clock
+    )
+    assert (result, tries) == ("snapshot 42", [1])
+
+
+def test_other_errors_are_not_retried():
+    tries = []
+
+    def commit(tried: int):
+        tries.append(tried)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        retry_commits("qa.t", commit, backoff=Backoff(attempts=5))
+    assert tries == [1]
+
+
+def test_what_counts_as_a_conflict():
+    assert is_conflict(CommitFailedException("x"))
+    assert is_conflict(ValueError("Cannot add snapshot with sequence number 5 older than last sequence number 6"))
+    assert not is_conflict(ValueError("bad value"))
+
+
+def test_the_caps_come_from_the_chimera_options(settings, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__COMMIT_RETRY_ATTEMPTS", "3")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__COMMIT_RETRY_SECONDS", "45")
+    assert (Backoff.configured().attempts, Backoff.configured().seconds) == (3, 45.0)
