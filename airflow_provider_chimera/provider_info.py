@@ -452,8 +452,8 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         ),
         "version_added": "0.1.0",
         "type": "integer",
-        "example": "20",
-        "default": "10",
+        "example": "40",
+        "default": "20",
     },
     "commit_retry_seconds": {
         "description": (
@@ -462,8 +462,8 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         ),
         "version_added": "0.1.0",
         "type": "integer",
-        "example": "600",
-        "default": "120",
+        "example": "900",
+        "default": "300",
     },
 }
 

@@ -68,8 +68,8 @@ def is_conflict(exc: BaseException) -> bool:
 class Backoff:
     """How long a commit keeps trying: ``attempts`` tries in all, within ``seconds``."""
 
-    attempts: int = 10
-    seconds: float = 120.0
+    attempts: int = 20
+    seconds: float = 300.0
     first_wait: float = FIRST_WAIT
     longest_wait: float = LONGEST_WAIT
 

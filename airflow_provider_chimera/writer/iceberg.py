@@ -176,10 +176,18 @@ class IcebergWriter(TableWriter):
         self.catalog.create_namespace_if_not_exists(self.identifier[0])
         table = self._owned(self.catalog.create_table_if_not_exists(self.identifier, schema=schema, properties=self.properties))
         if self.partition_by and table.spec().is_unpartitioned():
-            with table.update_spec() as spec:
-                for field in self.partition_by:
-                    column = column_named(schema.names, field.column)
-                    spec.add_field(column, parse_transform(field.transform), f"{column}_{field.transform.split('[')[0]}")
+            # Runs started at once (a backfill's windows) may all find the new table unpartitioned:
+            # one adds the spec, the others' commits conflict and find it added.
+            def partition(tried: int) -> Table:
+                current = table if tried == 1 else table.refresh()
+                if current.spec().is_unpartitioned():
+                    with current.update_spec() as spec:
+                        for field in self.partition_by:
+                            column = column_named(schema.names, field.column)
+                            spec.add_field(column, parse_transform(field.transform), f"{column}_{field.transform.split('[')[0]}")
+                return current
+
+            table = retry_commits(self.name, partition, what="partition spec")
         return table
 
     def _owned(self, table: Table) -> Table:
