@@ -107,3 +107,37 @@ def test_the_caps_come_from_the_chimera_options(settings, monkeypatch):
     monkeypatch.setenv("AIRFLOW__CHIMERA__COMMIT_RETRY_ATTEMPTS", "3")
     monkeypatch.setenv("AIRFLOW__CHIMERA__COMMIT_RETRY_SECONDS", "45")
     assert (Backoff.configured().attempts, Backoff.configured().seconds) == (3, 45.0)
+
+
+# --- re-validating main's positions before a retry ------------------------------------------------
+
+
+def test_revalidation_reads_main_since_the_load_started(catalog):
+    import pyarrow as pa
+
+    from airflow_provider_chimera.sources.base import Position
+    from airflow_provider_chimera.writer import CommitInfo, IcebergWriter
+    from airflow_provider_chimera.writer.conflicts import PositionMovedError
+    from airflow_provider_chimera.writer.iceberg import settled
+
+    schema = pa.schema([pa.field("id", pa.int64())])
+    writer = IcebergWriter(catalog, "qa", "t")
+
+    def info(run: str, cursor: str) -> CommitInfo:
+        return CommitInfo(pipeline="p1", run_id=run, source="s/o", position=Position(cursor=cursor))
+
+    def write(run: str, cursor: str, ids: list[int]):
+        return writer.write(schema, iter([pa.RecordBatch.from_pydict({"id": ids}, schema=schema)]), "append", lambda: info(run, cursor))
+
+    base = write("r0", "1", [1]).snapshot_id
+    ours = write("r1", "3", [2, 3])
+    table = writer.load()
+    # The load is on main already (its answer was lost): found, not committed twice.
+    assert settled(table, base, info("r1", "3"), True, "qa.t").snapshot_id == ours.snapshot_id
+    # Nothing of the pipeline since the base: go ahead.
+    assert settled(table, ours.snapshot_id, info("r2", "5"), True, "qa.t") is None
+    # Another run moved the position past the one r2 read from: refuse, naming both.
+    with pytest.raises(PositionMovedError, match=r"qa.t: run r1 of pipeline p1 committed position .*while run r2 was loading"):
+        settled(table, base, info("r2", "5"), True, "qa.t")
+    # A replace (partitioned, full) has no read position to protect.
+    assert settled(table, base, info("r2", "5"), False, "qa.t") is None
