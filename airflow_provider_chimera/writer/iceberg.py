@@ -7,6 +7,11 @@ newest snapshot its pipeline committed, so a re-run after a successful commit re
 A write may be staged on a branch instead of ``main`` (:class:`Branch`): the ingest task stages
 every load on its audit branch and publishes it only once its checks pass
 (:mod:`airflow_provider_chimera.governance.wap`). Positions are read from ``main`` alone.
+
+A commit that loses a race with another commit to the table is made again from the table as it is
+then, with the same data files (:mod:`airflow_provider_chimera.writer.conflicts`); an unstaged
+append first re-reads main's positions (:func:`settled`), so it is never committed twice and never
+after another run of its pipeline read past its start.
 """
 
 from __future__ import annotations
