@@ -271,7 +271,7 @@ def test_another_run_reading_past_the_position_meanwhile_drops_the_load_and_read
     assert set(table.metadata.refs) == {"main"}
     # The dropped load's data file is gone: every data file is one main reads.
     location = Path(table.location().removeprefix("file://"))
-    on_disk = {p.resolve().as_uri() for p in location.rglob("*.parquet")}
+    on_disk = {f"file://{p.resolve()}" for p in location.rglob("*.parquet")}
     assert on_disk == {task.file.file_path for task in table.scan().plan_files()}
     assert len(checked) == 2
 

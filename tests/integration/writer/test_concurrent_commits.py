@@ -1,15 +1,18 @@
 """Concurrent commits to one table, across processes sharing one catalog (``writer.conflicts``).
 
 The catalog is pyiceberg's SQL catalog on the local PostgreSQL (a fresh database per test) with a
-warehouse folder: what two Airflow workers share. Eight processes run one ``partitioned``
-pipeline over eight days at once (a backfill); every run stages its day on its audit branch and
-publishes it while the others move ``main``, so most commits lose a race and are re-checked and
-retried. Every run succeeds, the rows and snapshots add up, and no data file is left unreferenced.
+warehouse folder: what two Airflow workers share; and Chimera's embedded SQLite catalog, which the
+task processes of one machine share. Eight processes run one ``partitioned`` pipeline (files,
+one per day) over eight days at once (a backfill); every run stages its day on its audit branch
+and publishes it while the others move ``main``, so most commits lose a race and are re-checked
+and retried. Every run succeeds, the rows and snapshots add up, and no data file is left
+unreferenced.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import multiprocessing
 import uuid
@@ -29,9 +32,16 @@ def _day(day: int) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-@pytest.fixture
-def shared_catalog(services, settings, monkeypatch, cleanups, tmp_path):
-    """pyiceberg's SQL catalog on a fresh PostgreSQL database, under ``[chimera] catalog_name``."""
+@pytest.fixture(params=["postgresql", "sqlite"])
+def shared_catalog(request, services, settings, monkeypatch, cleanups, tmp_path):
+    """The catalog every process opens under ``[chimera] catalog_name``, and its warehouse folder:
+    pyiceberg's SQL catalog on a fresh PostgreSQL database, or the embedded SQLite default."""
+    from airflow_provider_chimera.writer import chimera_catalog
+
+    if request.param == "sqlite":
+        catalog = chimera_catalog(settings)
+        assert "sqlite" in str(catalog.engine.url)
+        return catalog, settings.warehouse.resolve()
     import psycopg
 
     from tests.conftest import require_service
@@ -54,28 +64,28 @@ def shared_catalog(services, settings, monkeypatch, cleanups, tmp_path):
     monkeypatch.setenv(prefix + "TYPE", "sql")
     monkeypatch.setenv(prefix + "URI", uri)
     monkeypatch.setenv(prefix + "WAREHOUSE", warehouse.as_uri())
-    from airflow_provider_chimera.writer import chimera_catalog
-
     catalog = chimera_catalog(settings)
     assert type(catalog).__name__ == "SqlCatalog" and "postgresql" in str(catalog.engine.url)
     return catalog, warehouse
 
 
 @pytest.fixture
-def events(pg_schema):
-    conn = pg_schema("qa_commits", conn_id="qa_postgres")
-    conn.execute("CREATE TABLE qa_commits.events (id bigint PRIMARY KEY, v text, ts timestamptz)")
-    conn.execute(
-        f"INSERT INTO qa_commits.events SELECT g, 'v' || g, timestamptz '2026-11-01 00:00+00' + g * interval '{24 * 60 // ROWS_PER_DAY} minutes' "
-        f"FROM generate_series(0, {DAYS * ROWS_PER_DAY - 1}) g"
+def events(tmp_path) -> dict:
+    """A file source: one JSON-lines file per day, ``ROWS_PER_DAY`` events each; its source block."""
+    folder = tmp_path / "events"
+    folder.mkdir()
+    step = dt.timedelta(days=1) / ROWS_PER_DAY
+    for day in range(1, DAYS + 1):
+        first = dt.datetime(2026, 11, day, tzinfo=UTC)
+        lines = [
+            json.dumps({"id": (day - 1) * ROWS_PER_DAY + n, "ts": (first + n * step).isoformat()}) for n in range(ROWS_PER_DAY)
+        ]
+        (folder / f"day-{day:02d}.jsonl").write_text("\n".join(lines) + "\n")
+    fields = [{"name": "id", "type": "long", "nullable": False}, {"name": "ts", "type": "timestamptz"}]
+    return single_object_source(
+        "file", {"uri": folder.as_uri()}, "events", {"type": "partitioned", "column": "ts", "granularity": "day"}, "events",
+        path="*.jsonl", format="json", schema={"fields": fields},
     )
-    return conn
-
-
-SOURCE = single_object_source(
-    "postgres", {"conn_id": "qa_postgres"}, "qa_commits.events",
-    {"type": "partitioned", "column": "ts", "granularity": "day"}, "events", source_name="db",
-)
 
 
 class _Counter(logging.Handler):
@@ -88,7 +98,7 @@ class _Counter(logging.Handler):
             self.conflicts += 1
 
 
-def _one_day(day: int, start, results) -> None:
+def _one_day(source: dict, day: int, start, results) -> None:
     """A worker process: wait for the others, then run the pipeline for ``day``."""
     from tests.helpers import run_pipeline
 
@@ -96,14 +106,14 @@ def _one_day(day: int, start, results) -> None:
     logging.getLogger("airflow_provider_chimera.writer.conflicts").addHandler(counter)
     start.wait(timeout=120)
     try:
-        result = run_pipeline(pipeline_for(SOURCE), run_id=f"backfill-{day}", interval=_day(day))
+        result = run_pipeline(pipeline_for(source), run_id=f"backfill-{day}", interval=_day(day))
         results.put((day, result["rows"], counter.conflicts, None))
     except BaseException as exc:
         results.put((day, 0, counter.conflicts, f"{type(exc).__name__}: {exc}"))
 
 
 def _data_files_on_disk(warehouse: Path) -> set[str]:
-    return {path.resolve().as_uri() for path in warehouse.rglob("*.parquet")}
+    return {f"file://{path.resolve()}" for path in warehouse.rglob("*.parquet")}
 
 
 def _referenced(table) -> set[str]:
@@ -119,7 +129,7 @@ def test_eight_processes_backfill_one_table_at_once(shared_catalog, events):
     catalog, warehouse = shared_catalog
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(DAYS), context.Queue()
-    workers = [context.Process(target=_one_day, args=(day, start, results)) for day in range(1, DAYS + 1)]
+    workers = [context.Process(target=_one_day, args=(events, day, start, results)) for day in range(1, DAYS + 1)]
     for worker in workers:
         worker.start()
     outcomes = sorted(results.get(timeout=600) for _ in workers)
