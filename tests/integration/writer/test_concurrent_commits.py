@@ -140,6 +140,7 @@ def test_eight_processes_backfill_one_table_at_once(shared_catalog, events):
     assert [(day, rows) for day, rows, _, _ in outcomes] == [(day, ROWS_PER_DAY) for day in range(1, DAYS + 1)]
     retried = sum(conflicts for _, _, conflicts, _ in outcomes)
     assert retried > 0, "eight runs at once: some commits must have lost a race and been retried"
+    print(f"conflict retries per run: {[conflicts for _, _, conflicts, _ in outcomes]}")
 
     table = catalog.load_table("qa.events")
     rows = read_table(catalog, "qa.events")
