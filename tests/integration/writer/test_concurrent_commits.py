@@ -109,7 +109,9 @@ def _one_day(source: dict, day: int, start, results) -> None:
         result = run_pipeline(pipeline_for(source), run_id=f"backfill-{day}", interval=_day(day))
         results.put((day, result["rows"], counter.conflicts, None))
     except BaseException as exc:
-        results.put((day, 0, counter.conflicts, f"{type(exc).__name__}: {exc}"))
+        import traceback
+
+        results.put((day, 0, counter.conflicts, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
 
 
 def _data_files_on_disk(warehouse: Path) -> set[str]:
