@@ -60,13 +60,22 @@ def shared_catalog(request, services, settings, monkeypatch, cleanups, tmp_path)
     uri = postgres_uri(services).rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://") + f"/{database}"
     warehouse = (tmp_path / "shared-warehouse").resolve()
     warehouse.mkdir()
-    prefix = f"PYICEBERG_CATALOG__{settings.catalog_name.upper()}__"
+    # pyiceberg reads "_" in these variables' catalog name as "-": a name without one.
+    monkeypatch.setenv("AIRFLOW__CHIMERA__CATALOG_NAME", "shared")
+    from airflow_provider_chimera.settings import load_settings
+
+    settings = load_settings()
+    prefix = "PYICEBERG_CATALOG__SHARED__"
     monkeypatch.setenv(prefix + "TYPE", "sql")
     monkeypatch.setenv(prefix + "URI", uri)
     monkeypatch.setenv(prefix + "WAREHOUSE", warehouse.as_uri())
-    catalog = chimera_catalog(settings)
-    assert type(catalog).__name__ == "SqlCatalog" and "postgresql" in str(catalog.engine.url)
-    return catalog, warehouse
+    from pyiceberg.catalog import load_catalog
+    from pyiceberg.utils.config import Config
+
+    # The run processes, started after this, open it through [chimera] catalog_name and these
+    # variables; this one (pyiceberg read its environment on import) opens it directly.
+    assert Config().get_catalog_config(settings.catalog_name) == {"type": "sql", "uri": uri, "warehouse": warehouse.as_uri()}
+    return load_catalog("shared", type="sql", uri=uri, warehouse=warehouse.as_uri()), warehouse
 
 
 @pytest.fixture
