@@ -457,6 +457,29 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "168",
         "default": "72",
     },
+    "commit_retry_attempts": {
+        "description": (
+            "How many times one commit to a table is tried when it loses a race with a concurrent "
+            "commit to the same table (another run, a backfill's other windows, maintenance): "
+            "between tries the table is re-read, the run's position re-checked, and the wait grows "
+            "exponentially with jitter. After the last try the task fails as transient and Airflow "
+            "retries it.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "40",
+        "default": "20",
+    },
+    "commit_retry_seconds": {
+        "description": (
+            "The longest time, in seconds, one commit may spend retrying after conflicts with "
+            "concurrent commits (see ``commit_retry_attempts``); whichever cap comes first ends it.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "900",
+        "default": "300",
+    },
 }
 
 

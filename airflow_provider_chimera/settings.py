@@ -96,6 +96,8 @@ class ChimeraSettings(BaseModel):
     pdf_max_mb: int
     min_schedule_interval: str
     orphan_file_age_hours: int
+    commit_retry_attempts: int
+    commit_retry_seconds: int
 
     @field_validator("tenancy_file", "pools_config", "policies_config", mode="before")
     @classmethod

@@ -6,9 +6,26 @@ snapshot (:func:`~airflow_provider_chimera.writer.iceberg.start_branch`); reader
 staged snapshot (:mod:`.checks`, :mod:`.soda`), records their results (:mod:`.results`) and either
 
 * publishes: main is fast-forwarded to the audited snapshot and the branch removed, in one atomic
-  catalog commit that requires main to be where the load started from. If main has moved since (a
-  concurrent commit), nothing is published and :class:`PublishError` says so: moving main anyway
-  would drop that commit, and merging would publish data nobody checked.
+  catalog commit that requires main to be where the load started from. If main has moved since
+  (a concurrent commit: another window of a backfill, another pipeline's run, maintenance), the
+  load is re-checked on the new base, never published unchecked and never failed for it:
+
+  1. main's snapshots since the load's base are re-read: one that already holds this load (same
+     run, same position) means it was published (nothing is committed twice); for an append that
+     records a read position (``incremental``, ``stream``), one of another run of the same pipeline
+     means that run read past this run's start, and the load is dropped with its data files
+     (:class:`~airflow_provider_chimera.writer.conflicts.PositionMovedError`; exactly-once);
+  2. otherwise the load is staged again on its branch from main's new snapshot: the same data
+     files, replacing the same rows (a ``partitioned`` window, or everything for ``full``) --
+     Iceberg's cherry-pick, for replaces too;
+  3. its checks run again on the re-staged snapshot, and it is published (fast-forward) if they
+     pass, or rejected as below.
+
+  This repeats while main keeps moving, within ``[chimera] commit_retry_attempts`` and
+  ``commit_retry_seconds`` (:mod:`airflow_provider_chimera.writer.conflicts`); past them,
+  :class:`PublishError` (transient) keeps the load on its branch and the task's retry loads again.
+  A load that cannot be re-staged (a history target's versions depend on the rows it replaced)
+  is not published when main moved: :class:`PublishError`, and the retry recomputes it.
 * or rejects: main stays exactly as it was, the branch is kept ``[chimera] audit_retention_hours``
   for inspection (Iceberg's max ref age; a later load of the table removes it once that has
   passed), and :class:`QualityGateError` fails the task naming each failing check.
@@ -19,8 +36,9 @@ unpublished load never moves a pipeline forward: its retry reads the same record
 
 from __future__ import annotations
 
-from airflow_provider_chimera.errors import FixRequired
-from airflow_provider_chimera.errors import Transient
+from pyiceberg.exceptions import CommitFailedException
+
+from airflow_provider_chimera.errors import FixRequired, Transient
 
 import logging
 import re
@@ -89,6 +107,50 @@ def audit_and_publish(
     pipeline, writer, result: CommitResult, counts: LoadCounts, run_id: str, branch: Branch, log: logging.Logger
 ) -> Audit:
     """Check the load ``result`` staged on ``branch``, record the results, and publish it or reject it."""
+    from airflow_provider_chimera.writer.conflicts import CommitConflictError, PositionMovedError, retry_commits
+    from airflow_provider_chimera.writer.iceberg import settled
+
+    current = {"result": result, "results": _audit(pipeline, writer, result, run_id, branch, counts, log)}
+
+    def publish_checked(tried: int) -> Audit:
+        staged = current["result"]
+        if tried > 1:
+            table = writer.load()
+            main = table.metadata.refs.get(MAIN)
+            if (main.snapshot_id if main else None) != staged.base_snapshot_id:
+                if staged.restage is None:
+                    raise PublishError(_moved(writer, staged, main.snapshot_id if main else None))
+                landed = settled(table, staged.base_snapshot_id, staged.info, staged.positional, writer.name) if staged.info else None
+                if landed is not None:
+                    drop(writer, staged, delete_files=False)
+                    return Audit(current["results"], landed.snapshot_id)
+                staged = current["result"] = staged.restage()
+                log.info(
+                    "%s: main moved; the load is staged again as snapshot %s on main's snapshot %s, and checked again",
+                    pipeline.id, staged.snapshot_id, staged.base_snapshot_id,
+                )
+                current["results"] = _audit(pipeline, writer, staged, run_id, branch, counts, log)
+        publish(writer, staged)
+        return Audit(current["results"], staged.snapshot_id)
+
+    try:
+        audit = retry_commits(writer.name, publish_checked, what="publish")
+    except PositionMovedError:
+        drop(writer, current["result"], delete_files=True)
+        raise
+    except (PublishError, CommitConflictError) as exc:
+        keep(writer, current["result"], branch)
+        save_check_results(pipeline.id, run_id, current["results"], snapshot_id=current["result"].snapshot_id, published=False)
+        if isinstance(exc, PublishError):
+            raise
+        raise PublishError(str(exc)) from exc
+    save_check_results(pipeline.id, run_id, audit.results, snapshot_id=audit.snapshot_id, published=True)
+    return audit
+
+
+def _audit(pipeline, writer, result: CommitResult, run_id: str, branch: Branch, counts: LoadCounts, log: logging.Logger) -> list[CheckResult]:
+    """Run the pipeline's checks on the staged load; raises :class:`QualityGateError` (the load
+    kept on its branch) when a blocking check fails."""
     table = writer.load()
     started = time.monotonic()
     try:
@@ -117,20 +179,24 @@ def audit_and_publish(
             f"{result.branch} for {hours:g} h:\n{lines}",
             results,
         )
-    try:
-        publish(writer, result)
-    except PublishError:
-        keep(writer, result, branch)
-        save_check_results(pipeline.id, run_id, results, snapshot_id=result.snapshot_id, published=False)
-        raise
-    save_check_results(pipeline.id, run_id, results, snapshot_id=result.snapshot_id, published=True)
-    return Audit(results, result.snapshot_id)
+    return results
+
+
+def _moved(writer, result: CommitResult, main: int | None) -> str:
+    return (
+        f"{writer.name}: the load staged as snapshot {result.snapshot_id} on branch {result.branch} was not published: "
+        f"main moved from snapshot {result.base_snapshot_id} to {main} since the load started; the load stays on its "
+        "branch, and a retry loads again from main's position"
+    )
+
+
+class MainMoved(CommitFailedException):
+    """Main is no longer where the staged load started from: a conflict, re-checked and retried."""
 
 
 def publish(writer, result: CommitResult) -> None:
     """Fast-forward main to the staged snapshot and remove its branch, in one commit that requires
     main to be where the load started from."""
-    from pyiceberg.exceptions import CommitFailedException
     from pyiceberg.table.update.snapshot import ManageSnapshots
 
     table = writer.load()
@@ -141,29 +207,49 @@ def publish(writer, result: CommitResult) -> None:
     if head is None or head.snapshot_id != result.snapshot_id:
         raise PublishError(f"{where} was not published: the branch no longer points at it")
     if main != result.base_snapshot_id:
-        raise PublishError(
-            f"{where} was not published: main moved from snapshot {result.base_snapshot_id} to {main} since the "
-            "load started; the load stays on its branch, and a retry loads again from main's position"
-        )
+        raise MainMoved(_moved(writer, result, main))
     if not _descends(table, result.snapshot_id, result.base_snapshot_id):
         raise PublishError(f"{where} was not published: it does not descend from main's snapshot {main}")
-    try:
-        with table.transaction() as txn:
-            manage = ManageSnapshots(txn)
-            manage.set_current_snapshot(snapshot_id=result.snapshot_id)  # requires main == base
-            manage.remove_branch(result.branch)
-            manage.commit()
-    except CommitFailedException as exc:
-        raise PublishError(f"{where} was not published: main changed while publishing ({exc})") from exc
+    # A CommitFailedException (main changed while publishing) is a conflict: audit_and_publish retries.
+    with table.transaction() as txn:
+        manage = ManageSnapshots(txn)
+        manage.set_current_snapshot(snapshot_id=result.snapshot_id)  # requires main == base
+        manage.remove_branch(result.branch)
+        manage.commit()
+
+
+def drop(writer, result: CommitResult, delete_files: bool) -> None:
+    """Remove a load's branch (its data is on main already, or must never be), and with
+    ``delete_files`` its data files, which nothing else references: no orphan files."""
+    from airflow_provider_chimera.writer.conflicts import retry_commits
+
+    def remove(tried: int) -> None:
+        table = writer.load()
+        if result.branch in table.metadata.refs:
+            table.manage_snapshots().remove_branch(result.branch).commit()
+
+    retry_commits(writer.name, remove, what="branch removal")
+    if delete_files:
+        io = writer.load().io
+        for path in result.data_files:
+            try:
+                io.delete(path)
+            except FileNotFoundError:
+                pass
 
 
 def keep(writer, result: CommitResult, branch: Branch) -> None:
     """Keep a rejected load's branch for ``branch.max_age_ms`` after its snapshot (a branch
     started on an empty table was created by the write, without that age)."""
-    table = writer.load()
-    ref = table.metadata.refs.get(result.branch) if table is not None and result.branch else None
-    if ref is not None and ref.max_ref_age_ms != branch.max_age_ms:
-        table.manage_snapshots().create_branch(ref.snapshot_id, result.branch, max_ref_age_ms=branch.max_age_ms).commit()
+    from airflow_provider_chimera.writer.conflicts import retry_commits
+
+    def set_age(tried: int) -> None:
+        table = writer.load()
+        ref = table.metadata.refs.get(result.branch) if table is not None and result.branch else None
+        if ref is not None and ref.max_ref_age_ms != branch.max_age_ms:
+            table.manage_snapshots().create_branch(ref.snapshot_id, result.branch, max_ref_age_ms=branch.max_age_ms).commit()
+
+    retry_commits(writer.name, set_age, what="branch retention")
 
 
 def _as_stored(pipeline, check: Check) -> Check:

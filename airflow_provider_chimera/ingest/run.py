@@ -107,7 +107,33 @@ def ingest(
 
     ``limit``: read at most that many records (a ``stream`` micro-batch; see
     :meth:`~airflow_provider_chimera.sources.base.SourceReader.extract`).
+
+    When another run of the pipeline commits past the position this load read from while it
+    was committing (``writer.conflicts.PositionMovedError``), the load's rows are dropped and it
+    is computed once more from the new position; a second such race fails the task.
     """
+    from airflow_provider_chimera.writer.conflicts import PositionMovedError
+
+    options = {"run_id": run_id, "settings": settings, "conf": conf, "window": window, "log": log, "meter": meter, "limit": limit}
+    try:
+        return _load(pipeline, **options)
+    except PositionMovedError as exc:
+        log.warning("%s: %s. Reading again from the new position.", pipeline.id, exc)
+        return _load(pipeline, **options)
+
+
+def _load(
+    pipeline: Pipeline,
+    *,
+    run_id: str,
+    settings: ChimeraSettings,
+    conf: Mapping[str, Any] | None,
+    window: Window | None,
+    log: logging.Logger,
+    meter: RunMeter | None,
+    limit: int | None,
+) -> IngestResult:
+    """:func:`ingest`, one try."""
     # Imported here, not at module level: DAG files import the ingest task on every parse, and
     # the readers and writer pull in pyiceberg, pyarrow and the drivers (~0.7 s per parse).
     from airflow_provider_chimera.faults import fault_point
@@ -180,16 +206,17 @@ def ingest(
     except BaseException:
         spool.discard()  # quarantine chunks not committed yet leave storage with the attempt (writer.attempt)
         raise
-    checks = None
+    checks, snapshot_id = None, result.snapshot_id
     if result.committed:
         log.info("%s: staged %d rows on branch %s of %s (snapshot %s)", pipeline.id, result.rows, branch.name, writer.name, result.snapshot_id)
         read = meter.rows_read - read_before + quarantined  # this load's records (a stream's meter counts all)
         counts = LoadCounts(rows_read=read, quarantined=quarantined, dropped=result.dropped)
-        checks = audit_and_publish(pipeline, writer, result, counts, run_id, branch, log).summary()
-        log.info("%s: published snapshot %s of %s", pipeline.id, result.snapshot_id, writer.name)
+        audit = audit_and_publish(pipeline, writer, result, counts, run_id, branch, log)
+        checks, snapshot_id = audit.summary(), audit.snapshot_id  # staged again if main moved meanwhile
+        log.info("%s: published snapshot %s of %s", pipeline.id, snapshot_id, writer.name)
     else:
         log.info("%s: nothing new since the last commit; %s unchanged", pipeline.id, writer.name)
-    meter.committed(result.rows, bytes_added(writer.load(), before) if result.committed else 0, result.snapshot_id)
+    meter.committed(result.rows, bytes_added(writer.load(), before) if result.committed else 0, snapshot_id)
     fault_point("after_commit")
     # The snapshot is the truth; the source may mirror it (Kafka: the group's offsets).
     acknowledged = extract.position() if result.committed else since
@@ -202,7 +229,7 @@ def ingest(
         pipeline=pipeline.id,
         target=writer.name,
         rows=result.rows,
-        snapshot_id=result.snapshot_id,
+        snapshot_id=snapshot_id,
         committed=result.committed,
         published=result.committed,
         quarantined=quarantined,

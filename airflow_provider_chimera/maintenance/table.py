@@ -24,6 +24,7 @@ from airflow_provider_chimera.maintenance.orphans import remove_orphan_files
 from airflow_provider_chimera.maintenance.retention import apply_retention
 from airflow_provider_chimera.contract.retention import age_column
 from airflow_provider_chimera.maintenance.snapshots import expire_snapshots
+from airflow_provider_chimera.writer.conflicts import Backoff, retry_commits
 from airflow_provider_chimera.settings import ChimeraSettings
 from airflow_provider_chimera.writer.iceberg import PIPELINE as OWNER
 from airflow_provider_chimera.writer.quarantine import SUFFIX
@@ -80,28 +81,40 @@ def maintain(pipeline: Pipeline, catalog: Catalog, settings: ChimeraSettings, no
             + "with the run conf {\"adopt_table\": true})"
         )
         return outcome
+    # Every commit here may race the pipeline's own runs: retried from the table as it is then.
+    backoff = Backoff.configured(settings)
     retention = pipeline.ingestion.retention
     if retention is not None:
         age = age_column(pipeline.ingestion)
         try:
             if age is None:  # the contract rejects this; an older onboarded version may still carry it
                 raise ValueError(f"{where}: 'retention' needs a column that dates each row, and this ingestion has none")
-            result = apply_retention(table, age, retention.days, now, where)
+            result = retry_commits(
+                pipeline.target_table, lambda tried: apply_retention(table.refresh(), age, retention.days, now, where),
+                backoff=backoff, what="retention delete",
+            )
             outcome.done[RETENTION] = {"days": retention.days, **result.details()}
         except Exception as exc:
             outcome.failed[RETENTION] = f"{type(exc).__name__}: {exc}"
     try:
-        result = compact(
-            table.refresh(),
-            small_bytes=settings.compaction_small_file_mb << 20,
-            min_files=settings.compaction_min_files,
-            group_bytes=settings.target_file_size_mb << 20,
+        result = retry_commits(  # a conflict deletes the rewritten files; the next try plans afresh
+            pipeline.target_table,
+            lambda tried: compact(
+                table.refresh(),
+                small_bytes=settings.compaction_small_file_mb << 20,
+                min_files=settings.compaction_min_files,
+                group_bytes=settings.target_file_size_mb << 20,
+            ),
+            backoff=backoff, what="compaction",
         )
         outcome.done[COMPACTION] = result.details()
     except Exception as exc:
         outcome.failed[COMPACTION] = f"{type(exc).__name__}: {exc}"
     try:
-        result = expire_snapshots(table.refresh(), settings.snapshot_retention_days, now)
+        result = retry_commits(
+            pipeline.target_table, lambda tried: expire_snapshots(table.refresh(), settings.snapshot_retention_days, now),
+            backoff=backoff, what="snapshot expiry",
+        )
         outcome.done[EXPIRY] = {"keep_days": settings.snapshot_retention_days, **result.details()}
     except Exception as exc:
         outcome.failed[EXPIRY] = f"{type(exc).__name__}: {exc}"

@@ -5,8 +5,9 @@ snapshot that references them. An attempt that fails in between (a source error,
 before the commit, a timeout, a conflicting commit) would leave those files behind, referenced
 by no snapshot, for ever. :func:`attempt` records every file the write adds and deletes them when
 the attempt fails before or in its commit; once the commit has been sent, only a commit the
-catalog refused (:class:`~pyiceberg.exceptions.CommitFailedException`) counts as failed: after
-any other error the commit may have happened, and its files are left alone. Files of an attempt
+catalog refused (:class:`~pyiceberg.exceptions.CommitFailedException`, or conflicts retried until
+the caps of :mod:`.conflicts`, or a run whose position another run moved meanwhile) counts as
+failed: after any other error the commit may have happened, and its files are left alone. Files of an attempt
 killed outright (``SIGKILL``, a lost worker) cannot be deleted by it; the orphan-file sweep of
 ``chimera_maintenance`` removes them (:mod:`airflow_provider_chimera.maintenance.orphans`).
 """
@@ -69,6 +70,13 @@ def attempt(io: FileIO, name: str) -> Iterator[Attempt]:
     try:
         yield current
     except BaseException as exc:
-        if not current.committing or isinstance(exc, CommitFailedException):
+        if not current.committing or isinstance(exc, CommitFailedException) or _never_landed(exc):
             current.discard()
         raise
+
+
+def _never_landed(exc: BaseException) -> bool:
+    """Errors that guarantee the commit did not happen (:mod:`.conflicts`)."""
+    from airflow_provider_chimera.writer.conflicts import CommitConflictError, PositionMovedError, is_conflict
+
+    return isinstance(exc, (CommitConflictError, PositionMovedError)) or is_conflict(exc)

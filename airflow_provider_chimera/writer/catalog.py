@@ -56,3 +56,14 @@ def chimera_catalog(settings: ChimeraSettings) -> Catalog:
             ) from exc
     settings.warehouse.mkdir(parents=True, exist_ok=True)
     return load_catalog(name, **embedded_catalog_properties(settings))
+
+
+def ensure_namespace(catalog: Catalog, namespace: str) -> None:
+    """Create ``namespace`` unless it exists, also when another process creates it at the same
+    moment (pyiceberg's SQL catalog then raises its database's unique-key error, not
+    ``NamespaceAlreadyExistsError``)."""
+    try:
+        catalog.create_namespace_if_not_exists(namespace)
+    except Exception:
+        if not any(found == (namespace,) for found in catalog.list_namespaces()):
+            raise

@@ -7,6 +7,11 @@ newest snapshot its pipeline committed, so a re-run after a successful commit re
 A write may be staged on a branch instead of ``main`` (:class:`Branch`): the ingest task stages
 every load on its audit branch and publishes it only once its checks pass
 (:mod:`airflow_provider_chimera.governance.wap`). Positions are read from ``main`` alone.
+
+A commit that loses a race with another commit to the table is made again from the table as it is
+then, with the same data files (:mod:`airflow_provider_chimera.writer.conflicts`); an unstaged
+append first re-reads main's positions (:func:`settled`), so it is never committed twice and never
+after another run of its pipeline read past its start.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pyarrow as pa
@@ -24,7 +29,7 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue
 from pyiceberg.io.pyarrow import _dataframe_to_data_files
-from pyiceberg.table import Table
+from pyiceberg.table import Table, Transaction
 from pyiceberg.transforms import parse_transform
 
 from airflow_provider_chimera.contract.model import Dedup, PartitionField
@@ -32,6 +37,8 @@ from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.writer.attempt import attempt
+from airflow_provider_chimera.writer.catalog import ensure_namespace
+from airflow_provider_chimera.writer.conflicts import PositionMovedError, retry_commits
 from airflow_provider_chimera.writer.base import TableWriter
 from airflow_provider_chimera.writer.dedup import deduplicate
 from airflow_provider_chimera.writer.evolution import Policy, SchemaMismatchError, fit_schema  # noqa: F401 (re-exported)
@@ -61,6 +68,11 @@ class CommitResult:
     # The branch the commit was staged on (None: committed to main), and main's snapshot then.
     branch: str | None = None
     base_snapshot_id: int | None = None
+    # Stages the same load again on its branch from main's newest snapshot (staged loads only).
+    restage: Callable[[], CommitResult] | None = field(default=None, compare=False, repr=False)
+    # An append recording a read position (incremental, stream): exactly-once rests on it.
+    positional: bool = False
+    info: CommitInfo | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +117,12 @@ def start_branch(table: Table, branch: Branch) -> tuple[int | None, str | None]:
 
 def hold(table: Table, branch: Branch, snapshot_id: int) -> None:
     """Point ``branch`` at a staged snapshot no branch points at yet (the first load of a table)."""
-    table.manage_snapshots().create_branch(snapshot_id, branch.name, max_ref_age_ms=branch.max_age_ms).commit()
+
+    def create(tried: int) -> None:
+        current = table if tried == 1 else table.refresh()
+        current.manage_snapshots().create_branch(snapshot_id, branch.name, max_ref_age_ms=branch.max_age_ms).commit()
+
+    retry_commits(".".join(table.name()), create, what="branch creation")
 
 
 @dataclass(frozen=True)
@@ -162,13 +179,21 @@ class IcebergWriter(TableWriter):
         table = self.load()
         if table is not None:
             return self._owned(table)
-        self.catalog.create_namespace_if_not_exists(self.identifier[0])
+        ensure_namespace(self.catalog, self.identifier[0])
         table = self._owned(self.catalog.create_table_if_not_exists(self.identifier, schema=schema, properties=self.properties))
         if self.partition_by and table.spec().is_unpartitioned():
-            with table.update_spec() as spec:
-                for field in self.partition_by:
-                    column = column_named(schema.names, field.column)
-                    spec.add_field(column, parse_transform(field.transform), f"{column}_{field.transform.split('[')[0]}")
+            # Runs started at once (a backfill's windows) may all find the new table unpartitioned:
+            # one adds the spec, the others' commits conflict and find it added.
+            def partition(tried: int) -> Table:
+                current = table if tried == 1 else table.refresh()
+                if current.spec().is_unpartitioned():
+                    with current.update_spec() as spec:
+                        for field in self.partition_by:
+                            column = column_named(schema.names, field.column)
+                            spec.add_field(column, parse_transform(field.transform), f"{column}_{field.transform.split('[')[0]}")
+                return current
+
+            table = retry_commits(self.name, partition, what="partition spec")
         return table
 
     def _owned(self, table: Table) -> Table:
@@ -221,8 +246,11 @@ class IcebergWriter(TableWriter):
         the run's rows are reduced to the latest per key and compared with the table's.
         """
         table = self.ensure_table(schema)
+        head = table.metadata.refs.get(MAIN)
+        started_at = head.snapshot_id if head is not None else None
         # A failed attempt deletes the data files it wrote (writer.attempt).
-        with attempt(table.io, self.name) as files, table.transaction() as txn:
+        with attempt(table.io, self.name) as files:
+            txn = table.transaction()
             # A schema change is part of the run's commit: a failed run leaves the table as it was.
             fit_schema(txn, schema, self.schema_evolution, self.name)
             table_schema = txn.table_metadata.schema()
@@ -251,29 +279,112 @@ class IcebergWriter(TableWriter):
             # Rows read but all dropped as duplicates still move the position: commit it.
             if not data_files and mode == "append" and not commit_info.record_anyway and not dropped:
                 return CommitResult(snapshot_id=None, rows=0, committed=False, dropped=dropped)
-            properties = commit_info.properties(rows)
-            base, branch = start_branch(table, stage) if stage else (None, MAIN)
-            if replace is not None:
-                with warnings.catch_warnings():
-                    # Replacing an empty table (or partition) is no news; pyiceberg warns about it.
-                    warnings.filterwarnings("ignore", "Delete operation did not match any records")
-                    txn.delete(replace, snapshot_properties=properties, branch=branch)
-            with txn.update_snapshot(snapshot_properties=properties, branch=branch).fast_append() as append:
-                for data_file in data_files:
-                    append.append_data_file(data_file)
-            fault_point("after_files")  # files written, snapshot staged, nothing committed
-            files.commit_next()
-        if stage and branch is None:
-            hold(table, stage, append.snapshot_id)
+            load = _Load(
+                schema=schema, data_files=tuple(data_files), replace=replace, info=commit_info, rows=rows,
+                dropped=dropped, stage=stage, positional=mode == "append",
+            )
+            first = [txn]
+
+            def commit(tried: int) -> CommitResult:
+                # The first try commits the transaction the files were written in; a retry starts
+                # over from the table as it is now, with the same data files (writer.conflicts).
+                current = first.pop() if first else self._fitted(schema)
+                return self._commit(current, load, files.commit_next)
+
+            def revalidate() -> CommitResult | None:
+                # Staged loads only touch their own branch; main's positions are checked on publish.
+                if stage is not None:
+                    return None
+                landed = settled(self.load(), started_at, commit_info, load.positional, self.name)
+                return None if landed is None else load.result(landed.snapshot_id, None, None, self)
+
+            return retry_commits(self.name, commit, revalidate=revalidate, what="write")
+
+    def _fitted(self, schema: pa.Schema) -> Transaction:
+        """A new transaction on the table as it is now, with its schema fitted to ``schema``."""
+        txn = self.load().transaction()
+        fit_schema(txn, schema, self.schema_evolution, self.name)
+        return txn
+
+    def _commit(self, txn: Transaction, load: _Load, committing: Callable[[], None] = lambda: None) -> CommitResult:
+        """Commit ``load``'s data files in ``txn`` (replacing what it replaces), on its branch if staged."""
+        table = txn._table  # noqa: SLF001 (the table the transaction commits to)
+        base, branch = start_branch(table, load.stage) if load.stage else (None, MAIN)
+        properties = load.info.properties(load.rows)
+        if load.replace is not None:
+            with warnings.catch_warnings():
+                # Replacing an empty table (or partition) is no news; pyiceberg warns about it.
+                warnings.filterwarnings("ignore", "Delete operation did not match any records")
+                txn.delete(load.replace, snapshot_properties=properties, branch=branch)
+        with txn.update_snapshot(snapshot_properties=properties, branch=branch).fast_append() as append:
+            for data_file in load.data_files:
+                append.append_data_file(data_file)
+        fault_point("after_files")  # files written, snapshot staged, nothing committed
+        committing()
+        txn.commit_transaction()
+        if load.stage and branch is None:
+            hold(table, load.stage, append.snapshot_id)
+        return load.result(append.snapshot_id, base, load.stage.name if load.stage else None, self)
+
+    def restage(self, load: _Load) -> CommitResult:
+        """Stage ``load`` again on its branch, from main as it is now: the same data files, the same
+        rows replaced (write-audit-publish after main moved; ``governance.wap``)."""
+        return retry_commits(self.name, lambda tried: self._commit(self._fitted(load.schema), load), what="re-staging")
+
+
+@dataclass(frozen=True)
+class _Load:
+    """What one write commits: kept so that a commit can be made again on a newer base."""
+
+    schema: pa.Schema
+    data_files: tuple
+    replace: object  # the rows replaced (a row filter), None for an append
+    info: CommitInfo
+    rows: int
+    dropped: int
+    stage: Branch | None
+    positional: bool  # an append recording a read position: exactly-once rests on it
+
+    def result(self, snapshot_id: int | None, base: int | None, branch: str | None, writer: IcebergWriter) -> CommitResult:
         return CommitResult(
-            snapshot_id=append.snapshot_id,
-            rows=rows,
+            snapshot_id=snapshot_id,
+            rows=self.rows,
             committed=True,
-            dropped=dropped,
-            data_files=tuple(f.file_path for f in data_files),
-            branch=stage.name if stage else None,
+            dropped=self.dropped,
+            data_files=tuple(f.file_path for f in self.data_files),
+            branch=branch,
             base_snapshot_id=base,
+            restage=(lambda: writer.restage(self)) if self.stage else None,
+            positional=self.positional,
+            info=self.info,
         )
+
+
+def settled(table: Table, since: int | None, info: CommitInfo, positional: bool, name: str):
+    """Re-validate a commit of ``info`` against main's snapshots newer than ``since``: the snapshot
+    that already holds it (same run, same position: never commit it twice), or ``None`` to commit.
+
+    Raises :class:`~airflow_provider_chimera.writer.conflicts.PositionMovedError` when, for a
+    ``positional`` load, another run of the pipeline committed since: its position is past the one
+    this run read from, and committing would load records twice.
+    """
+    recorded = info.properties(0)
+    snapshot = table.current_snapshot()
+    while snapshot is not None and snapshot.snapshot_id != since:
+        props = snapshot.summary.additional_properties if snapshot.summary else {}
+        if props.get(PIPELINE) == info.pipeline:
+            if props.get(RUN_ID) == info.run_id and props.get(POSITION) == recorded[POSITION]:
+                return snapshot
+            if positional:
+                raise PositionMovedError(
+                    f"{name}: run {props.get(RUN_ID)} of pipeline {info.pipeline} committed position "
+                    f"{props.get(POSITION)} (snapshot {snapshot.snapshot_id}) while run {info.run_id} was loading from the "
+                    f"position before it; this run's rows were not committed, so no record is loaded twice. Run the "
+                    f"pipeline again (one run at a time: it continues from the newest position)"
+                )
+        parent = snapshot.parent_snapshot_id
+        snapshot = table.snapshot_by_id(parent) if parent is not None else None
+    return None
 
 
 def _chunks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, chunk_bytes: int) -> Iterator[pa.Table]:

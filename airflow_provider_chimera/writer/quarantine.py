@@ -30,6 +30,7 @@ from pyiceberg.table import Table
 
 from airflow_provider_chimera.sources.base import Rejected
 from airflow_provider_chimera.writer.attempt import Attempt
+from airflow_provider_chimera.writer.catalog import ensure_namespace
 
 SUFFIX = "__quarantine"
 SCHEMA = pa.schema(
@@ -105,7 +106,7 @@ class QuarantineSpool:
             try:
                 table = self.catalog.load_table(self.identifier)
             except NoSuchTableError:
-                self.catalog.create_namespace_if_not_exists(self.identifier[0])
+                ensure_namespace(self.catalog, self.identifier[0])
                 table = self.catalog.create_table_if_not_exists(self.identifier, schema=SCHEMA, properties={OWNER: self.pipeline})
             if table.properties.get(OWNER) != self.pipeline:
                 from airflow_provider_chimera.writer.ownership import TableOwnershipError, refusal
@@ -133,11 +134,16 @@ class QuarantineSpool:
         """Write what is pending and commit every chunk in one snapshot; the records added."""
         self._flush()
         if self._files:
-            table = self._target()
-            with table.transaction() as txn:
-                with txn.update_snapshot().fast_append() as append:
-                    for data_file in self._files:
-                        append.append_data_file(data_file)
+            from airflow_provider_chimera.writer.conflicts import retry_commits
+
+            def append_all(tried: int) -> None:
+                table = self._target() if tried == 1 else self._target().refresh()
+                with table.transaction() as txn:
+                    with txn.update_snapshot().fast_append() as append:
+                        for data_file in self._files:
+                            append.append_data_file(data_file)
+
+            retry_commits(self.name, append_all, what="quarantine append")  # concurrent runs append too
             self._files = []
             assert self._attempt is not None
             self._attempt.paths.clear()  # committed: no longer the attempt's to delete

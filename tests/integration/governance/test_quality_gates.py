@@ -213,29 +213,67 @@ def test_a_row_count_tolerance_lets_a_load_within_it_through(tmp_path, catalog, 
     assert (row.outcome, row.diagnostics["tolerance"], row.diagnostics["check_rows_tested"]) == ("passed", 0.25, 3)
 
 
-def test_main_moving_during_the_audit_stops_the_publication(tmp_path, catalog, registry, monkeypatch):
+def _meanwhile_once(monkeypatch, commit) -> list:
+    """Run ``commit`` (another writer moving main) the first time a load is being checked."""
     from airflow_provider_chimera.governance import wap
 
+    checks, calls = wap.run_checks, []
+
+    def meanwhile(*args):
+        calls.append(args[1])
+        if len(calls) == 1:
+            commit()
+        return checks(*args)
+
+    monkeypatch.setattr(wap, "run_checks", meanwhile)
+    return calls
+
+
+def test_main_moving_during_the_audit_is_rechecked_and_published(tmp_path, catalog, registry, monkeypatch, caplog):
+    data = tmp_path / "data"
+    source = _file_source(data, quality=[NO_NEGATIVES])
+    registry(source)
+    _drop(data, "a.jsonl", {1: "1.00"})
+    run_pipeline(pipeline_for(source), run_id="scheduled__1")
+
+    def another_writer():
+        table = catalog.load_table("qa.orders")
+        table.append(pa.Table.from_pylist([{"id": 99, "amount": Decimal("9.90")}], schema=table.schema().as_arrow()))
+
+    checked = _meanwhile_once(monkeypatch, another_writer)
+    _drop(data, "b.jsonl", {2: "2.00"})
+    with caplog.at_level("INFO"):
+        result = run_pipeline(pipeline_for(source), run_id="scheduled__2")
+    # Checked on the first staging, staged again on main's new snapshot, checked again, published.
+    assert len(checked) == 2 and checked[0] != checked[1] == result["snapshot_id"]
+    assert "main moved; the load is staged again" in caplog.text
+    table = catalog.load_table("qa.orders")
+    assert sorted(table.scan().to_arrow().column("id").to_pylist()) == [1, 2, 99]  # nothing lost, nothing twice
+    assert table.current_snapshot().snapshot_id == result["snapshot_id"]
+    assert set(table.metadata.refs) == {"main"}
+    assert {(r.published, r.snapshot_id) for r in _results("scheduled__2") if r.published} == {(True, result["snapshot_id"])}
+
+
+def test_another_run_reading_past_the_position_meanwhile_drops_the_load_and_reads_again(tmp_path, catalog, registry, monkeypatch, caplog):
     data = tmp_path / "data"
     source = _file_source(data)
     registry(source)
     _drop(data, "a.jsonl", {1: "1.00"})
     run_pipeline(pipeline_for(source), run_id="scheduled__1")
-    checks = wap.run_checks
-
-    def meanwhile(*args):
-        """Another writer commits to main while the load is being checked."""
-        table = catalog.load_table("qa.orders")
-        table.append(pa.Table.from_pylist([{"id": 99, "amount": Decimal("9.90")}], schema=table.schema().as_arrow()))
-        return checks(*args)
-
-    monkeypatch.setattr(wap, "run_checks", meanwhile)
     _drop(data, "b.jsonl", {2: "2.00"})
-    with pytest.raises(PublishError, match=r"was not published: main moved from snapshot \d+ to \d+ since the load started"):
-        run_pipeline(pipeline_for(source), run_id="scheduled__2")
-    assert sorted(catalog.load_table("qa.orders").scan().to_arrow().column("id").to_pylist()) == [1, 99]  # nothing lost
-    assert sorted(_branch(catalog, "qa.orders", "audit_scheduled__2").column("id").to_pylist()) == [1, 2]
-    assert {r.published for r in _results("scheduled__2")} == {False}
+    checked = _meanwhile_once(monkeypatch, lambda: run_pipeline(pipeline_for(source), run_id="manual__x"))
+    with caplog.at_level("INFO"):
+        result = run_pipeline(pipeline_for(source), run_id="scheduled__2")
+    assert "committed position" in caplog.text and "Reading again from the new position" in caplog.text
+    assert (result["committed"], result["rows"]) == (False, 0)  # b.jsonl was loaded by manual__x, once
+    table = catalog.load_table("qa.orders")
+    assert sorted(table.scan().to_arrow().column("id").to_pylist()) == [1, 2]
+    assert set(table.metadata.refs) == {"main"}
+    # The dropped load's data file is gone: every data file is one main reads.
+    location = Path(table.location().removeprefix("file://"))
+    on_disk = {f"file://{p.resolve()}" for p in location.rglob("*.parquet")}
+    assert on_disk == {task.file.file_path for task in table.scan().plan_files()}
+    assert len(checked) == 2
 
 
 def test_a_rejected_first_load_leaves_the_new_table_empty(tmp_path, catalog, registry):
