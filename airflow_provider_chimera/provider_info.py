@@ -269,10 +269,11 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "state_dir": {
         "description": (
-            "Folder of the files the DAG factory reads while Airflow parses DAGs, such as the "
-            "onboarded version of each intent (``onboarded/<intent>.json``). In production, a volume "
-            "shared by the DAG processor, the workers and whoever onboards intents. Empty means "
-            "``$AIRFLOW_HOME/chimera``.\n"
+            "Not used any more: the onboarded version of each intent, the onboarding state and every "
+            "other fact two hosts must agree on are in the registry (``sql_alchemy_conn``), so no "
+            "volume needs sharing between the DAG processor, the workers and whoever onboards intents. "
+            "Chimera writes nothing here; the option is still read so that existing configurations load. "
+            "Empty means ``$AIRFLOW_HOME/chimera``.\n"
         ),
         "version_added": "0.1.0",
         "type": "string",
@@ -379,7 +380,9 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "datahub_lite_path": {
         "description": "DataHub Lite file (DuckDB) that receives the intents' metadata and each run's lineage when no "
-        "Airflow connection datahub_rest_default exists. Empty: $AIRFLOW_HOME/chimera/datahub-lite.duckdb.\n",
+        "Airflow connection datahub_rest_default exists. Empty: $AIRFLOW_HOME/chimera/datahub-lite.duckdb. "
+        "Ingest tasks never open it: they queue each run's lineage in the registry, and the "
+        "``chimera_metadata`` DAG writes the queue to this file (on the host that runs it).\n",
         "version_added": "0.1.0",
         "type": "string",
         "example": "/var/lib/chimera/datahub-lite.duckdb",
@@ -392,6 +395,17 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "float",
         "example": "2",
         "default": "5",
+    },
+    "datahub_lite_write_schedule": {
+        "description": (
+            "Cron schedule of the ``chimera_metadata`` DAG, whose one task writes the lineage the ingest "
+            "tasks queued in the registry to DataHub Lite (``datahub_lite_path``); with a DataHub server "
+            "(connection datahub_rest_default) nothing is queued and its runs find nothing to write.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "*/1 * * * *",
+        "default": "*/5 * * * *",
     },
     "recovery_cpu": {
         "description": (

@@ -150,7 +150,6 @@ def registry_info() -> None:
     info = {
         "database": registry.url,
         "revision": current_revision(registry.engine),
-        "state_dir": str(registry.state_dir),
         "intents": intents,
         "pipelines": statuses,
         "audit_entries": audit,
@@ -180,7 +179,8 @@ def intent_diff(
     try:
         raw = read_intent_bytes(path)
         current = parse_intent(raw, str(path), stem=path.stem)
-        onboarded = read_onboarded(registry.state_dir, current.name)
+        with registry.session(read_only=True) as session:
+            onboarded = read_onboarded(session, current.name)
     except IntentError as exc:
         record(registry, None, "intent.rejected", intent=path.stem,
                details={"file": str(path), "while": "diff", "problems": [str(p) for p in exc.problems]})

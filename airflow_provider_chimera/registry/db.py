@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision, so that opening a current registry needs one query and no
 # Alembic import (~0.15 s per task); a unit test holds it equal to Alembic's head.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 SQLITE_BUSY_TIMEOUT_S = 30
 # How long connecting to a registry server may take before RegistryUnreachable.
 CONNECT_TIMEOUT_S = 10
@@ -47,11 +47,10 @@ class RegistryUnreachable(Transient, ConnectionError):
 
 
 class Registry:
-    """An open registry: its engine, sessions, and the state folder of the onboarded versions."""
+    """An open registry: its engine and sessions."""
 
-    def __init__(self, engine: Engine, state_dir: Path):
+    def __init__(self, engine: Engine):
         self.engine = engine
-        self.state_dir = state_dir
         self._sessions = sessionmaker(engine.execution_options(**{_IMMEDIATE: True}), expire_on_commit=False)
         self._readers = sessionmaker(engine, expire_on_commit=False)
 
@@ -97,7 +96,7 @@ def open_registry(
         # migration check (Alembic, a lock) is the expensive part of opening it.
         upgrade(engine)
         _MIGRATED.add(url)
-    return Registry(engine, settings.state_dir)
+    return Registry(engine)
 
 
 _MIGRATED: set[str] = set()
