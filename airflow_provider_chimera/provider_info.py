@@ -477,7 +477,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Chimera",
                 "python-modules": [
                     f"airflow_provider_chimera.operators.{name}"
-                    for name in ("ingest", "maintenance", "onboarding", "recovery", "registry", "timeliness")
+                    for name in ("ingest", "maintenance", "metadata", "onboarding", "recovery", "registry", "timeliness")
                 ],
             }
         ],

@@ -13,7 +13,7 @@ from airflow_provider_chimera.registry.models import Base
 from airflow_provider_chimera.settings import load_settings
 
 TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log",
-          "check_results", "sla_status", "sla_events"}
+          "check_results", "sla_status", "sla_events", "onboarded_versions", "onboarding_state", "metadata_queue"}
 
 
 def test_default_location_is_under_airflow_home(chimera_home):
@@ -71,11 +71,9 @@ def test_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path, chimer
     engine.dispose()
 
 
-def test_state_dir_option_moves_the_manifests(chimera_home, monkeypatch, tmp_path):
-    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path / "shared"))
+def test_sql_alchemy_conn_option_moves_the_registry(chimera_home, monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'elsewhere.db'}")
     reg = open_registry()
-    assert reg.state_dir == tmp_path / "shared"
     assert reg.url == f"sqlite:///{tmp_path / 'elsewhere.db'}"
     assert (tmp_path / "elsewhere.db").is_file()
     reg.close()
