@@ -37,3 +37,27 @@ def test_migrations_and_audit_round_trip(pg_url, monkeypatch):
     finally:
         registry.close()
         again.close()
+
+
+def test_registry_locks_are_advisory_locks_held_in_the_database(pg_url, services, monkeypatch, tmp_path):
+    """Every named lock is a PostgreSQL advisory lock: another connection (another host) cannot take
+    it while it is held, and no lock file is written."""
+    import psycopg
+
+    from airflow_provider_chimera.registry.db import advisory_key
+    from tests.helpers import postgres_uri
+
+    url, _, _ = pg_url
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", url)
+    other = psycopg.connect(postgres_uri(services), autocommit=True)
+    registry = open_registry()
+    try:
+        for name in ("migrate", "sync", "onboarding-events", "datahub-lite-writer"):
+            with registry.exclusive(name):
+                assert other.execute("SELECT pg_try_advisory_lock(%s)", [advisory_key(name)]).fetchone()[0] is False
+            assert other.execute("SELECT pg_try_advisory_lock(%s)", [advisory_key(name)]).fetchone()[0] is True
+            other.execute("SELECT pg_advisory_unlock(%s)", [advisory_key(name)])
+    finally:
+        registry.close()
+        other.close()
+    assert not list(tmp_path.rglob("*.lock"))
