@@ -269,11 +269,11 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "state_dir": {
         "description": (
-            "Not used any more: the onboarded version of each intent, the onboarding state and every "
-            "other fact two hosts must agree on are in the registry (``sql_alchemy_conn``), so no "
-            "volume needs sharing between the DAG processor, the workers and whoever onboards intents. "
-            "Chimera writes nothing here; the option is still read so that existing configurations load. "
-            "Empty means ``$AIRFLOW_HOME/chimera``.\n"
+            "Where earlier versions kept the onboarded version of each intent (``onboarded/<intent>.json``) "
+            "and its onboarding state (``onboarding/<intent>.json``). Both are in the registry "
+            "(``sql_alchemy_conn``) now, like every fact two hosts must agree on, so no volume needs "
+            "sharing; the registry migration that created their tables imported these files once. "
+            "Chimera writes nothing here. Empty means ``$AIRFLOW_HOME/chimera``.\n"
         ),
         "version_added": "0.1.0",
         "type": "string",

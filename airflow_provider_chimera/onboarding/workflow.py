@@ -250,7 +250,7 @@ test_connectivity.__test__ = False  # type: ignore[attr-defined]  # not a pytest
 
 
 def register(run: Run) -> dict[str, Any]:
-    """Record the version as onboarded (registry rows, manifest, ``intent.onboarded``); when the
+    """Record the version as onboarded (registry rows, onboarded version, ``intent.onboarded``); when the
     file is in the intents folder, sync the registry so that pipelines are created or retired now."""
     from airflow_provider_chimera.registry.manifest import read_onboarded
     from airflow_provider_chimera.registry.onboard import onboard

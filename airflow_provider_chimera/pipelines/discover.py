@@ -8,11 +8,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_provider_chimera.contract import IntentError, intent_files, load_intent
 from airflow_provider_chimera.contract.load import IntentProblem, LoadedIntent, escaping_link_problem, escaping_links
 from airflow_provider_chimera.pipelines.buildable import cached_refusals
 from airflow_provider_chimera.pipelines.model import Pipeline, object_place, pipelines_of
+
+if TYPE_CHECKING:
+    from airflow_provider_chimera.registry.manifest import OnboardedVersion
 
 
 @dataclass
@@ -28,7 +32,7 @@ class Catalogue:
     pending: list[str] = field(default_factory=list)
 
 
-def discover(folder: Path, onboarded: Mapping[str, object] | None = None) -> Catalogue:
+def discover(folder: Path, onboarded: Mapping[str, OnboardedVersion | Exception] | None = None) -> Catalogue:
     """Load every intent in ``folder``; a bad file is reported, never fatal to the others.
 
     Each intent is authorized against the tenancy file (``tenancy.authorize``): one that uses
@@ -88,14 +92,14 @@ def discover(folder: Path, onboarded: Mapping[str, object] | None = None) -> Cat
 
 
 def _pipelines_of_file(
-    path: Path, item: LoadedIntent, versions: Mapping[str, object], rejected_places: set[tuple[str, str]], result: Catalogue
+    path: Path, item: LoadedIntent, versions: Mapping[str, OnboardedVersion | Exception], rejected_places: set[tuple[str, str]], result: Catalogue
 ) -> list[Pipeline]:
     """The pipelines of one accepted intent file, as far as its onboarded version covers them."""
     from airflow_provider_chimera.contract.diff import effective_intent, withheld_objects
-    from airflow_provider_chimera.registry.manifest import known
+    from airflow_provider_chimera.registry.manifest import version_in
 
     intent = item.intent
-    onboarded = known(versions, intent.name)
+    onboarded = version_in(versions, intent.name)
     if onboarded is not None and onboarded.content_hash != item.content_hash:
         for ref in withheld_objects(onboarded.intent, intent):
             result.pending.append(f"{path}: {ref.source}/{ref.object}: added since the onboarded version; waits for onboarding")

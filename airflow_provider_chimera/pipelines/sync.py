@@ -1,9 +1,9 @@
 """Reconciling the registry with the intents folder, outside DAG parsing.
 
-The DAG factory decides, while Airflow parses DAG files, which pipelines exist — without any
-database I/O. :func:`sync_registry` repeats those decisions from the same inputs (the folder
-through :func:`~airflow_provider_chimera.pipelines.discover`, and the onboarded versions
-in the state folder), records what it finds, and audits each decision that changed since the
+The DAG factory decides, while Airflow parses DAG files, which pipelines exist — writing nothing.
+:func:`sync_registry` repeats those decisions from the same inputs (the folder through
+:func:`~airflow_provider_chimera.pipelines.discover`, and the registry's onboarded versions, read
+once for both), records what it finds, and audits each decision that changed since the
 previous sync: ``pipeline.created``, ``pipeline.retired`` (the data is kept),
 ``pipeline.pending_onboarding``, ``intent.rejected``, plus ``intent.version_recorded`` for a new
 version and ``intent.removed`` for a file that left the folder. Nothing changed, nothing written.
@@ -40,7 +40,7 @@ from airflow_provider_chimera.registry.audit import default_actor, record
 from airflow_provider_chimera.secrets import scrub
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.limits import check_intent, column_limit
-from airflow_provider_chimera.registry.manifest import known, onboarded_in
+from airflow_provider_chimera.registry.manifest import onboarded_in, version_in
 from airflow_provider_chimera.registry.models import IntentRow, PipelineRow
 from airflow_provider_chimera.registry.store import (
     ObjectRows,
@@ -213,7 +213,7 @@ def _intent_of(
     onboarded = None
     if intent is not None:
         try:
-            onboarded = known(versions, intent.name)
+            onboarded = version_in(versions, intent.name)
         except IntentError as exc:
             problems = [*(problems or []), *(p for p in exc.problems if p not in (problems or []))]
     if intent is not None:

@@ -169,7 +169,7 @@ def onboarded_at_parse_time(settings: ChimeraSettings) -> dict[str, OnboardedVer
         engine.dispose()
 
 
-def known(versions: dict[str, OnboardedVersion | Exception], intent_name: str) -> OnboardedVersion | None:
+def version_in(versions: dict[str, OnboardedVersion | Exception], intent_name: str) -> OnboardedVersion | None:
     """The onboarded version of ``intent_name`` in ``versions``; raises the version's
     :class:`IntentError` when it no longer validates."""
     version = versions.get(intent_name)
