@@ -26,12 +26,11 @@ def request_onboarding(registry, intents_dir: Path, *, actor: str | None = None)
     if not folder.is_dir():
         return []
     from airflow_provider_chimera.pipelines import discover
+    from airflow_provider_chimera.registry.manifest import onboarded_in
 
     waiting = []
     # Rejected files are left out: the sync audits them, and their team learns why from the import error.
-    from airflow_provider_chimera.registry.manifest import onboarded_in
-
-    found = discover(folder, onboarded_in(registry)).intents.values()
+    found = list(discover(folder, onboarded_in(registry)).intents.values())
     with registry.session(read_only=True) as reading:
         states = {loaded.intent.name: load_state(reading, loaded.intent.name) for loaded in found}
     for loaded in found:
