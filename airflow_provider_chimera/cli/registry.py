@@ -131,9 +131,11 @@ def registry_sync(
 
 @registry_app.command("info")
 def registry_info() -> None:
-    """Where the registry lives, its schema revision, and how many intents and pipelines it holds."""
+    """Where the registry lives, its schema revision, how many intents and pipelines it holds, and how
+    much lineage waits for the DataHub Lite writer (``chimera_metadata``)."""
     from sqlalchemy import func, select
 
+    from airflow_provider_chimera.metadata.queue import queued_count
     from airflow_provider_chimera.registry.audit import record
     from airflow_provider_chimera.registry.db import current_revision
     from airflow_provider_chimera.registry.models import (
@@ -153,6 +155,7 @@ def registry_info() -> None:
         "intents": intents,
         "pipelines": statuses,
         "audit_entries": audit,
+        "lineage_queued_for_datahub_lite": queued_count(registry),
     }
     record(registry, None, "registry.viewed")
     registry.close()

@@ -153,3 +153,4 @@ def test_registry_info(home):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"database: sqlite:///{home / 'registry.db'}"
+    assert lines[-1] == "lineage_queued_for_datahub_lite: 0"
