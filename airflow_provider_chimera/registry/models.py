@@ -286,7 +286,7 @@ class MetadataQueueRow(Base):
     """A metadata change proposal waiting for DataHub Lite (``metadata/queue.py``; revision 0005).
 
     Ingest tasks queue their lineage here instead of opening the DuckDB file; one writer task
-    writes the rows in order and stamps ``written_at``.
+    writes the rows in order (by ``id``) and deletes them once written.
     """
 
     __tablename__ = "metadata_queue"
@@ -296,4 +296,3 @@ class MetadataQueueRow(Base):
     pipeline_id: Mapped[str | None] = mapped_column(String(250))
     entity_urn: Mapped[str] = mapped_column(Text)
     proposal: Mapped[dict[str, Any]] = mapped_column(JSON)
-    written_at: Mapped[dt.datetime | None] = mapped_column(index=True)

@@ -48,11 +48,8 @@ def upgrade() -> None:
     sa.Column('pipeline_id', sa.String(length=250), nullable=True),
     sa.Column('entity_urn', sa.Text(), nullable=False),
     sa.Column('proposal', sa.JSON(), nullable=False),
-    sa.Column('written_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_metadata_queue'))
     )
-    with op.batch_alter_table('metadata_queue', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_metadata_queue_written_at'), ['written_at'], unique=False)
     _import_state_files()
 
 
@@ -85,8 +82,6 @@ def _import_state_files() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('metadata_queue', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_metadata_queue_written_at'))
     op.drop_table('metadata_queue')
     op.drop_table('onboarding_state')
     op.drop_table('onboarded_versions')
