@@ -284,10 +284,11 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "state_dir": {
         "description": (
-            "Folder of the files the DAG factory reads while Airflow parses DAGs, such as the "
-            "onboarded version of each intent (``onboarded/<intent>.json``). In production, a volume "
-            "shared by the DAG processor, the workers and whoever onboards intents. Empty means "
-            "``$AIRFLOW_HOME/chimera``.\n"
+            "Where earlier versions kept the onboarded version of each intent (``onboarded/<intent>.json``) "
+            "and its onboarding state (``onboarding/<intent>.json``). Both are in the registry "
+            "(``sql_alchemy_conn``) now, like every fact two hosts must agree on, so no volume needs "
+            "sharing; the registry migration that created their tables imported these files once. "
+            "Chimera writes nothing here. Empty means ``$AIRFLOW_HOME/chimera``.\n"
         ),
         "version_added": "0.1.0",
         "type": "string",
@@ -394,7 +395,9 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
     },
     "datahub_lite_path": {
         "description": "DataHub Lite file (DuckDB) that receives the intents' metadata and each run's lineage when no "
-        "Airflow connection datahub_rest_default exists. Empty: $AIRFLOW_HOME/chimera/datahub-lite.duckdb.\n",
+        "Airflow connection datahub_rest_default exists. Empty: $AIRFLOW_HOME/chimera/datahub-lite.duckdb. "
+        "Ingest tasks never open it: they queue each run's lineage in the registry, and the "
+        "``chimera_metadata`` DAG writes the queue to this file (on the host that runs it).\n",
         "version_added": "0.1.0",
         "type": "string",
         "example": "/var/lib/chimera/datahub-lite.duckdb",
@@ -407,6 +410,17 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "type": "float",
         "example": "2",
         "default": "5",
+    },
+    "datahub_lite_write_schedule": {
+        "description": (
+            "Cron schedule of the ``chimera_metadata`` DAG, whose one task writes the lineage the ingest "
+            "tasks queued in the registry to DataHub Lite (``datahub_lite_path``); with a DataHub server "
+            "(connection datahub_rest_default) nothing is queued and its runs find nothing to write.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "*/1 * * * *",
+        "default": "*/5 * * * *",
     },
     "recovery_cpu": {
         "description": (
@@ -501,7 +515,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Chimera",
                 "python-modules": [
                     f"airflow_provider_chimera.operators.{name}"
-                    for name in ("ingest", "maintenance", "onboarding", "recovery", "registry", "timeliness")
+                    for name in ("ingest", "maintenance", "metadata", "onboarding", "recovery", "registry", "timeliness")
                 ],
             }
         ],

@@ -91,6 +91,7 @@ class ChimeraSettings(BaseModel):
     compaction_min_files: int
     datahub_lite_path: Path
     datahub_emit_timeout_seconds: float
+    datahub_lite_write_schedule: str
     recovery_cpu: float
     recovery_memory_gib: float
     pdf_max_mb: int

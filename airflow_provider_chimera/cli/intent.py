@@ -61,7 +61,7 @@ def intent_validate(
     one folder must not write the same target table or share a pipeline id.
     """
     from airflow_provider_chimera.contract.validate import validate_paths
-    from airflow_provider_chimera.registry.manifest import incumbent_files
+    from airflow_provider_chimera.registry.manifest import incumbent_files, onboarded_at_parse_time
     from airflow_provider_chimera.settings import load_settings
     from airflow_provider_chimera.tenancy.authorize import authorize_folder
 
@@ -77,7 +77,7 @@ def intent_validate(
     report = validate_paths(
         paths,
         authorize,
-        lambda valid: incumbent_files(valid, settings.state_dir),
+        lambda valid: incumbent_files(valid, onboarded_at_parse_time(settings)),
         lambda intent, file: build_problems(intent, file, settings),
     )
     for folder in report.empty_folders:

@@ -131,9 +131,11 @@ def registry_sync(
 
 @registry_app.command("info")
 def registry_info() -> None:
-    """Where the registry lives, its schema revision, and how many intents and pipelines it holds."""
+    """Where the registry lives, its schema revision, how many intents and pipelines it holds, and how
+    much lineage waits for the DataHub Lite writer (``chimera_metadata``)."""
     from sqlalchemy import func, select
 
+    from airflow_provider_chimera.metadata.queue import queued_count
     from airflow_provider_chimera.registry.audit import record
     from airflow_provider_chimera.registry.db import current_revision
     from airflow_provider_chimera.registry.models import (
@@ -150,10 +152,10 @@ def registry_info() -> None:
     info = {
         "database": registry.url,
         "revision": current_revision(registry.engine),
-        "state_dir": str(registry.state_dir),
         "intents": intents,
         "pipelines": statuses,
         "audit_entries": audit,
+        "lineage_queued_for_datahub_lite": queued_count(registry),
     }
     record(registry, None, "registry.viewed")
     registry.close()
@@ -180,7 +182,8 @@ def intent_diff(
     try:
         raw = read_intent_bytes(path)
         current = parse_intent(raw, str(path), stem=path.stem)
-        onboarded = read_onboarded(registry.state_dir, current.name)
+        with registry.session(read_only=True) as session:
+            onboarded = read_onboarded(session, current.name)
     except IntentError as exc:
         record(registry, None, "intent.rejected", intent=path.stem,
                details={"file": str(path), "while": "diff", "problems": [str(p) for p in exc.problems]})

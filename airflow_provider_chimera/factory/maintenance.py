@@ -1,4 +1,5 @@
-"""Chimera's own DAGs, beside the pipelines: ``chimera_registry_sync`` and ``chimera_maintenance``."""
+"""Chimera's own DAGs, beside the pipelines: ``chimera_registry_sync``, ``chimera_maintenance`` and
+``chimera_metadata``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from airflow_provider_chimera.factory.own import chimera_dag
 
 REGISTRY_SYNC = "chimera_registry_sync"
 TABLE_MAINTENANCE = "chimera_maintenance"
+METADATA_WRITER = "chimera_metadata"
 
 
 def build_maintenance_dags() -> dict[str, DAG]:
@@ -25,14 +27,35 @@ def build_maintenance_dags() -> dict[str, DAG]:
         doc_md=(
             "Records the intents folder in Chimera's registry on `[chimera] registry_sync_schedule` (every five minutes by default): new intent versions, "
             "and each factory decision (pipeline created, retired, pending onboarding, intent rejected) "
-            "in the audit log (`chimera audit`). Parsing DAG files never touches a database, so this is "
+            "in the audit log (`chimera audit`). Parsing DAG files writes to no database, so this is "
             "where those decisions are written. It also starts the onboarding DAG of each new or changed "
             "intent (an event on the asset `chimera-intent://<intent>`)."
         ),
     ) as dag:
         # Emits an event for each intent waiting for onboarding: its onboarding DAG starts on it.
         RegistrySyncOperator(task_id="sync", outlets=[intents_alias()])
-    return {REGISTRY_SYNC: dag, TABLE_MAINTENANCE: build_table_maintenance_dag()}
+    return {REGISTRY_SYNC: dag, TABLE_MAINTENANCE: build_table_maintenance_dag(), METADATA_WRITER: build_metadata_writer_dag()}
+
+
+def build_metadata_writer_dag() -> DAG:
+    """``chimera_metadata``: writes the lineage queued by ingest tasks to DataHub Lite."""
+    from airflow_provider_chimera.operators.metadata import MetadataWriterOperator
+    from airflow_provider_chimera.settings import load_settings
+
+    with chimera_dag(
+        METADATA_WRITER,
+        load_settings().datahub_lite_write_schedule,
+        retry_delay=timedelta(minutes=1),
+        doc_md=(
+            "Writes each ingest run's lineage to DataHub Lite (`[chimera] datahub_lite_path`) on "
+            "`[chimera] datahub_lite_write_schedule`. Ingest tasks never open the DataHub Lite file (one "
+            "process at a time may): they queue their lineage in Chimera's registry, and this task, the "
+            "file's one writer, writes the queue in order and empties it. Nothing is lost while it does not "
+            "run; with a DataHub server (connection `datahub_rest_default`) nothing is queued."
+        ),
+    ) as dag:
+        MetadataWriterOperator(task_id="write")
+    return dag
 
 
 def build_table_maintenance_dag(intents_dir=None) -> DAG:
@@ -46,7 +69,7 @@ def build_table_maintenance_dag(intents_dir=None) -> DAG:
     from airflow_provider_chimera.settings import load_settings
 
     settings = load_settings()
-    pipelines = discover(Path(intents_dir) if intents_dir else settings.intents_dir, settings.state_dir).pipelines
+    pipelines = discover(Path(intents_dir) if intents_dir else settings.intents_dir).pipelines
     with chimera_dag(
         TABLE_MAINTENANCE,
         "@daily",

@@ -63,7 +63,7 @@ def build_onboarding_dags(intents_dir: Path | str | None = None) -> dict[str, DA
     # error-report DAG file; nothing to onboard until they are accepted.
     dags = {}
     errors: list = []
-    for path, loaded in discover(folder, settings.state_dir).intents.items():
+    for path, loaded in discover(folder).intents.items():
         with intent_guard(path, errors):  # one intent's failure never hides another's DAG
             dag = build_onboarding_dag(path, loaded.intent.name, loaded.intent.team.name, settings.team_queue)
             dags[dag.dag_id] = dag

@@ -72,10 +72,11 @@ def run_timeliness(settings: ChimeraSettings, *, now: dt.datetime | None = None,
     """Check every pipeline of ``[chimera] intents_dir`` with an ``sla``, as the ``chimera_timeliness`` DAG does."""
     from airflow_provider_chimera.pipelines import discover
     from airflow_provider_chimera.registry.db import open_registry
+    from airflow_provider_chimera.registry.manifest import onboarded_in
     from airflow_provider_chimera.writer.catalog import chimera_catalog
 
-    pipelines = [p for p in discover(settings.intents_dir, settings.state_dir).pipelines if p.ingestion.sla is not None]
     registry = open_registry(settings)
+    pipelines = [p for p in discover(settings.intents_dir, onboarded_in(registry)).pipelines if p.ingestion.sla is not None]
     if pipelines and not {p.id for p in pipelines} <= set(_created(registry, pipelines)):
         # Intents newer than the last registry sync: record them first, as `chimera registry sync` would.
         from airflow_provider_chimera.pipelines.sync import sync_registry

@@ -3,7 +3,8 @@
 With an Airflow connection ``datahub_rest_default`` (the one the DataHub Airflow plugin uses: host,
 port, token as password), a DataHub server through its REST API. Otherwise DataHub Lite, embedded,
 in the DuckDB file ``[chimera] datahub_lite_path`` (default ``$AIRFLOW_HOME/chimera/datahub-lite.duckdb``),
-so a laptop needs no DataHub server.
+so a laptop needs no DataHub server. One process at a time may open that file: ingest tasks queue
+their lineage in the registry instead (``metadata.queue``), written by the ``chimera_metadata`` DAG.
 """
 
 from __future__ import annotations
@@ -124,6 +125,11 @@ class Emitter:
         self.close()
 
 
+def lite_destination(settings: ChimeraSettings) -> Destination:
+    """DataHub Lite in ``[chimera] datahub_lite_path``."""
+    return Destination("lite", str(settings.datahub_lite_path), timeout=float(settings.datahub_emit_timeout_seconds))
+
+
 def select_destination(settings: ChimeraSettings | None = None) -> Destination:
     """The DataHub server of ``datahub_rest_default`` if that connection exists, else DataHub Lite."""
     settings = settings or load_settings()
@@ -133,7 +139,7 @@ def select_destination(settings: ChimeraSettings | None = None) -> Destination:
 
         conn = airflow_connection(REST_CONN_ID)
     except Exception:  # no such connection: the embedded store
-        return Destination("lite", str(settings.datahub_lite_path), timeout=timeout)
+        return lite_destination(settings)
     host = conn.host or ""
     if conn.port:
         host = f"{host}:{conn.port}"

@@ -6,8 +6,10 @@ Two paths, both on the URNs ``naming`` gives:
 - :func:`openlineage_facets` is what ``IngestOperator.get_openlineage_facets_on_complete`` returns.
   The DataHub Airflow plugin (and the OpenLineage provider) read it when the task completes and
   send it to the DataHub server of their own connection.
-- :func:`emit_run_lineage` writes the same edge from Chimera into the selected destination,
-  DataHub Lite included, which the plugin cannot write to.
+- :func:`emit_run_lineage` writes the same edge from Chimera into the selected destination:
+  sent to a DataHub server directly; for DataHub Lite, which the plugin cannot write to, queued
+  in the registry for the ``chimera_metadata`` DAG's writer (``metadata.queue``): an ingest task
+  never opens the DuckDB file, so workers on several hosts can ingest at once.
 
 Emission never fails or delays the task beyond ``[chimera] datahub_emit_timeout_seconds``: it runs
 in a thread; a failure or a timeout is logged, counted in :data:`FAILURES` and audited.
@@ -85,7 +87,8 @@ def lineage_mcps(pipeline: Pipeline, snapshot_id: int | None, run_id: str | None
 def emit_run_lineage(
     pipeline: Pipeline, snapshot_id: int | None, settings: ChimeraSettings | None = None, *, run_id: str | None = None
 ) -> bool:
-    """Write the run's lineage to the selected destination; ``True`` once written.
+    """Write the run's lineage to the selected destination (queue it, for DataHub Lite); ``True``
+    once written or queued.
 
     Never raises and returns within ``datahub_emit_timeout_seconds`` (the write goes on in the
     background if slower); a failure is logged as a warning, counted and audited.
@@ -101,9 +104,17 @@ def emit_run_lineage(
             destination = select_destination(settings)
             outcome["destination"] = str(destination)
             mcps = lineage_mcps(pipeline, snapshot_id, run_id)
-            with destination.emitter() as emitter:
-                for mcp in mcps:
-                    emitter.emit(mcp)
+            if destination.kind == "lite":  # one writer task opens the file, never an ingest task
+                from airflow_provider_chimera.metadata.queue import queue_proposals
+                from airflow_provider_chimera.registry.db import open_registry
+
+                outcome["destination"] = f"the registry's queue for {destination}"
+                with open_registry(settings) as registry:
+                    queue_proposals(registry, mcps, pipeline_id=pipeline.id)
+            else:
+                with destination.emitter() as emitter:
+                    for mcp in mcps:
+                        emitter.emit(mcp)
             outcome["ok"] = True
         except Exception as exc:  # reported by the caller's thread
             outcome["error"] = f"{type(exc).__name__}: {exc}"

@@ -26,12 +26,16 @@ def request_onboarding(registry, intents_dir: Path, *, actor: str | None = None)
     if not folder.is_dir():
         return []
     from airflow_provider_chimera.pipelines import discover
+    from airflow_provider_chimera.registry.manifest import onboarded_in
 
     waiting = []
     # Rejected files are left out: the sync audits them, and their team learns why from the import error.
-    for loaded in discover(folder, registry.state_dir).intents.values():
+    found = list(discover(folder, onboarded_in(registry)).intents.values())
+    with registry.session(read_only=True) as reading:
+        states = {loaded.intent.name: load_state(reading, loaded.intent.name) for loaded in found}
+    for loaded in found:
         name, content_hash = loaded.intent.name, loaded.content_hash
-        state = load_state(registry.state_dir, name)
+        state = states[name]
         if (state.get("completed") or {}).get("hash") == content_hash:
             continue
         if (state.get("version") or {}).get("hash") == content_hash:

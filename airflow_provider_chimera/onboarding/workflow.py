@@ -204,9 +204,10 @@ def _harvest(scope: Intent, run: Run):
 def validate(run: Run) -> dict[str, Any]:
     """The file validated when the run was read; here the folder's rules (one writer per table)."""
     from airflow_provider_chimera.pipelines import discover
+    from airflow_provider_chimera.registry.manifest import onboarded_in
 
     folder = run.settings.intents_dir if run.in_intents_folder else run.path.parent
-    found = discover(folder, run.settings.state_dir)
+    found = discover(folder, onboarded_in(run.registry))
     mine = [str(p) for error in found.errors for p in error.problems if Path(p.file).resolve() == run.path.resolve()]
     if mine:
         raise StepError("; ".join(mine))
@@ -249,14 +250,15 @@ test_connectivity.__test__ = False  # type: ignore[attr-defined]  # not a pytest
 
 
 def register(run: Run) -> dict[str, Any]:
-    """Record the version as onboarded (registry rows, manifest, ``intent.onboarded``); when the
+    """Record the version as onboarded (registry rows, onboarded version, ``intent.onboarded``); when the
     file is in the intents folder, sync the registry so that pipelines are created or retired now."""
     from airflow_provider_chimera.registry.manifest import read_onboarded
     from airflow_provider_chimera.registry.onboard import onboard
     from airflow_provider_chimera.pipelines.sync import sync_registry
 
     details: dict[str, Any] = {}
-    current = read_onboarded(run.registry.state_dir, run.intent.name)
+    with run.registry.session(read_only=True) as session:
+        current = read_onboarded(session, run.intent.name)
     if current is not None and current.content_hash == run.hash:
         details["registered"] = "already"
     else:
@@ -282,9 +284,8 @@ def harvest(run: Run) -> dict[str, Any]:
     urns = {f"{source}/{obj}": urn for (source, obj), urn in report.datasets.items()}
     by_object = {(p.source.name, p.object.name): p.target_table for p in _pipeline_models(scope, run)}
     urns.update({by_object.get(key, f"{key[0]}/{key[1]}"): urn for key, urn in report.targets.items()})
-    state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
-    state.setdefault("version", run.version)["datahub_urns"] = urns  # named in the events that follow
-    onboarding_state.save_state(run.registry.state_dir, run.intent.name, state)
+    with onboarding_state.changing_state(run.registry, run.intent.name) as state:
+        state.setdefault("version", run.version)["datahub_urns"] = urns  # named in the events that follow
     run.version["datahub_urns"] = urns
     return {"destination": report.destination, "datahub_urns": urns, "emitted": report.emitted,
             "summary": f"{len(report.datasets)} object(s) described in {report.destination}"}
@@ -338,13 +339,12 @@ def publish_completion(run: Run) -> dict[str, Any]:
     """The ``onboarding_completion`` event; from now on the version's pipelines may ingest."""
     pipelines = _pipelines(run.intent, run)
     event = _publish("onboarding-completion", run.intent, run)
-    state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
-    state["completed"] = {
-        "hash": run.hash,
-        "pipelines": [p["pipeline"] for p in pipelines],
-        "at": _now(),
-    }
-    onboarding_state.save_state(run.registry.state_dir, run.intent.name, state)
+    with onboarding_state.changing_state(run.registry, run.intent.name) as state:
+        state["completed"] = {
+            "hash": run.hash,
+            "pipelines": [p["pipeline"] for p in pipelines],
+            "at": _now(),
+        }
     details = _published(event)
     details["pipelines"] = [p["pipeline"] for p in pipelines]
     details["summary"] += f"; {len(pipelines)} pipeline(s) may ingest"
@@ -369,9 +369,8 @@ def discovery(run: Run) -> dict[str, Any]:
         details["superset"] = "not configured: discoverable in DataHub only"
     else:
         registered = register_intent(conn_id, scope, run.grant)
-        state = onboarding_state.load_state(run.registry.state_dir, run.intent.name)
-        state.setdefault("version", run.version)["superset_links"] = registered.links  # named in the event that follows
-        onboarding_state.save_state(run.registry.state_dir, run.intent.name, state)
+        with onboarding_state.changing_state(run.registry, run.intent.name) as state:
+            state.setdefault("version", run.version)["superset_links"] = registered.links  # named in the event that follows
         run.version["superset_links"] = registered.links
         details["discoverable_in"].append(f"Superset ({conn_id})")
         details.update(superset=registered.links, superset_sources=registered.sources)
@@ -455,12 +454,13 @@ def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSet
         return _fail(registry, settings, actor, path, name, content_hash, None, step, reason, [])
     intent, grant = authorized.intent, authorized.grant
 
-    state = onboarding_state.load_state(registry.state_dir, name)
+    with registry.session(read_only=True) as session:
+        state = onboarding_state.load_state(session, name)
     version = state.get("version") or {}
     if step == STEPS[0] and version.get("hash") != content_hash:
         completed = state.get("completed") or {}
         base = _completed_intent(registry, completed.get("hash"), path, name)
-        same = completed.get("hash") == content_hash and _registered_hash(registry.state_dir, name) == content_hash
+        same = completed.get("hash") == content_hash and _registered_hash(registry, name) == content_hash
         version = {
             "hash": content_hash,
             "kind": _kind(diff_intents(base, intent) if base is not None else None, same),
@@ -468,8 +468,8 @@ def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSet
             "started_at": _now(),
             "steps": {},
         }
-        state["version"] = version
-        onboarding_state.save_state(registry.state_dir, name, state)
+        with onboarding_state.changing_state(registry, name) as state:
+            state["version"] = version
     done = version.get("steps", {}) if version.get("hash") == content_hash else {}
     if step != STEPS[0]:
         missing = [s for s in STEPS[: STEPS.index(step)] if s not in done]
@@ -495,21 +495,21 @@ def run_step(step: str, path: Path | str, *, registry=None, settings: ChimeraSet
     record(registry, actor, f"onboarding.{step}", intent=name, intent_hash=content_hash,
            details={"file": str(path), "outcome": outcome.outcome, **outcome.details})
     if step not in done:
-        state = onboarding_state.load_state(registry.state_dir, name)  # publish_completion updated it
-        version = state.get("version") or version
-        version.setdefault("steps", {})[step] = {"at": _now(), "outcome": outcome.outcome}
-        version.pop("failed", None)
-        state["version"] = version
-        onboarding_state.save_state(registry.state_dir, name, state)
+        with onboarding_state.changing_state(registry, name) as state:  # publish_completion updated it
+            version = state.get("version") or version
+            version.setdefault("steps", {})[step] = {"at": _now(), "outcome": outcome.outcome}
+            version.pop("failed", None)
+            state["version"] = version
     outcome.details = scrub(outcome.details)
     return outcome
 
 
-def _registered_hash(state_dir: Path, name: str) -> str | None:
+def _registered_hash(registry, name: str) -> str | None:
     from airflow_provider_chimera.registry.manifest import read_onboarded
 
     try:
-        onboarded = read_onboarded(state_dir, name)
+        with registry.session(read_only=True) as session:
+            onboarded = read_onboarded(session, name)
     except IntentError:
         return None
     return onboarded.content_hash if onboarded else None
@@ -534,11 +534,10 @@ def _fail(registry, settings, actor, path: Path, name: str, content_hash: str | 
     if "register" in done:
         details["registry"] = "this version is recorded as onboarded; its pipelines wait (guard task) until onboarding completes"
     if content_hash is not None:
-        state = onboarding_state.load_state(registry.state_dir, name)
-        version = state.get("version") or {}
-        if version.get("hash") == content_hash:
-            version["failed"] = {"step": step, "reason": reason, "at": _now()}
-            onboarding_state.save_state(registry.state_dir, name, state)
+        with onboarding_state.changing_state(registry, name) as state:
+            version = state.get("version") or {}
+            if version.get("hash") == content_hash:
+                version["failed"] = {"step": step, "reason": reason, "at": _now()}
     if intent is not None:  # an intent that does not validate names no team to tell
         try:
             details["team_notified"] = _notify(

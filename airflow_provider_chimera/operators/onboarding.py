@@ -37,7 +37,7 @@ class OnboardingStepOperator(BaseOperator):
 class OnboardedGuardOperator(BaseOperator):
     """Skips the ingestion run, with the reason, until the pipeline's intent has completed onboarding.
 
-    Reads the intent's onboarding state file when it runs (never while the DAG file is parsed);
+    Reads the intent's onboarding state from the registry when it runs (never while the DAG file is parsed);
     a skipped run ingests nothing and the pipeline runs on its next trigger after onboarding.
     """
 
@@ -53,9 +53,10 @@ class OnboardedGuardOperator(BaseOperator):
             from airflow.sdk.exceptions import AirflowSkipException
 
             from airflow_provider_chimera.onboarding.state import ingestion_blocker
-            from airflow_provider_chimera.settings import load_settings
+            from airflow_provider_chimera.registry.db import open_registry
 
-            reason = ingestion_blocker(load_settings().state_dir, self.intent, self.pipeline_id)
+            with open_registry() as registry, registry.session(read_only=True) as session:
+                reason = ingestion_blocker(session, self.intent, self.pipeline_id)
             if reason:
                 self.log.warning("%s", reason)
                 raise AirflowSkipException(reason)

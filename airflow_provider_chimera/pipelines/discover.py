@@ -4,15 +4,19 @@ folder's rules, a bad file reported and never fatal to the others."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airflow_provider_chimera.contract import IntentError, intent_files, load_intent
 from airflow_provider_chimera.contract.load import IntentProblem, LoadedIntent, escaping_link_problem, escaping_links
 from airflow_provider_chimera.pipelines.buildable import cached_refusals
 from airflow_provider_chimera.pipelines.model import Pipeline, object_place, pipelines_of
+
+if TYPE_CHECKING:
+    from airflow_provider_chimera.registry.manifest import OnboardedVersion
 
 
 @dataclass
@@ -28,7 +32,7 @@ class Catalogue:
     pending: list[str] = field(default_factory=list)
 
 
-def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
+def discover(folder: Path, onboarded: Mapping[str, OnboardedVersion | Exception] | None = None) -> Catalogue:
     """Load every intent in ``folder``; a bad file is reported, never fatal to the others.
 
     Each intent is authorized against the tenancy file (``tenancy.authorize``): one that uses
@@ -37,18 +41,21 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
 
     Rules over the whole folder (one writer per target table, one object per pipeline id) reject
     the pipelines involved, on every side, and report each file. When an intent has an onboarded
-    version (a file under ``state_dir``, read without any database), only what that version
-    covers gets pipelines; objects and columns added since wait for onboarding.
+    version, only what that version covers gets pipelines; objects and columns added since wait
+    for onboarding. ``onboarded``: the registry's onboarded versions
+    (``registry.manifest.onboarded_in``); ``None`` reads them with one read-only query, as a DAG
+    file does while Airflow parses it (``onboarded_at_parse_time``: a registry it cannot read
+    gives every intent its full scope, logged).
     """
     from airflow_provider_chimera.contract.validate import check_folder
-    from airflow_provider_chimera.registry.manifest import incumbent_files
+    from airflow_provider_chimera.registry.manifest import incumbent_files, onboarded_at_parse_time
 
     from airflow_provider_chimera.settings import load_settings
     from airflow_provider_chimera.tenancy.authorize import authorize_folder
 
     settings = load_settings()
-    if state_dir is None:
-        state_dir = settings.state_dir
+    if onboarded is None:
+        onboarded = onboarded_at_parse_time(settings)
     result = Catalogue()
     loaded: dict[Path, LoadedIntent] = {}
     result.errors.extend(IntentError([escaping_link_problem(link)]) for link in escaping_links(folder))
@@ -60,7 +67,7 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
     result.errors.extend(refused)
     loaded = {path: replace(item, intent=authorized[path].intent) for path, item in loaded.items() if path in authorized}
     # A file whose intent its own team onboarded keeps its names and tables against newcomers.
-    incumbents = incumbent_files({path: item.intent for path, item in loaded.items()}, state_dir)
+    incumbents = incumbent_files({path: item.intent for path, item in loaded.items()}, onboarded)
     clashes = check_folder({path: item.intent for path, item in loaded.items()}, incumbents)
     rejected_places: set[tuple[str, str]] = set()
     by_file: dict[str, list] = {}
@@ -79,20 +86,20 @@ def discover(folder: Path, state_dir: Path | None = None) -> Catalogue:
             )
             if refused:
                 raise IntentError(refused)
-            result.pipelines.extend(_pipelines_of_file(path, item, state_dir, rejected_places, result))
+            result.pipelines.extend(_pipelines_of_file(path, item, onboarded, rejected_places, result))
             result.intents[path] = item
     return result
 
 
 def _pipelines_of_file(
-    path: Path, item: LoadedIntent, state_dir: Path, rejected_places: set[tuple[str, str]], result: Catalogue
+    path: Path, item: LoadedIntent, versions: Mapping[str, OnboardedVersion | Exception], rejected_places: set[tuple[str, str]], result: Catalogue
 ) -> list[Pipeline]:
     """The pipelines of one accepted intent file, as far as its onboarded version covers them."""
     from airflow_provider_chimera.contract.diff import effective_intent, withheld_objects
-    from airflow_provider_chimera.registry.manifest import read_onboarded
+    from airflow_provider_chimera.registry.manifest import version_in
 
     intent = item.intent
-    onboarded = read_onboarded(state_dir, intent.name)
+    onboarded = version_in(versions, intent.name)
     if onboarded is not None and onboarded.content_hash != item.content_hash:
         for ref in withheld_objects(onboarded.intent, intent):
             result.pending.append(f"{path}: {ref.source}/{ref.object}: added since the onboarded version; waits for onboarding")

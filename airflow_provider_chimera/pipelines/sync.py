@@ -1,9 +1,9 @@
 """Reconciling the registry with the intents folder, outside DAG parsing.
 
-The DAG factory decides, while Airflow parses DAG files, which pipelines exist — without any
-database I/O. :func:`sync_registry` repeats those decisions from the same inputs (the folder
-through :func:`~airflow_provider_chimera.pipelines.discover`, and the onboarded versions
-in the state folder), records what it finds, and audits each decision that changed since the
+The DAG factory decides, while Airflow parses DAG files, which pipelines exist — writing nothing.
+:func:`sync_registry` repeats those decisions from the same inputs (the folder through
+:func:`~airflow_provider_chimera.pipelines.discover`, and the registry's onboarded versions, read
+once for both), records what it finds, and audits each decision that changed since the
 previous sync: ``pipeline.created``, ``pipeline.retired`` (the data is kept),
 ``pipeline.pending_onboarding``, ``intent.rejected``, plus ``intent.version_recorded`` for a new
 version and ``intent.removed`` for a file that left the folder. Nothing changed, nothing written.
@@ -40,7 +40,7 @@ from airflow_provider_chimera.registry.audit import default_actor, record
 from airflow_provider_chimera.secrets import scrub
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.limits import check_intent, column_limit
-from airflow_provider_chimera.registry.manifest import read_onboarded
+from airflow_provider_chimera.registry.manifest import onboarded_in, version_in
 from airflow_provider_chimera.registry.models import IntentRow, PipelineRow
 from airflow_provider_chimera.registry.store import (
     ObjectRows,
@@ -89,7 +89,8 @@ def sync_registry(registry: Registry, intents_dir: Path, *, actor: str | None = 
     folder = Path(intents_dir).resolve()
     authorize_file = authorizer(folder, load_settings())
     actor = actor or default_actor()
-    found = discover(folder, registry.state_dir)
+    versions = onboarded_in(registry)  # one snapshot for the factory's view and the rows
+    found = discover(folder, versions)
     commit = git_commit(folder) if folder.is_dir() else None
     files = {str(p): p for p in intent_files(folder)} if folder.is_dir() else {}
     by_stem = {p.stem: f for f, p in files.items()}
@@ -110,7 +111,7 @@ def sync_registry(registry: Registry, intents_dir: Path, *, actor: str | None = 
         wanted: dict[str, _Wanted] = {}
         seen: set[str] = set()
         for file, path in sorted(files.items()):
-            one = partial(_intent_of, session=session, state_dir=registry.state_dir, path=path, commit=commit,
+            one = partial(_intent_of, session=session, versions=versions, path=path, commit=commit,
                           problems=problems.get(file), pipelines=pipelines.get(file, []), actor=actor, report=report,
                           authorize_file=authorize_file)
             seen.add(_isolated(session, path, one, wanted, actor, report))
@@ -184,7 +185,7 @@ def fitting_name(stem: str) -> str:
 
 def _intent_of(
     session: Session,
-    state_dir: Path,
+    versions: dict,
     path: Path,
     commit: str | None,
     problems: list[IntentProblem] | None,
@@ -212,7 +213,7 @@ def _intent_of(
     onboarded = None
     if intent is not None:
         try:
-            onboarded = read_onboarded(state_dir, intent.name)
+            onboarded = version_in(versions, intent.name)
         except IntentError as exc:
             problems = [*(problems or []), *(p for p in exc.problems if p not in (problems or []))]
     if intent is not None:

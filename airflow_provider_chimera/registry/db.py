@@ -9,6 +9,14 @@ A registry server that does not answer raises :class:`RegistryUnreachable` withi
 On SQLite every session that may write takes the database's write lock when it begins (``BEGIN
 IMMEDIATE``), so two writers never both read first and then deadlock upgrading their locks;
 read-only sessions (``session(read_only=True)``) do not wait for writers.
+
+Registry-wide locks (:meth:`Registry.exclusive`; ``migrate``, ``sync``, ``onboarding-events``,
+``datahub-lite-writer``) are held in the database on PostgreSQL, session advisory locks
+(``pg_advisory_lock`` on a connection of their own, released when the block ends or the process
+dies), so processes on every host that share the registry take turns. On SQLite, which one host
+uses by definition, they are ``fcntl`` lock files beside the database file
+(``registry.db.<name>.lock``). Other databases get no cross-process lock: use PostgreSQL when
+several hosts share the registry.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest migration's revision, so that opening a current registry needs one query and no
 # Alembic import (~0.15 s per task); a unit test holds it equal to Alembic's head.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 SQLITE_BUSY_TIMEOUT_S = 30
 # How long connecting to a registry server may take before RegistryUnreachable.
 CONNECT_TIMEOUT_S = 10
@@ -47,11 +55,10 @@ class RegistryUnreachable(Transient, ConnectionError):
 
 
 class Registry:
-    """An open registry: its engine, sessions, and the state folder of the onboarded versions."""
+    """An open registry: its engine and sessions."""
 
-    def __init__(self, engine: Engine, state_dir: Path):
+    def __init__(self, engine: Engine):
         self.engine = engine
-        self.state_dir = state_dir
         self._sessions = sessionmaker(engine.execution_options(**{_IMMEDIATE: True}), expire_on_commit=False)
         self._readers = sessionmaker(engine, expire_on_commit=False)
 
@@ -69,7 +76,8 @@ class Registry:
 
     @contextlib.contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
-        """Hold the registry-wide lock ``name`` (across processes) for the duration of the block."""
+        """Hold the registry-wide lock ``name`` (across processes, and hosts on PostgreSQL) for
+        the duration of the block."""
         with _lock(self.engine, name):
             yield
 
@@ -97,7 +105,7 @@ def open_registry(
         # migration check (Alembic, a lock) is the expensive part of opening it.
         upgrade(engine)
         _MIGRATED.add(url)
-    return Registry(engine, settings.state_dir)
+    return Registry(engine)
 
 
 _MIGRATED: set[str] = set()
@@ -206,6 +214,11 @@ def upgrade(engine: Engine) -> None:
         log.debug("Chimera registry %s migrated from %s to %s", engine.url.render_as_string(hide_password=True), current, head)
 
 
+def advisory_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of the registry-wide lock ``name`` (a signed 64-bit number)."""
+    return int.from_bytes(hashlib.sha256(f"chimera.registry.{name}".encode()).digest()[:8], "big", signed=True)
+
+
 @contextlib.contextmanager
 def _lock(engine: Engine, name: str) -> Iterator[None]:
     backend = engine.url.get_backend_name()
@@ -223,7 +236,7 @@ def _lock(engine: Engine, name: str) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
     if backend == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"chimera.registry.{name}".encode()).digest()[:8], "big", signed=True)
+        key = advisory_key(name)
         from sqlalchemy import text
 
         with engine.connect() as conn:

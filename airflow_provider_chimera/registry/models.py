@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -254,3 +255,44 @@ class SlaEventRow(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     last_published_at: Mapped[dt.datetime | None] = mapped_column()
     notified: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OnboardedVersionRow(Base):
+    """The onboarded version of each intent: the exact bytes of its file (revision 0005).
+
+    ``registry/manifest.py`` is its only writer and reader; every host (the DAG processor, the
+    workers, whoever onboards) sees the same row.
+    """
+
+    __tablename__ = "onboarded_versions"
+
+    intent: Mapped[str] = mapped_column(String(200), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    onboarded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OnboardingStateRow(Base):
+    """Where each intent's onboarding stands (``onboarding/state.py``; revision 0005)."""
+
+    __tablename__ = "onboarding_state"
+
+    intent: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MetadataQueueRow(Base):
+    """A metadata change proposal waiting for DataHub Lite (``metadata/queue.py``; revision 0005).
+
+    Ingest tasks queue their lineage here instead of opening the DuckDB file; one writer task
+    writes the rows in order (by ``id``) and deletes them once written.
+    """
+
+    __tablename__ = "metadata_queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    pipeline_id: Mapped[str | None] = mapped_column(String(250))
+    entity_urn: Mapped[str] = mapped_column(Text)
+    proposal: Mapped[dict[str, Any]] = mapped_column(JSON)

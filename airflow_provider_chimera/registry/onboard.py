@@ -33,7 +33,6 @@ class Onboarded:
     git_commit: str | None
     previous_hash: str | None
     diff: IntentDiff | None  # against the previously onboarded version, if there was one
-    manifest: Path
 
 
 def onboard(registry: Registry, path: Path, *, actor: str | None = None) -> Onboarded:
@@ -52,13 +51,13 @@ def onboard(registry: Registry, path: Path, *, actor: str | None = None) -> Onbo
                details={"file": str(path), "while": "onboarding", "problems": [str(p) for p in exc.problems]})
         raise
     content_hash = hashlib.sha256(raw).hexdigest()
-    try:
-        previous = read_onboarded(registry.state_dir, intent.name)
-    except IntentError:
-        previous = None  # the stored version no longer validates: this one replaces it
-    change = diff_intents(previous.intent, intent) if previous else None
     commit = git_commit(path.parent)
     with registry.session() as session:
+        try:
+            previous = read_onboarded(session, intent.name)
+        except IntentError:
+            previous = None  # the stored version no longer validates: this one replaces it
+        change = diff_intents(previous.intent, intent) if previous else None
         row = upsert_intent(session, intent, str(path.resolve()), content_hash)
         version, _ = upsert_version(session, row, content_hash, raw, commit)
         upsert_sources(session, row, intent)
@@ -74,12 +73,11 @@ def onboard(registry: Registry, path: Path, *, actor: str | None = None) -> Onbo
             details["removed_columns"] = [str(c) for c in change.removed_columns]
             details["changed"] = len(change.changed)
         record(session, actor, "intent.onboarded", intent=intent.name, intent_hash=content_hash, details=details)
-        manifest = write_onboarded(registry.state_dir, intent.name, raw, version)  # last: a failure rolls the rows back
+        write_onboarded(session, intent.name, raw, version)  # same transaction: the rows and the record agree
     return Onboarded(
         name=intent.name,
         content_hash=content_hash,
         git_commit=commit,
         previous_hash=previous.content_hash if previous else None,
         diff=change,
-        manifest=manifest,
     )

@@ -96,4 +96,4 @@ def test_airflow_lists_exactly_the_sample_dags(demo_dir):
     # Airflow prints its own warnings on stdout too; the listing is the JSON line.
     listing = next(line for line in out.stdout.splitlines() if line.startswith("["))
     ids = sorted(row["dag_id"] for row in json.loads(listing))
-    assert ids == sorted([*EXPECTED_IDS, "chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_recovery", "chimera_onboard__retail_shop"])  # the pipelines and Chimera's own DAGs
+    assert ids == sorted([*EXPECTED_IDS, "chimera_registry_sync", "chimera_maintenance", "chimera_metadata", "chimera_timeliness", "chimera_recovery", "chimera_onboard__retail_shop"])  # the pipelines and Chimera's own DAGs

@@ -76,7 +76,7 @@ INTENT = {
 }
 TOPIC_ID = "e2e_shop_clicks_" + TOPIC.replace(".", "_")
 IDS = {"e2e_shop_files_adhoc", "e2e_shop_files_timed", "e2e_shop_files_downstream", TOPIC_ID}
-OWN = {"chimera_registry_sync", "chimera_maintenance", "chimera_timeliness", "chimera_recovery", "chimera_onboard__e2e_shop"}
+OWN = {"chimera_registry_sync", "chimera_maintenance", "chimera_metadata", "chimera_timeliness", "chimera_recovery", "chimera_onboard__e2e_shop"}
 
 
 @pytest.fixture(scope="module")

@@ -146,6 +146,9 @@ def test_a_dropped_intent_file_is_onboarded_announced_and_its_tables_become_read
         states = {ti["task_id"]: ti["state"] for ti in airflow.get(f"/dags/{dag_id}/dagRuns/{done['dag_run_id']}/taskInstances")["task_instances"]}
         assert states == {"onboarded": "success", "ingest": "success"}
 
+    # The ingest tasks queued their lineage in the registry; DataHub Lite's one writer writes it.
+    airflow.trigger("chimera_metadata")
+    airflow.wait_for_run("chimera_metadata", timeout=120, run_type="manual")
     orders_target = _show(airflow, "urn:li:dataset:(urn:li:dataPlatform:iceberg,retail.orders,PROD)")
     assert [u["dataset"] for u in orders_target["upstreamLineage"]["upstreams"]] == [orders_source]
     airflow.wait(lambda: len(inbox.messages) >= 4, 60, "the table-ready mails")

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from airflow_provider_chimera.registry.manifest import write_onboarded
-
 from tests.security.corpus import TENANCY, good_intent
 
 
@@ -22,8 +20,12 @@ def intents_folder(tmp_path, monkeypatch) -> Path:
     raw = json.dumps(good_intent()).encode()
     (folder / "a" / "good.json").write_bytes(raw)
     monkeypatch.setenv("AIRFLOW__CHIMERA__INTENTS_DIR", str(folder))
-    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path / "state"))
-    write_onboarded(tmp_path / "state", "good", raw)  # team A's pipelines are running
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
+    from airflow_provider_chimera.registry.db import open_registry
+    from airflow_provider_chimera.registry.manifest import write_onboarded
+
+    with open_registry() as registry, registry.session() as session:
+        write_onboarded(session, "good", raw)  # team A's pipelines are running
     return folder
 
 

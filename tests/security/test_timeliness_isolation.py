@@ -63,7 +63,7 @@ def _pipelines(settings):
     from airflow_provider_chimera.pipelines import discover
 
     out = []
-    for pipeline in sorted(discover(settings.intents_dir, settings.state_dir).pipelines, key=lambda p: p.id):
+    for pipeline in sorted(discover(settings.intents_dir).pipelines, key=lambda p: p.id):
         if pipeline.id == BAD:
             ingestion = pipeline.ingestion.model_copy(update={"sla": Sla.model_construct(fresh_within="P9999Y", warn_after=None)})
             pipeline = pipeline.model_copy(update={"object": pipeline.object.model_copy(update={"ingestion": ingestion})})

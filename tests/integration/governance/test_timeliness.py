@@ -113,7 +113,7 @@ def test_stale_pipeline_warns_then_is_late_and_the_team_is_told(home, smtp):
     from airflow_provider_chimera.writer.catalog import chimera_catalog
     from tests.helpers import run_pipeline
 
-    (pipeline,) = [p for p in discover(home.settings.intents_dir, home.settings.state_dir).pipelines if p.id == PIPELINE]
+    (pipeline,) = [p for p in discover(home.settings.intents_dir).pipelines if p.id == PIPELINE]
     assert run_pipeline(pipeline)["rows"] == 2
     table = chimera_catalog(home.settings).load_table("qa.things")
     published_snapshot = table.current_snapshot()

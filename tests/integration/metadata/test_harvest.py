@@ -38,6 +38,7 @@ def services_ready(pg_schema, mongo_database, kafka_topic, settings, tmp_path, m
     mongo_database("qa_md_other", conn_id=None)["not_listed"].insert_one({"x": 1})
     topic = kafka_topic("qa_md.clicks", conn_id="qa_md_kafka")
     monkeypatch.setenv("AIRFLOW__CHIMERA__DATAHUB_LITE_PATH", str(tmp_path / "lite.duckdb"))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")  # its own lineage queue
     monkeypatch.delenv("AIRFLOW_CONN_DATAHUB_REST_DEFAULT", raising=False)
     monkeypatch.setenv("QA_PII_KEY", PII_KEY)
     monkeypatch.setenv("AIRFLOW__CHIMERA__PII_KEY_SECRET", "${env:QA_PII_KEY}")
@@ -114,9 +115,14 @@ def test_harvest_then_first_run_leaves_datasets_and_lineage_in_datahub_lite(serv
     assert _tags(clicks) == {"user_id": ["urn:li:tag:pii"]}
     assert select_destination().get("urn:li:dataset:(urn:li:dataPlatform:mongodb,qa_md_other.not_listed,PROD)") is None
 
-    # The first ingestion run adds the lineage edge source → Iceberg.
+    # The first ingestion run queues the lineage edge source → Iceberg; DataHub Lite's writer adds it.
+    from airflow_provider_chimera.metadata.queue import write_queued
+    from airflow_provider_chimera.registry.db import open_registry
+
     customers = next(p for p in pipelines if p.source.name == "crm")
     assert run_task(customers)["rows"] == 20
+    with open_registry() as registry:
+        assert write_queued(registry, select_destination()).written > 0
     upstreams = _get(CUSTOMERS_TARGET)["upstreamLineage"]["upstreams"]
     assert [u["dataset"] for u in upstreams] == [CUSTOMERS]
     assert _fields(CUSTOMERS_TARGET) == ["id", "name", "email", "country", "updated_at"]  # the run kept the harvest

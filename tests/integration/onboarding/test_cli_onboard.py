@@ -131,7 +131,10 @@ def test_chimera_onboard_runs_every_step_once_against_the_real_services(home):
         ([TEAM["support_email"]], "Chimera: qa_onboard onboarding completed"),
         ([TEAM["support_email"]], "Chimera: qa_onboard data discovery available"),
     ]
-    assert ingestion_blocker(home.state, "qa_onboard", "qa_onboard_crm_qa_onboard_customers") is None
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry() as registry, registry.session(read_only=True) as session:
+        assert ingestion_blocker(session, "qa_onboard", "qa_onboard_crm_qa_onboard_customers") is None
 
     again = _onboard(str(path))
 

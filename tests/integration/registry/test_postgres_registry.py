@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-import pytest
 from sqlalchemy import inspect, text
 
 from airflow_provider_chimera.registry.audit import entries, record
 from airflow_provider_chimera.registry.db import head_revision, open_registry
-from tests.helpers import postgres_uri
 
 TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log", "alembic_version",
-          "check_results", "sla_status", "sla_events"}
-
-
-@pytest.fixture
-def pg_url(pg_schema, services, monkeypatch, tmp_path):
-    schema = f"chimera_registry_{uuid.uuid4().hex[:12]}"
-    admin = pg_schema(schema)
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "airflow"))
-    # Plain postgresql:// as an operator would write it; the schema through libpq's options.
-    return f"{postgres_uri(services)}?options=-csearch_path%3D{schema}", schema, admin
+          "check_results", "sla_status", "sla_events", "onboarded_versions", "onboarding_state", "metadata_queue"}
 
 
 def test_migrations_and_audit_round_trip(pg_url, monkeypatch):
@@ -49,3 +37,27 @@ def test_migrations_and_audit_round_trip(pg_url, monkeypatch):
     finally:
         registry.close()
         again.close()
+
+
+def test_registry_locks_are_advisory_locks_held_in_the_database(pg_url, services, monkeypatch, tmp_path):
+    """Every named lock is a PostgreSQL advisory lock: another connection (another host) cannot take
+    it while it is held, and no lock file is written."""
+    import psycopg
+
+    from airflow_provider_chimera.registry.db import advisory_key
+    from tests.helpers import postgres_uri
+
+    url, _, _ = pg_url
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", url)
+    other = psycopg.connect(postgres_uri(services), autocommit=True)
+    registry = open_registry()
+    try:
+        for name in ("migrate", "sync", "onboarding-events", "datahub-lite-writer"):
+            with registry.exclusive(name):
+                assert other.execute("SELECT pg_try_advisory_lock(%s)", [advisory_key(name)]).fetchone()[0] is False
+            assert other.execute("SELECT pg_try_advisory_lock(%s)", [advisory_key(name)]).fetchone()[0] is True
+            other.execute("SELECT pg_advisory_unlock(%s)", [advisory_key(name)])
+    finally:
+        registry.close()
+        other.close()
+    assert not list(tmp_path.rglob("*.lock"))

@@ -56,7 +56,11 @@ def test_onboard_then_diff_text(home):
     result = runner.invoke(intent_host, ["intent", "onboard", str(path)])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("onboarded sales_crm version ")
-    assert (home / "state" / "onboarded" / "sales_crm.json").read_bytes() == path.read_bytes()
+    from airflow_provider_chimera.registry.db import open_registry
+    from airflow_provider_chimera.registry.models import OnboardedVersionRow
+
+    with open_registry() as registry, registry.session(read_only=True) as session:
+        assert session.get(OnboardedVersionRow, "sales_crm").content == path.read_bytes()
 
     unchanged = runner.invoke(intent_host, ["intent", "diff", str(path)])
     assert unchanged.exit_code == 0 and unchanged.output.splitlines()[-1] == "no differences"
@@ -149,4 +153,4 @@ def test_registry_info(home):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"database: sqlite:///{home / 'registry.db'}"
-    assert lines[2] == f"state_dir: {home / 'state'}"
+    assert lines[-1] == "lineage_queued_for_datahub_lite: 0"

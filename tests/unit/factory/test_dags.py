@@ -133,17 +133,20 @@ def test_two_intents_writing_one_table_lose_only_those_pipelines(tmp_path):
     assert f"{tmp_path / 'retail_shop.json'}: /sources/0/objects/0/ingestion/target/table" in messages
 
 
-def test_objects_added_since_the_onboarded_version_wait(tmp_path):
+def test_objects_added_since_the_onboarded_version_wait(tmp_path, monkeypatch):
+    from airflow_provider_chimera.registry.db import open_registry
     from airflow_provider_chimera.registry.manifest import write_onboarded
 
-    intents, state = tmp_path / "intents", tmp_path / "state"
+    intents = tmp_path / "intents"
     intents.mkdir()
     full = json.loads((REPO / "intents" / "retail_shop.json").read_text())
     onboarded = json.loads(json.dumps(full))
     onboarded["sources"] = [onboarded["sources"][0]]  # the database source came later
-    write_onboarded(state, "retail_shop", json.dumps(onboarded).encode())
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
+    with open_registry() as registry, registry.session() as session:
+        write_onboarded(session, "retail_shop", json.dumps(onboarded).encode())
     (intents / "retail_shop.json").write_text(json.dumps(full))
-    found = discover(intents, state_dir=state)
+    found = discover(intents)  # as a DAG file does: the onboarded versions read at parse time
     assert {p.id for p in found.pipelines} == SAMPLE_IDS - {"retail_shop_shop_db_public_orders"}
     assert found.pending == [f"{intents / 'retail_shop.json'}: shop_db/public.orders: added since the onboarded version; waits for onboarding"]
 

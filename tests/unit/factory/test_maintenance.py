@@ -35,8 +35,16 @@ def test_the_maintenance_dag_has_one_task_per_table_in_its_own_pool(tmp_path):
 def test_the_maintenance_dag_is_built_with_the_registry_sync(monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW__CHIMERA__INTENTS_DIR", str(tmp_path))
     dags = build_maintenance_dags()
-    assert {"chimera_registry_sync", "chimera_maintenance"} <= set(dags)
+    assert {"chimera_registry_sync", "chimera_maintenance", "chimera_metadata"} <= set(dags)
     assert dags["chimera_maintenance"].task_ids == []  # no intents, no tables
+
+
+def test_the_metadata_dag_writes_datahub_lite_on_its_schedule(monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__INTENTS_DIR", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__DATAHUB_LITE_WRITE_SCHEDULE", "*/2 * * * *")
+    dag = build_maintenance_dags()["chimera_metadata"]
+    assert (dag.task_ids, dag.max_active_runs) == (["write"], 1)
+    assert dag.timetable.expression == "*/2 * * * *"
 
 
 def test_the_maintenance_pool_is_sized_from_its_setting():

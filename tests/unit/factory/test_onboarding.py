@@ -62,7 +62,7 @@ def test_the_guard_skips_with_the_reason_until_onboarding_completed(tmp_path, mo
     from airflow_provider_chimera.onboarding.state import save_state
     from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
 
-    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
     guard = OnboardedGuardOperator(task_id="onboarded", intent="shop", pipeline_id="shop_files_customers")
 
     with pytest.raises(AirflowSkipException) as skipped:
@@ -72,7 +72,10 @@ def test_the_guard_skips_with_the_reason_until_onboarding_completed(tmp_path, mo
         "It runs on its next trigger once DAG chimera_onboard__shop (or `chimera onboard`) has completed."
     )
 
-    save_state(tmp_path, "shop", {"completed": {"hash": "a" * 64, "pipelines": ["shop_files_customers"]}})
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry() as registry, registry.session() as session:
+        save_state(session, "shop", {"completed": {"hash": "a" * 64, "pipelines": ["shop_files_customers"]}})
     assert guard.execute({}) is None
 
 

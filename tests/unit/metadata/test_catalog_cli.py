@@ -16,10 +16,17 @@ TARGET_URN = "urn:li:dataset:(urn:li:dataPlatform:iceberg,qa.customers,PROD)"
 
 
 def test_show_prints_the_aspects_and_fails_for_an_unknown_urn(settings, tmp_path, monkeypatch):
+    from airflow_provider_chimera.metadata.destination import select_destination
+    from airflow_provider_chimera.metadata.queue import write_queued
+    from airflow_provider_chimera.registry.db import open_registry
+
     monkeypatch.setenv("AIRFLOW__CHIMERA__DATAHUB_LITE_PATH", str(tmp_path / "lite.duckdb"))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
     monkeypatch.delenv("AIRFLOW_CONN_DATAHUB_REST_DEFAULT", raising=False)
     pipeline = pipeline_for(single_object_source("postgres", {"uri": "postgresql://db/crm"}, "public.customers", {"type": "full"}, "customers"))
-    assert emit_run_lineage(pipeline, 1, load_settings())
+    assert emit_run_lineage(pipeline, 1, load_settings())  # queued; DataHub Lite's writer writes it
+    with open_registry() as registry:
+        write_queued(registry, select_destination())
     result = runner.invoke(app, ["catalog", "show", TARGET_URN, "--format", "json"])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)

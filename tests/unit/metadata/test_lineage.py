@@ -27,9 +27,19 @@ def pipeline():
 
 @pytest.fixture
 def lite(settings, tmp_path, monkeypatch):
+    """DataHub Lite in a file of this test's, and a registry of its own for the queue."""
     monkeypatch.setenv("AIRFLOW__CHIMERA__DATAHUB_LITE_PATH", str(tmp_path / "lite.duckdb"))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
     monkeypatch.delenv("AIRFLOW_CONN_DATAHUB_REST_DEFAULT", raising=False)
     return tmp_path / "lite.duckdb"
+
+
+@pytest.fixture
+def registry(lite):
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry() as opened:
+        yield opened
 
 
 def test_lineage_aspects(pipeline):
@@ -45,8 +55,16 @@ def test_lineage_aspects(pipeline):
     assert by_entity[run]["dataProcessInstanceRelationships"].parentTemplate == JOB_URN
 
 
-def test_emitted_into_datahub_lite(pipeline, lite):
+def test_queued_for_datahub_lite_then_written_once_by_the_writer(pipeline, lite, registry):
+    from airflow_provider_chimera.metadata.queue import queued_count, write_queued
+
     assert lineage.emit_run_lineage(pipeline, 7, load_settings(), run_id="r1") is True
+    assert not lite.exists()  # the ingest side never opens the DuckDB file
+    queued = queued_count(registry)
+    assert queued == len(lineage.lineage_mcps(pipeline, 7, "r1"))
+
+    assert (write_queued(registry, select_destination()).written, queued_count(registry)) == (queued, 0)
+    assert write_queued(registry, select_destination()).written == 0  # written once: the queue is empty
     upstreams = select_destination().get(TARGET_URN)["upstreamLineage"]["upstreams"]
     assert [u["dataset"] for u in upstreams] == [SOURCE_URN]
     assert select_destination().get(JOB_URN)["dataJobInputOutput"]["outputDatasets"] == [TARGET_URN]
@@ -85,3 +103,54 @@ def test_the_operator_reports_its_lineage_to_openlineage(pipeline):
 
     facets = IngestOperator(task_id="ingest", pipeline=pipeline).get_openlineage_facets_on_complete(None)
     assert [(d.namespace, d.name) for d in facets.outputs] == [("iceberg://chimera", "qa.customers")]
+
+
+def test_nothing_is_lost_while_the_writer_cannot_write(pipeline, lite, registry, tmp_path):
+    from airflow_provider_chimera.metadata.destination import Destination
+    from airflow_provider_chimera.metadata.queue import queued_count, write_queued
+
+    assert lineage.emit_run_lineage(pipeline, 7, load_settings(), run_id="r1") is True
+    queued = queued_count(registry)
+    (tmp_path / "not-a-file").mkdir()
+    with pytest.raises(Exception):  # DuckDB cannot open a folder: the writer fails
+        write_queued(registry, Destination("lite", str(tmp_path / "not-a-file")))
+    assert queued_count(registry) == queued
+    assert write_queued(registry, select_destination()).written == queued  # the next run writes them all
+    assert select_destination().get(FLOW_URN)["dataFlowInfo"]["name"] == pipeline.id
+
+
+def test_a_queue_that_cannot_be_written_is_logged_not_raised(pipeline, lite, monkeypatch, caplog):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", "postgresql://chimera:Pg5ecret@127.0.0.1:1/chimera")
+    with caplog.at_level(logging.WARNING, logger=lineage.__name__):
+        assert lineage.emit_run_lineage(pipeline, 7, load_settings()) is False
+    (message,) = [r.getMessage() for r in caplog.records if r.name == lineage.__name__ and "not written" in r.getMessage()]
+    assert message.startswith(f"{pipeline.id}: lineage not written to the registry's queue for DataHub Lite {lite} (the ingestion stands): ")
+    assert "Pg5ecret" not in caplog.text and not lite.exists()
+
+
+def test_an_ingest_run_never_opens_the_datahub_lite_file(lite, registry, tmp_path, catalog):
+    from airflow_provider_chimera.metadata.queue import queued_count
+    from tests.helpers import run_task
+
+    data = tmp_path / "drop"
+    data.mkdir()
+    (data / "a.jsonl").write_text(json.dumps({"id": 1}) + "\n")
+    fields = [{"name": "id", "type": "long", "nullable": False}]
+    ingestion = {"trigger": {"type": "adhoc"}, "mode": {"type": "full"}, "target": {"namespace": "qa", "table": "lineage_queue"}}
+    obj = {"name": "events", "path": "*.jsonl", "format": "json", "schema": {"fields": fields}, "ingestion": ingestion}
+    pipeline = pipeline_for({"name": "drop", "type": "file", "connection": {"uri": data.as_uri()}, "objects": [obj]})
+
+    assert run_task(pipeline, run_id="manual__1")["published"] is True
+    assert not lite.exists() and not lite.with_name(lite.name + ".lock").exists()
+    assert queued_count(registry) > 0
+
+
+def test_the_writer_task_writes_the_queue(pipeline, lite, registry):
+    from airflow_provider_chimera.operators.metadata import MetadataWriterOperator
+
+    assert MetadataWriterOperator(task_id="write").execute({}) == {"written": 0, "left": 0}
+    assert not lite.exists()  # nothing queued: the file is not even opened
+    lineage.emit_run_lineage(pipeline, 7, load_settings(), run_id="r1")
+    written = MetadataWriterOperator(task_id="write").execute({})
+    assert written == {"written": len(lineage.lineage_mcps(pipeline, 7, "r1")), "left": 0}
+    assert select_destination().get(JOB_URN)["dataJobInputOutput"]["outputDatasets"] == [TARGET_URN]

@@ -19,7 +19,7 @@ from airflow_provider_chimera.onboarding.workflow import (
 )
 from airflow_provider_chimera.registry.audit import entries
 from airflow_provider_chimera.registry.manifest import read_onboarded
-from airflow_provider_chimera.registry.models import PipelineRow
+from airflow_provider_chimera.registry.models import OnboardedVersionRow, PipelineRow
 from tests.helpers import intent_with, record_schema
 
 CUSTOMERS, ORDERS = "shop_files_customers", "shop_files_orders"
@@ -55,7 +55,6 @@ def env(tmp_path, monkeypatch):
     for name in ("customers", "orders"):
         (data / f"{name}.csv").write_text("id,label\n1,a\n")
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
-    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("AIRFLOW__CHIMERA__INTENTS_DIR", str(intents))
     monkeypatch.setenv("AIRFLOW__CHIMERA__WAREHOUSE", str(tmp_path / "warehouse"))
     monkeypatch.setenv("AIRFLOW__CHIMERA__CATALOG_NAME", "chimera_test")
@@ -95,6 +94,17 @@ def env(tmp_path, monkeypatch):
         return path
 
     e.write = write
+
+    def reading(function):
+        def read(*args):
+            with registry.session(read_only=True) as session:
+                return function(session, *args)
+        return read
+
+    e.blocker = reading(lambda session, pipeline_id: ingestion_blocker(session, "shop", pipeline_id))
+    e.onboarded = reading(lambda session: read_onboarded(session, "shop"))
+    e.state = reading(lambda session: load_state(session, "shop"))
+    e.onboarded_at = reading(lambda session: session.get(OnboardedVersionRow, "shop").onboarded_at)
     e.run = lambda path, **kw: run_all(path, registry=registry, settings=settings, actor="qa-user", **kw)
     yield e
     registry.close()
@@ -112,7 +122,7 @@ def _event_kinds(env) -> list[str]:
 def test_a_new_intent_goes_through_every_step_in_order_each_audited(env):
     path = env.write(_object("customers", "customers.csv"), _object("orders", "orders.csv"))
     digest = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
-    assert ingestion_blocker(env.settings.state_dir, "shop", CUSTOMERS).startswith(
+    assert env.blocker(CUSTOMERS).startswith(
         f"pipeline {CUSTOMERS} waits for onboarding: intent shop has not completed onboarding yet"
     )
 
@@ -126,7 +136,7 @@ def test_a_new_intent_goes_through_every_step_in_order_each_audited(env):
     assert audited[1].details["sources"] == [
         {"source": "files", "type": "file", "ok": True, "reason": "connected; 2 object(s) found with the columns named"}
     ]
-    assert read_onboarded(env.settings.state_dir, "shop").content_hash == digest
+    assert env.onboarded().content_hash == digest
     assert env.calls["harvests"] == [[("files", "customers"), ("files", "orders")]]
     assert _event_kinds(env) == ["datasource-onboarding", "onboarding-completion", "data-discovery-available"]
     data = env.calls["events"][0][1]
@@ -142,20 +152,19 @@ def test_a_new_intent_goes_through_every_step_in_order_each_audited(env):
     }
     with env.registry.session() as session:
         assert {r.pipeline_id: r.status for r in session.scalars(select(PipelineRow))} == {CUSTOMERS: "active", ORDERS: "active"}
-    assert ingestion_blocker(env.settings.state_dir, "shop", CUSTOMERS) is None
-    assert ingestion_blocker(env.settings.state_dir, "shop", ORDERS) is None
+    assert env.blocker(CUSTOMERS) is None
+    assert env.blocker(ORDERS) is None
 
 
 def test_onboarding_an_unchanged_intent_again_changes_nothing(env):
     path = env.write(_object("customers", "customers.csv"))
     env.run(path)
-    manifest = read_onboarded(env.settings.state_dir, "shop").path
-    before = (manifest.stat().st_mtime_ns, len(_audit(env, "intent.")), len(env.calls["events"]))
+    before = (env.onboarded_at(), len(_audit(env, "intent.")), len(env.calls["events"]))
 
     outcomes = env.run(path)
 
     assert {o.outcome for o in outcomes} == {"already done"}
-    assert (manifest.stat().st_mtime_ns, len(_audit(env, "intent.")), len(env.calls["events"])) == before
+    assert (env.onboarded_at(), len(_audit(env, "intent.")), len(env.calls["events"])) == before
     assert len(env.calls["harvests"]) == 1 and [kind for kind, _, _ in env.calls["mails"]] == ["completion", "discovery"]
 
 
@@ -165,12 +174,12 @@ def test_widening_onboards_only_what_was_added_and_its_pipeline_waits_until_comp
 
     for step in STEPS[: STEPS.index("publish_completion")]:
         run_step(step, path, registry=env.registry, settings=env.settings)
-    assert ingestion_blocker(env.settings.state_dir, "shop", CUSTOMERS) is None  # the onboarded object keeps ingesting
-    assert "its object was added to intent shop after the onboarded version" in ingestion_blocker(env.settings.state_dir, "shop", ORDERS)
+    assert env.blocker(CUSTOMERS) is None  # the onboarded object keeps ingesting
+    assert "its object was added to intent shop after the onboarded version" in env.blocker(ORDERS)
     for step in STEPS[STEPS.index("publish_completion"):]:
         run_step(step, path, registry=env.registry, settings=env.settings)
 
-    assert ingestion_blocker(env.settings.state_dir, "shop", ORDERS) is None
+    assert env.blocker(ORDERS) is None
     assert _audit(env)[-10].details["kind"] == "widen"
     assert _audit(env)[-10].details["added_objects"] == ["files/orders"]
     assert env.calls["harvests"] == [[("files", "customers")], [("files", "orders")]]
@@ -194,7 +203,7 @@ def test_narrowing_retires_the_pipeline_without_harvest_or_onboarding_events(env
         assert {r.pipeline_id: r.status for r in session.scalars(select(PipelineRow))} == {CUSTOMERS: "active", ORDERS: "retired"}
     (retired,) = _audit(env, "pipeline.retired")
     assert retired.details["data"] == "kept"
-    assert load_state(env.settings.state_dir, "shop")["completed"]["pipelines"] == [CUSTOMERS]
+    assert env.state()["completed"]["pipelines"] == [CUSTOMERS]
 
 
 def test_a_failing_connectivity_test_stops_there_notifies_and_a_retry_after_the_fix_completes(env):
@@ -216,15 +225,15 @@ def test_a_failing_connectivity_test_stops_there_notifies_and_a_retry_after_the_
     )
     ((kind, to, details),) = env.calls["mails"]
     assert (kind, to, details["step"], details["reason"]) == ("failure", "qa@example.com", "test_connectivity", failed.value.reason)
-    assert read_onboarded(env.settings.state_dir, "shop") is None  # nothing registered
+    assert env.onboarded() is None  # nothing registered
     assert env.calls["harvests"] == [] and env.calls["events"] == []
-    assert "failed at step test_connectivity" in ingestion_blocker(env.settings.state_dir, "shop", CUSTOMERS)
+    assert "failed at step test_connectivity" in env.blocker(CUSTOMERS)
 
     (env.data / "missing.csv").write_text("id,label\n")
     outcomes = env.run(path, from_step="test_connectivity")
 
     assert [o.step for o in outcomes] == list(STEPS[1:])
-    assert ingestion_blocker(env.settings.state_dir, "shop", ORDERS) is None
+    assert env.blocker(ORDERS) is None
     assert [a.action for a in _audit(env)].count("onboarding.validate") == 1
 
 

@@ -181,13 +181,14 @@ def test_two_intents_writing_one_table_are_both_rejected_for_those_pipelines(reg
 
 def test_an_onboarded_version_that_no_longer_validates_rejects_its_intent(registry, intents_dir):
     write_intent(intents_dir, intent_data())
-    (registry.state_dir / "onboarded").mkdir(parents=True)
-    manifest = registry.state_dir / "onboarded" / "sales_crm.json"
-    manifest.write_text('{"version": 1, "name": "sales_crm"}')
+    from airflow_provider_chimera.registry.manifest import write_onboarded
+
+    with registry.session() as session:
+        write_onboarded(session, "sales_crm", b'{"version": 1, "name": "sales_crm"}')
     report = sync_registry(registry, intents_dir, actor="jane")
     assert report.rejected == ["sales_crm"] and report.created == []
     with registry.session() as session:
         (entry,) = entries(session, action="intent.rejected")
         assert session.scalars(select(IntentRow.name)).all() == ["sales_crm"]
     assert entry.details["file"] == str(intents_dir / "sales_crm.json")
-    assert entry.details["problems"][0].startswith(f"{manifest}: /team: Field required")
+    assert entry.details["problems"][0].startswith("registry:onboarded/sales_crm.json: /team: Field required")

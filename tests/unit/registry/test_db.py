@@ -13,7 +13,7 @@ from airflow_provider_chimera.registry.models import Base
 from airflow_provider_chimera.settings import load_settings
 
 TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log",
-          "check_results", "sla_status", "sla_events"}
+          "check_results", "sla_status", "sla_events", "onboarded_versions", "onboarding_state", "metadata_queue"}
 
 
 def test_default_location_is_under_airflow_home(chimera_home):
@@ -71,11 +71,9 @@ def test_processes_opening_a_fresh_database_at_once_all_succeed(tmp_path, chimer
     engine.dispose()
 
 
-def test_state_dir_option_moves_the_manifests(chimera_home, monkeypatch, tmp_path):
-    monkeypatch.setenv("AIRFLOW__CHIMERA__STATE_DIR", str(tmp_path / "shared"))
+def test_sql_alchemy_conn_option_moves_the_registry(chimera_home, monkeypatch, tmp_path):
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'elsewhere.db'}")
     reg = open_registry()
-    assert reg.state_dir == tmp_path / "shared"
     assert reg.url == f"sqlite:///{tmp_path / 'elsewhere.db'}"
     assert (tmp_path / "elsewhere.db").is_file()
     reg.close()
@@ -84,3 +82,29 @@ def test_state_dir_option_moves_the_manifests(chimera_home, monkeypatch, tmp_pat
 def test_the_head_revision_constant_is_alembics_head():
     """Opening a current registry compares with HEAD_REVISION: a new migration must update it."""
     assert HEAD_REVISION == head_revision()
+
+
+def test_the_state_files_of_earlier_versions_are_imported_once(chimera_home):
+    """Migration 0005 imports ``<state_dir>/onboarded`` and ``<state_dir>/onboarding``: upgrading
+    forgets no onboarding and holds back no pipeline."""
+    import hashlib
+    import json
+
+    from airflow_provider_chimera.onboarding.state import load_state
+    from airflow_provider_chimera.registry.manifest import read_onboarded
+    from tests.unit.registry.conftest import INTENT
+
+    state_dir = chimera_home / "chimera"
+    (state_dir / "onboarded").mkdir(parents=True)
+    (state_dir / "onboarding").mkdir()
+    raw = json.dumps(INTENT).encode()
+    (state_dir / "onboarded" / "sales_crm.json").write_bytes(raw)
+    state = {"completed": {"hash": hashlib.sha256(raw).hexdigest(), "pipelines": ["sales_crm_crm_public_customers"]}}
+    (state_dir / "onboarding" / "sales_crm.json").write_text(json.dumps(state))
+    registry = open_registry()
+    try:
+        with registry.session(read_only=True) as session:
+            assert read_onboarded(session, "sales_crm").content_hash == hashlib.sha256(raw).hexdigest()
+            assert load_state(session, "sales_crm") == state
+    finally:
+        registry.close()

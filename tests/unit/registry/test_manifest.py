@@ -1,66 +1,107 @@
-"""Onboarded versions as files: written atomically, read back cheaply, trusted by the factory."""
+"""Onboarded versions in the registry: written in the caller's transaction, read back cheaply,
+read at parse time without breaking a DAG file when the registry cannot be read."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 import pytest
+from sqlalchemy import select
 
 from airflow_provider_chimera.contract import IntentError, parse_intent
 from airflow_provider_chimera.registry.manifest import (
-    onboarded_path,
+    onboarded_at_parse_time,
+    onboarded_in,
     onboarded_scope,
+    onboarded_versions,
     read_onboarded,
     write_onboarded,
 )
+from airflow_provider_chimera.registry.models import OnboardedVersionRow
+from airflow_provider_chimera.settings import load_settings
 from tests.unit.registry.conftest import INTENT, intent_data
 
 
-def test_round_trip(tmp_path):
+def test_round_trip(registry):
     raw = json.dumps(INTENT).encode()
-    path = write_onboarded(tmp_path, "sales_crm", raw)
-    assert path == tmp_path / "onboarded" / "sales_crm.json" == onboarded_path(tmp_path, "sales_crm")
-    assert path.read_bytes() == raw
-    version = read_onboarded(tmp_path, "sales_crm")
+    with registry.session() as session:
+        write_onboarded(session, "sales_crm", raw)
+    with registry.session(read_only=True) as session:
+        version = read_onboarded(session, "sales_crm")
+        (row,) = session.scalars(select(OnboardedVersionRow)).all()
     assert version.content_hash == hashlib.sha256(raw).hexdigest()
     assert version.intent == parse_intent(raw, "x.json")
-    assert [p.name for p in (tmp_path / "onboarded").iterdir()] == ["sales_crm.json"]  # no temporary left
+    assert (row.intent, row.content) == ("sales_crm", raw)
 
 
-def test_never_onboarded_is_none(tmp_path):
-    assert read_onboarded(tmp_path, "sales_crm") is None
+def test_never_onboarded_is_none(registry):
+    with registry.session(read_only=True) as session:
+        assert read_onboarded(session, "sales_crm") is None
+    assert onboarded_in(registry) == {}
 
 
-def test_cached_until_the_file_changes(tmp_path):
-    write_onboarded(tmp_path, "sales_crm", json.dumps(INTENT).encode())
-    first = read_onboarded(tmp_path, "sales_crm")
-    assert read_onboarded(tmp_path, "sales_crm") is first
-    changed = intent_data(project="revenue")
-    write_onboarded(tmp_path, "sales_crm", json.dumps(changed).encode())
-    second = read_onboarded(tmp_path, "sales_crm")
+def test_a_failed_transaction_records_nothing(registry):
+    with pytest.raises(RuntimeError), registry.session() as session:
+        write_onboarded(session, "sales_crm", json.dumps(INTENT).encode())
+        raise RuntimeError("the registry rows failed")
+    assert onboarded_in(registry) == {}
+
+
+def test_parsed_once_per_version(registry):
+    with registry.session() as session:
+        write_onboarded(session, "sales_crm", json.dumps(INTENT).encode())
+    with registry.session(read_only=True) as session:
+        first = read_onboarded(session, "sales_crm")
+        assert read_onboarded(session, "sales_crm") is first
+        assert onboarded_versions(session) == {"sales_crm": first}
+    with registry.session() as session:
+        write_onboarded(session, "sales_crm", json.dumps(intent_data(project="revenue")).encode())
+    second = onboarded_in(registry)["sales_crm"]
     assert second is not first and second.intent.project == "revenue"
-    onboarded_path(tmp_path, "sales_crm").unlink()
-    assert read_onboarded(tmp_path, "sales_crm") is None
 
 
-def test_a_stored_version_that_no_longer_validates_names_the_file(tmp_path):
-    write_onboarded(tmp_path, "sales_crm", b'{"version": 1, "name": "sales_crm"}')
-    with pytest.raises(IntentError) as caught:
-        read_onboarded(tmp_path, "sales_crm")
-    assert str(caught.value.problems[0]).startswith(f"{onboarded_path(tmp_path, 'sales_crm')}: /team: Field required")
+def test_a_stored_version_that_no_longer_validates_names_its_record(registry):
+    with registry.session() as session:
+        write_onboarded(session, "sales_crm", b'{"version": 1, "name": "sales_crm"}')
+    with registry.session(read_only=True) as session, pytest.raises(IntentError) as caught:
+        read_onboarded(session, "sales_crm")
+    assert str(caught.value.problems[0]).startswith("registry:onboarded/sales_crm.json: /team: Field required")
+    assert isinstance(onboarded_in(registry)["sales_crm"], IntentError)  # one intent's problem, not the caller's
 
 
-def test_scope_is_the_whole_intent_until_onboarded_then_the_onboarded_part(tmp_path):
+def test_scope_is_the_whole_intent_until_onboarded_then_the_onboarded_part(registry):
     current = intent_data()
     current["sources"][0]["objects"].append(
         {"name": "public.invoices", "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "full"}, "target": {"table": "invoices"}}}
     )
     intent = parse_intent(json.dumps(current).encode(), "sales_crm.json")
-    assert onboarded_scope(tmp_path, intent) is intent
-    write_onboarded(tmp_path, "sales_crm", json.dumps(INTENT).encode())
-    scoped = onboarded_scope(tmp_path, intent)
+    with registry.session() as session:
+        assert onboarded_scope(session, intent) is intent
+        write_onboarded(session, "sales_crm", json.dumps(INTENT).encode())
+        scoped = onboarded_scope(session, intent)
     assert [o.name for o in scoped.sources[0].objects] == ["public.customers", "public.orders"]
+
+
+def test_parse_time_reads_the_registry_without_migrating_or_creating_it(registry, chimera_home, monkeypatch, tmp_path):
+    with registry.session() as session:
+        write_onboarded(session, "sales_crm", json.dumps(INTENT).encode())
+    assert list(onboarded_at_parse_time(load_settings())) == ["sales_crm"]
+    missing = tmp_path / "nowhere" / "registry.db"
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{missing}")
+    assert onboarded_at_parse_time(load_settings()) == {}
+    assert not missing.exists()
+
+
+def test_parse_time_without_a_registry_server_warns_and_reads_nothing(chimera_home, monkeypatch, caplog):
+    # Nothing listens on port 1: the DAG file still parses, every intent at its full scope.
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", "postgresql://chimera:Pg5ecret@127.0.0.1:1/chimera")
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_chimera.registry.manifest"):
+        assert onboarded_at_parse_time(load_settings()) == {}
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "127.0.0.1:1/chimera not readable" in warning and "parsed without onboarded versions" in warning
+    assert "Pg5ecret" not in warning
 
 
 def test_one_function_records_a_version_as_onboarded():
@@ -75,7 +116,7 @@ def test_one_function_records_a_version_as_onboarded():
     writers = sorted(
         str(path.relative_to(package))
         for path in package.rglob("*.py")
-        if re.search(r"\.onboarded_at\s*=|onboarded_path\(|write_onboarded\(", path.read_text())
+        if re.search(r"\.onboarded_at\s*=|(?<!class )OnboardedVersionRow\(|write_onboarded\(", path.read_text())
         and path.name != "onboard.py"  # registry.onboard calls write_onboarded, the one writer
     )
     assert writers == ["registry/manifest.py"]

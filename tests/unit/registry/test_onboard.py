@@ -28,8 +28,8 @@ def test_onboard_records_row_manifest_and_audit(registry, intents_dir):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     result = onboard(registry, path, actor="jane")
     assert (result.name, result.content_hash, result.previous_hash, result.diff) == ("sales_crm", digest, None, None)
-    assert read_onboarded(registry.state_dir, "sales_crm").content_hash == digest
     with registry.session() as session:
+        assert read_onboarded(session, "sales_crm").content_hash == digest
         (version,) = session.scalars(select(IntentVersionRow)).all()
         assert (version.content_hash, version.git_commit, version.content) == (digest, None, path.read_text())
         assert version.onboarded_at is not None
@@ -67,8 +67,8 @@ def test_invalid_file_is_rejected_and_not_onboarded(registry, intents_dir):
     path = write_intent(intents_dir, data)
     with pytest.raises(IntentError):
         onboard(registry, path, actor="jane")
-    assert read_onboarded(registry.state_dir, "sales_crm") is None
     with registry.session() as session:
+        assert read_onboarded(session, "sales_crm") is None
         (entry,) = entries(session)
         assert session.scalars(select(IntentVersionRow)).all() == []
     assert entry.action == "intent.rejected"
