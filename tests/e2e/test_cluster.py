@@ -6,7 +6,8 @@ outlive the stop (the script's process groups are checked). Two teams' intents a
 until the pipelines are onboarded; then each pipeline is triggered through the REST API and must
 run on its own team's worker (the ``worker`` its task recorded from inside, as CHIMERA_WORKER names
 each worker: the workers share this host's name), on its team's queue, in a pool of its worker's
-concurrency; each table then holds exactly its source's rows.
+concurrency; each table then lies on the S3-compatible store behind the REST catalog and, read
+there with pyiceberg alone, holds exactly its source's rows.
 """
 
 from __future__ import annotations
@@ -136,15 +137,20 @@ def test_two_teams_intents_run_on_their_own_teams_workers(cluster):
         assert pool["slots"] <= CONCURRENCY  # the team's pools add up to its worker's concurrency
         tables[team] = result["target"]
 
-    # An independent read of every table through the cluster's catalog, in the cluster's environment.
+    # An independent read of every table through the cluster's REST catalog, with pyiceberg alone
+    # (no Chimera code) and the cluster's PYICEBERG_CATALOG__CHIMERA__* environment: the tables
+    # live on the S3-compatible store and hold exactly the source rows.
     read = cluster.script("run", "python", "-c", (
         "import json, sys\n"
-        "from airflow_provider_chimera.settings import load_settings\n"
-        "from airflow_provider_chimera.writer.catalog import chimera_catalog\n"
-        "catalog = chimera_catalog(load_settings())\n"
-        "print(json.dumps({t: sorted(catalog.load_table(t).scan(selected_fields=('id', 'name')).to_arrow().to_pylist(), key=lambda r: r['id'])"
-        " for t in sys.argv[1:]}))"
+        "from pyiceberg.catalog import load_catalog\n"
+        "catalog = load_catalog('chimera')\n"
+        "tables = {t: catalog.load_table(t) for t in sys.argv[1:]}\n"
+        "print(json.dumps({'catalog': type(catalog).__name__, 'tables': {t: {'location': table.location(), 'rows':"
+        " sorted(table.scan(selected_fields=('id', 'name')).to_arrow().to_pylist(), key=lambda r: r['id'])}"
+        " for t, table in tables.items()}}))"
     ), *tables.values())
     found = json.loads(read.strip().splitlines()[-1])
+    assert found["catalog"] == "RestCatalog", found["catalog"]
     for team, table in tables.items():
-        assert found[table] == [{"id": i, "name": f"{team} {i}"} for i in range(TEAMS[team])]
+        assert found["tables"][table]["location"].startswith("s3://chimera-warehouse/"), found["tables"][table]["location"]
+        assert found["tables"][table]["rows"] == [{"id": i, "name": f"{team} {i}"} for i in range(TEAMS[team])]
