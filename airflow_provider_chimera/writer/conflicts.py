@@ -52,6 +52,12 @@ class PositionMovedError(FixRequired, RuntimeError):
     this run's rows now would load some records twice."""
 
 
+class PartitionSpecChangedError(PositionMovedError):
+    """The table's partition spec changed after this run wrote its data files (another run's
+    first load of a new table added it): the files cannot be committed under the new spec, so the
+    load is dropped and written again, as when the position moved."""
+
+
 def is_conflict(exc: BaseException) -> bool:
     """Whether ``exc`` says another commit to the table landed first (and this one did not).
 

@@ -38,7 +38,7 @@ from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.writer.attempt import attempt
 from airflow_provider_chimera.writer.catalog import ensure_namespace
-from airflow_provider_chimera.writer.conflicts import PositionMovedError, retry_commits
+from airflow_provider_chimera.writer.conflicts import PartitionSpecChangedError, PositionMovedError, retry_commits
 from airflow_provider_chimera.writer.base import TableWriter
 from airflow_provider_chimera.writer.dedup import deduplicate
 from airflow_provider_chimera.writer.evolution import Policy, SchemaMismatchError, fit_schema  # noqa: F401 (re-exported)
@@ -281,7 +281,7 @@ class IcebergWriter(TableWriter):
                 return CommitResult(snapshot_id=None, rows=0, committed=False, dropped=dropped)
             load = _Load(
                 schema=schema, data_files=tuple(data_files), replace=replace, info=commit_info, rows=rows,
-                dropped=dropped, stage=stage, positional=mode == "append",
+                dropped=dropped, stage=stage, positional=mode == "append", spec_id=txn.table_metadata.default_spec_id,
             )
             first = [txn]
 
@@ -309,6 +309,8 @@ class IcebergWriter(TableWriter):
     def _commit(self, txn: Transaction, load: _Load, committing: Callable[[], None] = lambda: None) -> CommitResult:
         """Commit ``load``'s data files in ``txn`` (replacing what it replaces), on its branch if staged."""
         table = txn._table  # noqa: SLF001 (the table the transaction commits to)
+        if txn.table_metadata.default_spec_id != load.spec_id:
+            raise PartitionSpecChangedError(f"{self.name}: its partition spec changed while this run wrote its data files")
         base, branch = start_branch(table, load.stage) if load.stage else (None, MAIN)
         properties = load.info.properties(load.rows)
         if load.replace is not None:
@@ -344,6 +346,7 @@ class _Load:
     dropped: int
     stage: Branch | None
     positional: bool  # an append recording a read position: exactly-once rests on it
+    spec_id: int  # the partition spec the data files were written under
 
     def result(self, snapshot_id: int | None, base: int | None, branch: str | None, writer: IcebergWriter) -> CommitResult:
         return CommitResult(
