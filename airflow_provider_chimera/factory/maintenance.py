@@ -15,9 +15,7 @@ METADATA_WRITER = "chimera_metadata"
 
 
 def build_maintenance_dags() -> dict[str, DAG]:
-    from airflow_provider_chimera.operators.registry import intents_alias
-    from airflow_provider_chimera.operators.registry import RegistrySyncOperator
-
+    from airflow_provider_chimera.operators.registry import RegistrySyncOperator, intents_alias
     from airflow_provider_chimera.settings import load_settings
 
     with chimera_dag(
