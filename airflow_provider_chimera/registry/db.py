@@ -1,8 +1,7 @@
 """Opening the registry: engine, sessions, and migrations applied up to the newest revision.
 
 ``open_registry`` may run in several processes at once (the CLI, a task, a second CLI): the
-upgrade runs under an exclusive lock — a lock file next to a SQLite database, an advisory lock
-on PostgreSQL — and is skipped when the database is already at the newest revision.
+upgrade runs under the registry-wide lock ``migrate`` (below) and is skipped when the database is already at the newest revision.
 
 A registry server that does not answer raises :class:`RegistryUnreachable` within
 :data:`CONNECT_TIMEOUT_S` seconds (``open_registry(connect_timeout=...)``), never hangs a task.
@@ -13,10 +12,13 @@ read-only sessions (``session(read_only=True)``) do not wait for writers.
 Registry-wide locks (:meth:`Registry.exclusive`; ``migrate``, ``sync``, ``onboarding-events``,
 ``datahub-lite-writer``) are held in the database on PostgreSQL, session advisory locks
 (``pg_advisory_lock`` on a connection of their own, released when the block ends or the process
-dies), so processes on every host that share the registry take turns. On SQLite, which one host
-uses by definition, they are ``fcntl`` lock files beside the database file
-(``registry.db.<name>.lock``). Other databases get no cross-process lock: use PostgreSQL when
-several hosts share the registry.
+dies), so processes on every host that share the registry take turns. On MySQL and MariaDB they
+are user-level locks (``GET_LOCK``/``RELEASE_LOCK``, see :func:`mysql_lock_name`), likewise on a
+connection of their own; a lock not obtained within ``timeout`` seconds (:data:`LOCK_WAIT_S`)
+raises :class:`RegistryLockTimeout`. On SQLite, which one host uses by definition, they are
+``fcntl`` lock files beside the database file (``registry.db.<name>.lock``). The registry runs on
+no other database: a lock there raises :class:`~airflow_provider_chimera.errors.FixRequired`
+rather than letting two processes in at once.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from airflow_provider_chimera.errors import Transient
+from airflow_provider_chimera.errors import FixRequired, Transient
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,11 @@ HEAD_REVISION = "0005"
 SQLITE_BUSY_TIMEOUT_S = 30
 # How long connecting to a registry server may take before RegistryUnreachable.
 CONNECT_TIMEOUT_S = 10
+# How long a process waits for a registry-wide lock on MySQL/MariaDB before RegistryLockTimeout:
+# longer than a sync or a DataHub Lite write holds one, short of hanging a task for good.
+LOCK_WAIT_S = 300
+# The databases the registry runs on (SQLAlchemy backend names), as error messages name them.
+SUPPORTED_DATABASES = "PostgreSQL, MySQL/MariaDB or SQLite"
 # The execution option that makes a SQLite transaction begin with BEGIN IMMEDIATE.
 _IMMEDIATE = "chimera_sqlite_immediate"
 
@@ -52,6 +59,11 @@ _IMMEDIATE = "chimera_sqlite_immediate"
 class RegistryUnreachable(Transient, ConnectionError):
     """The registry's database did not answer (within the connect timeout); the message names it,
     password hidden. Transient: retry once the database is back."""
+
+
+class RegistryLockTimeout(Transient, TimeoutError):
+    """Another process held a registry-wide lock for longer than the wait allowed; the message
+    names the lock and the registry. Transient: retry once that process is done."""
 
 
 class Registry:
@@ -75,10 +87,11 @@ class Registry:
             yield session
 
     @contextlib.contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
-        """Hold the registry-wide lock ``name`` (across processes, and hosts on PostgreSQL) for
-        the duration of the block."""
-        with _lock(self.engine, name):
+    def exclusive(self, name: str, *, timeout: float = LOCK_WAIT_S) -> Iterator[None]:
+        """Hold the registry-wide lock ``name`` (across processes, and hosts on PostgreSQL and
+        MySQL/MariaDB) for the duration of the block. On MySQL/MariaDB waiting longer than
+        ``timeout`` seconds raises :class:`RegistryLockTimeout`."""
+        with _lock(self.engine, name, timeout=timeout):
             yield
 
     def close(self) -> None:
@@ -219,8 +232,15 @@ def advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"chimera.registry.{name}".encode()).digest()[:8], "big", signed=True)
 
 
+def mysql_lock_name(database: str | None, name: str) -> str:
+    """The MySQL/MariaDB user-level lock name of the registry-wide lock ``name``: readable, unique
+    to the registry's database (such locks are server-wide), at most 64 characters."""
+    digest = hashlib.sha256(f"chimera.registry.{database or ''}.{name}".encode()).hexdigest()[:16]
+    return f"chimera.{name}"[:47] + "." + digest
+
+
 @contextlib.contextmanager
-def _lock(engine: Engine, name: str) -> Iterator[None]:
+def _lock(engine: Engine, name: str, *, timeout: float = LOCK_WAIT_S) -> Iterator[None]:
     backend = engine.url.get_backend_name()
     if backend == "sqlite":
         database = engine.url.database
@@ -248,4 +268,40 @@ def _lock(engine: Engine, name: str) -> Iterator[None]:
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                 conn.commit()
         return
-    yield  # other databases: rely on their own transactional DDL
+    if backend in ("mysql", "mariadb"):
+        with _mysql_lock(engine, name, timeout):
+            yield
+        return
+    where = engine.url.render_as_string(hide_password=True)
+    raise FixRequired(
+        f"the Chimera registry {where} is on {backend}, where Chimera cannot hold a lock that several processes "
+        f"respect: set [chimera] sql_alchemy_conn to a {SUPPORTED_DATABASES} database"
+    )
+
+
+@contextlib.contextmanager
+def _mysql_lock(engine: Engine, name: str, timeout: float) -> Iterator[None]:
+    """``GET_LOCK`` on a connection of its own: the server releases it when that connection ends,
+    so a process that dies holding it does not block the others."""
+    from sqlalchemy import text
+
+    lock = mysql_lock_name(engine.url.database, name)
+    with engine.connect() as conn:
+        # A whole number of seconds: MySQL before 8 rounds fractions; at least 1 (0 = do not wait).
+        got = conn.execute(text("SELECT GET_LOCK(:lock, :wait)"), {"lock": lock, "wait": max(1, round(timeout))}).scalar()
+        conn.commit()
+        if got != 1:
+            where = engine.url.render_as_string(hide_password=True)
+            raise RegistryLockTimeout(
+                f"the registry-wide lock {name!r} ({lock}) of the Chimera registry {where} was not obtained within "
+                f"{timeout:g} s: another process holds it; retry once it is done"
+            )
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text("SELECT RELEASE_LOCK(:lock)"), {"lock": lock})
+                conn.commit()
+            except Exception as exc:  # the connection is gone, and the lock with it; never reuse it
+                log.warning("releasing the registry-wide lock %r failed (%s); its connection is dropped", name, type(exc).__name__)
+                conn.invalidate()

@@ -108,3 +108,33 @@ def test_the_state_files_of_earlier_versions_are_imported_once(chimera_home):
             assert load_state(session, "sales_crm") == state
     finally:
         registry.close()
+
+
+def test_a_registry_on_another_database_refuses_to_lock_rather_than_let_everyone_in():
+    import pytest
+
+    from airflow_provider_chimera.errors import FixRequired
+    from airflow_provider_chimera.registry.db import Registry
+
+    engine = create_engine("snowflake://chimera:S3cret@acme/registry")  # no connection is made
+    with pytest.raises(FixRequired) as raised, Registry(engine).exclusive("sync"):
+        pytest.fail("entered a lock that locks nothing")
+    message = str(raised.value)
+    assert "is on snowflake" in message and "PostgreSQL, MySQL/MariaDB or SQLite" in message and "S3cret" not in message
+
+
+def test_an_in_memory_registry_needs_no_lock():
+    from airflow_provider_chimera.registry.db import Registry
+
+    entered = []
+    with Registry(create_engine("sqlite://")).exclusive("sync"):
+        entered.append(True)
+    assert entered == [True]
+
+
+def test_mysql_lock_names_fit_the_server_and_differ_per_registry_database():
+    from airflow_provider_chimera.registry.db import mysql_lock_name
+
+    names = {mysql_lock_name(db, lock) for db in ("registry_a", "registry_b") for lock in ("sync", "x" * 200)}
+    assert len(names) == 4 and all(len(name) <= 64 for name in names)
+    assert mysql_lock_name("registry_a", "sync").startswith("chimera.sync.")
