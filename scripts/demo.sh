@@ -33,7 +33,7 @@ mkdir -p "$AIRFLOW_HOME" "$DEMO_DIR/logs"
 
 # A pipeline ingests only once its intent is onboarded (in a deployment, chimera_registry_sync
 # starts the intent's onboarding DAG by itself): validate, test connectivity, register, harvest
-# metadata into DataHub Lite, publish the onboarding events, notify the team.
+# metadata for DataHub Lite, publish the onboarding events, notify the team.
 for intent in intents/*.json; do
   log=$DEMO_DIR/logs/onboard-$(basename "$intent" .json).log
   if "$BIN/chimera" onboard "$intent" >"$log" 2>&1; then
@@ -53,5 +53,8 @@ for dag in $("$BIN/chimera" dags list --format ids); do
     status=1
   fi
 done
+# The harvest and the runs queued their metadata and lineage in the registry; in a deployment the
+# chimera_metadata DAG writes them to DataHub Lite (`chimera catalog show URN` reads it).
+"$BIN/chimera" catalog write
 "$BIN/chimera" tables
 exit $status

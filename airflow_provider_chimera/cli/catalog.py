@@ -45,7 +45,10 @@ def harvest(
     intent_file: Annotated[str, typer.Argument(help="The intent file whose objects and targets to describe.")],
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
-    """Describe an intent's objects and Iceberg targets in DataHub: fields, owner, domain, tags, documentation."""
+    """Describe an intent's objects and Iceberg targets in DataHub: fields, owner, domain, tags, documentation.
+
+    For DataHub Lite the metadata is queued in the registry and written by the chimera_metadata DAG
+    (or `chimera catalog write`)."""
     from pathlib import Path
 
     from airflow_provider_chimera.contract import IntentError, load_intent
@@ -64,12 +67,34 @@ def harvest(
             "datasets": {f"{s}/{o}": urn for (s, o), urn in report.datasets.items()},
             "targets": {f"{s}/{o}": urn for (s, o), urn in report.targets.items()},
             "problems": report.problems,
+            "queued": report.emitted if report.queued else 0,
         }, indent=2))
     else:
         for (source, obj), urn in report.datasets.items():
             target = report.targets.get((source, obj))
             out.print(f"{source}/{obj}: {urn}" + (f" -> {target}" if target else ""), markup=False, highlight=False)
+        if report.queued:
+            out.print(f"{report.emitted} metadata proposal(s) queued in the registry for {report.destination}: "
+                      "the chimera_metadata DAG writes them (or `chimera catalog write`)", markup=False, highlight=False)
         for problem in report.problems:
             err.print(problem, markup=False, highlight=False, soft_wrap=True)
     if report.problems:
         raise typer.Exit(1)
+
+
+@catalog_app.command("write")
+def write() -> None:
+    """Write the metadata queued in the registry to DataHub Lite now, as the chimera_metadata DAG does."""
+    from airflow_provider_chimera.metadata.destination import lite_destination
+    from airflow_provider_chimera.metadata.queue import write_queued
+    from airflow_provider_chimera.registry.db import open_registry
+    from airflow_provider_chimera.settings import load_settings
+
+    settings = load_settings()
+    try:
+        with open_registry(settings) as registry:
+            report = write_queued(registry, lite_destination(settings))
+    except Exception as exc:  # what was not written stays queued
+        err.print(f"{lite_destination(settings)}: not written: {type(exc).__name__}: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    out.print(f"{report.written} metadata proposal(s) written to {report.destination}; {report.left} queued", markup=False, highlight=False)

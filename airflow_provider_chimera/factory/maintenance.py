@@ -36,7 +36,7 @@ def build_maintenance_dags() -> dict[str, DAG]:
 
 
 def build_metadata_writer_dag() -> DAG:
-    """``chimera_metadata``: writes the lineage queued by ingest tasks to DataHub Lite."""
+    """``chimera_metadata``: writes the metadata and lineage queued by onboarding and ingest tasks to DataHub Lite."""
     from airflow_provider_chimera.operators.metadata import MetadataWriterOperator
     from airflow_provider_chimera.settings import load_settings
 
@@ -45,9 +45,10 @@ def build_metadata_writer_dag() -> DAG:
         load_settings().datahub_lite_write_schedule,
         retry_delay=timedelta(minutes=1),
         doc_md=(
-            "Writes each ingest run's lineage to DataHub Lite (`[chimera] datahub_lite_path`) on "
-            "`[chimera] datahub_lite_write_schedule`. Ingest tasks never open the DataHub Lite file (one "
-            "process at a time may): they queue their lineage in Chimera's registry, and this task, the "
+            "Writes each onboarding's harvested metadata and each ingest run's lineage to DataHub Lite "
+            "(`[chimera] datahub_lite_path`) on `[chimera] datahub_lite_write_schedule`. Onboarding and "
+            "ingest tasks never open the DataHub Lite file (one process at a time may): they queue their "
+            "metadata in Chimera's registry, and this task, the "
             "file's one writer, writes the queue in order and empties it. Nothing is lost while it does not "
             "run; with a DataHub server (connection `datahub_rest_default`) nothing is queued."
         ),

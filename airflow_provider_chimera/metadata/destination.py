@@ -3,8 +3,9 @@
 With an Airflow connection ``datahub_rest_default`` (the one the DataHub Airflow plugin uses: host,
 port, token as password), a DataHub server through its REST API. Otherwise DataHub Lite, embedded,
 in the DuckDB file ``[chimera] datahub_lite_path`` (default ``$AIRFLOW_HOME/chimera/datahub-lite.duckdb``),
-so a laptop needs no DataHub server. One process at a time may open that file: ingest tasks queue
-their lineage in the registry instead (``metadata.queue``), written by the ``chimera_metadata`` DAG.
+so a laptop needs no DataHub server. One process at a time may open that file: onboarding's harvest
+and ingest tasks queue their metadata and lineage in the registry instead (``metadata.queue``),
+written by the ``chimera_metadata`` DAG.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 
 REST_CONN_ID = "datahub_rest_default"
-# How long a harvest or ``chimera catalog show`` waits for another process's hold on DataHub Lite.
+# How long DataHub Lite's writer or ``chimera catalog show`` waits for another process's hold on it.
 LOCK_WAIT_SECONDS = 120.0
 
 
@@ -44,8 +45,8 @@ class Destination:
     def exclusive(self, timeout: float | None = None):
         """Hold DataHub Lite's file for this process (a context manager; a no-op for a server).
 
-        DuckDB lets one process open a file at a time, readers included; onboarding harvests and
-        every pipeline's lineage write to the same file, from parallel tasks. They queue on a lock
+        DuckDB lets one process open a file at a time, readers included: the writer task
+        (``metadata.queue``) and ``chimera catalog show``/``write`` on the same host queue on a lock
         file beside it (``<file>.lock``) for up to ``timeout`` seconds (the emit timeout by default)
         instead of failing on DuckDB's "Could not set lock".
         """

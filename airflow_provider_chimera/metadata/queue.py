@@ -1,9 +1,10 @@
-"""DataHub Lite's write queue: ingest tasks queue, one writer task writes (decision 0043).
+"""DataHub Lite's write queue: onboarding and ingest tasks queue, one writer task writes (decisions 0043, 0049).
 
 DataHub Lite is one DuckDB file, which one process at a time may open: on a cluster, workers on
-several hosts cannot share it. So when the destination is DataHub Lite, an ingest task never opens
-the file: :func:`queue_proposals` adds the run's metadata change proposals to the registry's
-``metadata_queue`` table (one insert, in the task's own process). The ``chimera_metadata`` DAG's one
+several hosts cannot share it. So when the destination is DataHub Lite, neither an ingest task nor
+onboarding's harvest opens the file: :func:`queue_proposals` adds the run's lineage, or the
+harvested metadata (DataHub's own sources' included), as metadata change proposals to the
+registry's ``metadata_queue`` table (one insert, in the task's own process). The ``chimera_metadata`` DAG's one
 task runs :func:`write_queued` every few minutes (``[chimera] datahub_lite_write_schedule``): it
 writes the queued proposals to the file in the order they were queued and then deletes them, in
 batches. Nothing is lost while no writer runs: rows stay queued until written. A writer that

@@ -195,7 +195,7 @@ def _harvest(scope: Intent, run: Run):
     from airflow_provider_chimera.metadata.harvest import harvest_intent
 
     pipelines = pipelines_of(scope, str(run.path), run.hash)
-    return harvest_intent(scope, str(run.path), pipelines, settings=run.settings, grant=run.grant)
+    return harvest_intent(scope, str(run.path), pipelines, settings=run.settings, grant=run.grant, registry=run.registry)
 
 
 # --- the steps --------------------------------------------------------------------------------------
@@ -287,8 +287,12 @@ def harvest(run: Run) -> dict[str, Any]:
     with onboarding_state.changing_state(run.registry, run.intent.name) as state:
         state.setdefault("version", run.version)["datahub_urns"] = urns  # named in the events that follow
     run.version["datahub_urns"] = urns
-    return {"destination": report.destination, "datahub_urns": urns, "emitted": report.emitted,
-            "summary": f"{len(report.datasets)} object(s) described in {report.destination}"}
+    summary = f"{len(report.datasets)} object(s) described in {report.destination}"
+    if report.queued:
+        summary = (f"{len(report.datasets)} object(s) described for {report.destination}: {report.emitted} proposal(s) "
+                   "queued in the registry, written by the chimera_metadata DAG")
+    return {"destination": report.destination, "datahub_urns": urns, "emitted": report.emitted, "queued": report.queued,
+            "summary": summary}
 
 
 def _pipeline_models(intent: Intent, run: Run):

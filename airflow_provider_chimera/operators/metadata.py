@@ -12,7 +12,7 @@ from airflow_provider_chimera.operators.failing import failing_fast
 class MetadataWriterOperator(BaseOperator):
     """Writes the metadata proposals queued in the registry to DataHub Lite, oldest first.
 
-    The only task that opens the DuckDB file for ingest runs' lineage; runs one at a time (the DAG's
+    The only task that opens the DuckDB file, for onboarding's harvests and ingest runs' lineage; runs one at a time (the DAG's
     ``max_active_runs`` and a registry lock). A failure leaves what was not written queued for the
     next run; the ingest tasks never wait for it.
     """

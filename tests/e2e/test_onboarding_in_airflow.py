@@ -81,6 +81,17 @@ class _TeamInbox:
         return [message["Subject"] for _, message in self.messages]
 
 
+def _write_metadata(airflow: AirflowStack) -> None:
+    """One run of DataHub Lite's writer (``chimera_metadata``): what is queued in the registry is in the file after."""
+    run_id = airflow.trigger("chimera_metadata")
+
+    def finished() -> dict | None:
+        run = airflow.get(f"/dags/chimera_metadata/dagRuns/{run_id}")
+        return run if run["state"] in ("success", "failed") else None
+
+    assert airflow.wait(finished, 120, f"chimera_metadata run {run_id}", every=2)["state"] == "success", airflow.logs()
+
+
 def _show(airflow: AirflowStack, urn: str) -> dict:
     out = airflow.run("chimera", "catalog", "show", urn, "--format", "json")
     return json.loads(out.stdout)["aspects"]
@@ -126,7 +137,9 @@ def test_a_dropped_intent_file_is_onboarded_announced_and_its_tables_become_read
         "shop_db/public.orders": f"{stack.superset.url}/explore/?datasource_type=table&datasource_id={dataset['id']}"
     }
 
-    # DataHub Lite holds the sources and their Iceberg targets, with fields, owner and tags.
+    # The harvest queued the sources and their Iceberg targets in the registry; once DataHub Lite's
+    # one writer ran, it holds them, with fields, owner and tags.
+    _write_metadata(airflow)
     urns = data["datahub_urns"]
     customers_source = _show(airflow, urns["shop_files/customers"])
     customers_target = _show(airflow, "urn:li:dataset:(urn:li:dataPlatform:iceberg,retail.customers,PROD)")
@@ -147,8 +160,7 @@ def test_a_dropped_intent_file_is_onboarded_announced_and_its_tables_become_read
         assert states == {"onboarded": "success", "ingest": "success"}
 
     # The ingest tasks queued their lineage in the registry; DataHub Lite's one writer writes it.
-    airflow.trigger("chimera_metadata")
-    airflow.wait_for_run("chimera_metadata", timeout=120, run_type="manual")
+    _write_metadata(airflow)
     orders_target = _show(airflow, "urn:li:dataset:(urn:li:dataPlatform:iceberg,retail.orders,PROD)")
     assert [u["dataset"] for u in orders_target["upstreamLineage"]["upstreams"]] == [orders_source]
     airflow.wait(lambda: len(inbox.messages) >= 4, 60, "the table-ready mails")

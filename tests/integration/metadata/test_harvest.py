@@ -87,11 +87,17 @@ def _tags(urn: str) -> dict[str, list[str]]:
     return {i["fieldPath"]: [t["tag"] for t in i["globalTags"]["tags"]] for i in info}
 
 
-def test_harvest_then_first_run_leaves_datasets_and_lineage_in_datahub_lite(services_ready):
+def test_harvest_then_first_run_leaves_datasets_and_lineage_in_datahub_lite(services_ready, tmp_path):
     topic = services_ready
     intent, pipelines = _intent(topic)
     report = harvest_intent(intent, "sales_crm.json", pipelines)
     assert report.problems == []
+    assert report.queued and not (tmp_path / "lite.duckdb").exists()  # nothing opened DataHub Lite's file
+    from airflow_provider_chimera.metadata.queue import write_queued
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry() as registry:  # DataHub Lite's writer task: DataHub's sources' proposals, then the intent's
+        assert write_queued(registry, select_destination()).written == report.emitted
     clicks = f"urn:li:dataset:(urn:li:dataPlatform:kafka,{topic},PROD)"
     assert report.datasets == {("crm", "qa_md.customers"): CUSTOMERS, ("shop", "products"): PRODUCTS, ("clicks", topic): clicks}
     assert set(report.targets.values()) == {CUSTOMERS_TARGET, "urn:li:dataset:(urn:li:dataPlatform:iceberg,qa_md.clicks,PROD)"}
@@ -116,9 +122,6 @@ def test_harvest_then_first_run_leaves_datasets_and_lineage_in_datahub_lite(serv
     assert select_destination().get("urn:li:dataset:(urn:li:dataPlatform:mongodb,qa_md_other.not_listed,PROD)") is None
 
     # The first ingestion run queues the lineage edge source → Iceberg; DataHub Lite's writer adds it.
-    from airflow_provider_chimera.metadata.queue import write_queued
-    from airflow_provider_chimera.registry.db import open_registry
-
     customers = next(p for p in pipelines if p.source.name == "crm")
     assert run_task(customers)["rows"] == 20
     with open_registry() as registry:

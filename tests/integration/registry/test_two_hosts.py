@@ -124,5 +124,12 @@ def test_a_run_on_worker_b_sees_the_onboarding_done_on_worker_a(hosts):
     assert parsed["pipelines"] == [CUSTOMERS]
     assert parsed["pending"] == [f"{b.intents / 'shop.json'}: files/orders: added since the onboarded version; waits for onboarding"]
     assert "waits for onboarding" in b.python(GUARD, ORDERS)
-    # Neither host kept any of it on its own disk.
+    # Neither host kept any of it on its own disk: not even DataHub Lite's file, which the harvest
+    # left to the chimera_metadata DAG's writer, queued in the shared registry.
     assert not a.state_dir.exists() and not b.state_dir.exists()
+    assert not Path(a.env["AIRFLOW__CHIMERA__DATAHUB_LITE_PATH"]).exists()
+    from airflow_provider_chimera.metadata.queue import queued_count
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry(url=a.env["AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN"]) as registry:
+        assert queued_count(registry) > 0

@@ -45,6 +45,7 @@ def test_harvest_describes_an_intent_file(settings, tmp_path, monkeypatch):
     from tests.helpers import intent_with, record_schema
 
     monkeypatch.setenv("AIRFLOW__CHIMERA__DATAHUB_LITE_PATH", str(tmp_path / "lite.duckdb"))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
     monkeypatch.delenv("AIRFLOW_CONN_DATAHUB_REST_DEFAULT", raising=False)
     source = single_object_source(
         "file", {"uri": "file:///data/crm"}, "customers", {"type": "incremental"}, "customers",
@@ -54,6 +55,12 @@ def test_harvest_describes_an_intent_file(settings, tmp_path, monkeypatch):
     path.write_text(json.dumps(intent_with(source)))
     result = runner.invoke(app, ["catalog", "harvest", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["targets"] == {"src/customers": TARGET_URN}
+    harvested = json.loads(result.stdout)
+    assert harvested["targets"] == {"src/customers": TARGET_URN} and harvested["queued"] > 0
+    assert not (tmp_path / "lite.duckdb").exists()  # queued in the registry for DataHub Lite's writer
+    written = runner.invoke(app, ["catalog", "write"])
+    assert written.exit_code == 0, written.output
+    assert written.stdout.startswith(f"{harvested['queued']} metadata proposal(s) written to DataHub Lite ")
+    assert written.stdout.rstrip().endswith("; 0 queued")
     shown = runner.invoke(app, ["catalog", "show", TARGET_URN, "--format", "json"])
     assert [f["fieldPath"] for f in json.loads(shown.stdout)["aspects"]["schemaMetadata"]["fields"]] == ["id", "email"]

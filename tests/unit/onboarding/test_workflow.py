@@ -70,7 +70,7 @@ def env(tmp_path, monkeypatch):
         calls["mails"].append((kind, team_email, dict(details)))
         return "sent"
 
-    def harvest(intent, intent_file, pipelines, *, settings=None, grant=None):
+    def harvest(intent, intent_file, pipelines, *, settings=None, grant=None, registry=None):
         objects = [(s.name, o.name) for s in intent.sources for o in s.objects]
         calls["harvests"].append(objects)
         report = HarvestReport("datahub-lite")
