@@ -17,15 +17,16 @@ staged snapshot (:mod:`.checks`, :mod:`.soda`), records their results (:mod:`.re
      (:class:`~airflow_provider_chimera.writer.conflicts.PositionMovedError`; exactly-once);
   2. otherwise the load is staged again on its branch from main's new snapshot: the same data
      files, replacing the same rows (a ``partitioned`` window, or everything for ``full``) --
-     Iceberg's cherry-pick, for replaces too;
+     Iceberg's cherry-pick, for replaces too; a history (``mdm``/``reference``) load, whose
+     versions depend on the ones it closes, is planned again against main's current versions;
   3. its checks run again on the re-staged snapshot, and it is published (fast-forward) if they
      pass, or rejected as below.
 
   This repeats while main keeps moving, within ``[chimera] commit_retry_attempts`` and
   ``commit_retry_seconds`` (:mod:`airflow_provider_chimera.writer.conflicts`); past them,
   :class:`PublishError` (transient) keeps the load on its branch and the task's retry loads again.
-  A load that cannot be re-staged (a history target's versions depend on the rows it replaced)
-  is not published when main moved: :class:`PublishError`, and the retry recomputes it.
+  A load that cannot be re-staged (``restage`` is ``None``) is not published when main moved:
+  :class:`PublishError`, and the retry recomputes it.
 * or rejects: main stays exactly as it was, the branch is kept ``[chimera] audit_retention_hours``
   for inspection (Iceberg's max ref age; a later load of the table removes it once that has
   passed), and :class:`QualityGateError` fails the task naming each failing check.

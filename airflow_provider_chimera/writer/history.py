@@ -26,6 +26,17 @@ Chimera commit (:class:`~airflow_provider_chimera.writer.iceberg.CommitInfo`) pl
 ``chimera.versions-closed``. Memory holds the run's rows and one data file of the table at a time:
 only files that may hold a live version of a key in the run are read, and only files in which a
 version is closed are rewritten.
+
+Several runs may commit to one history table at once (runs on several workers, maintenance). A
+commit that loses the race is planned again from the table as it is then, at a new instant: the
+current versions are read again, so a key is never opened twice and a version never closed twice
+(:func:`~airflow_provider_chimera.writer.conflicts.retry_commits`; pyiceberg's own retry, which
+would re-apply the stale plan, is off for these tables: :data:`NO_CATALOG_RETRIES`). Before each new
+try, main is re-read as for appends (:func:`~airflow_provider_chimera.writer.iceberg.settled`): a
+commit that already landed is not made again, and an incremental run another run of its pipeline
+read past fails with :class:`~airflow_provider_chimera.writer.conflicts.PositionMovedError`. A
+staged load whose publish finds main moved is likewise planned again on main's new snapshot and
+checked again (``restage``; :mod:`airflow_provider_chimera.governance.wap`).
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import pyarrow as pa
@@ -59,6 +70,7 @@ from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.writer.attempt import attempt
+from airflow_provider_chimera.writer.conflicts import retry_commits
 from airflow_provider_chimera.writer.evolution import fit_schema
 from airflow_provider_chimera.writer.iceberg import (
     MAIN,
@@ -69,6 +81,7 @@ from airflow_provider_chimera.writer.iceberg import (
     WriteMode,
     _conform,
     hold,
+    settled,
     start_branch,
 )
 
@@ -89,6 +102,11 @@ _IN_LIMIT = 200
 _POS = "__chimera_pos"
 _IDX = "__chimera_idx"
 _NEW_HASH = "__chimera_new_hash"
+# pyiceberg retries a commit the catalog refused by applying the same snapshot to the new metadata:
+# for a history commit that is a plan made against versions that may have changed (a key opened
+# twice, a version closed by two commits). History tables leave every retry to writer.conflicts,
+# which plans the commit again.
+NO_CATALOG_RETRIES = {"commit.retry.num-retries": "0"}
 
 
 class HistoryError(FixRequired, ValueError):
@@ -102,6 +120,18 @@ class HistoryResult(CommitResult):
 
     closed: int = 0
     unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run's rows, one per identity, and what its commit records: planned again on every try."""
+
+    incoming: pa.Table
+    collapsed: int  # repeats of an identity within the run
+    info: CommitInfo
+    positional: bool  # an incremental run: another run of its pipeline must not have read past it
+    stage: Branch | None
+    chunk_bytes: int
 
 
 @dataclass(frozen=True)
@@ -212,13 +242,14 @@ class HistoryWriter(IcebergWriter):
         Nothing is committed when no version opens or closes and either nothing was read or the
         source position is the one the pipeline's last commit recorded; rows that all equal their
         current versions but moved the position commit a snapshot without data changes, so the
-        next run starts past them.
+        next run starts past them. ``info`` is called once, when the rows are read; a commit that
+        conflicts with another is planned and made again (see the module documentation).
         """
         if window is not None:
             raise HistoryError(f"{self.name}: a {self.layout.kind} table keeps every version; it takes no window to replace")
         layout = self.layout
         layout.check_source(self.name, schema)
-        table = self.ensure_table(layout.target_schema(schema))
+        table = self._without_catalog_retries(self.ensure_table(layout.target_schema(schema)))
         fit_schema(table, layout.target_schema(schema), self.schema_evolution, self.name)
         target = table.schema().as_arrow()
         incoming = pa.Table.from_batches(list(_conform(batches, target)), schema=target)
@@ -228,9 +259,49 @@ class HistoryWriter(IcebergWriter):
         )
         read = incoming.num_rows
         incoming = self._one_per_identity(incoming)
-        collapsed = read - incoming.num_rows  # repeats of an identity within the run
-        now = _utc(self.clock())
+        run = _Run(incoming, collapsed=read - incoming.num_rows, info=info(), positional=mode == "append",
+                   stage=stage, chunk_bytes=chunk_bytes)
+        head = table.metadata.refs.get(MAIN)
+        started_at = head.snapshot_id if head is not None else None
+        planned: list[HistoryResult] = []
 
+        def commit(tried: int) -> HistoryResult:
+            # Every try plans from the table as it is now: the versions another commit opened or
+            # closed meanwhile are read again, never overwritten by a plan made before it.
+            result = self._apply(table if tried == 1 else self.load(), run)
+            planned.append(result)
+            return result
+
+        def revalidate() -> HistoryResult | None:
+            # Staged loads only touch their own branch; main's positions are checked on publish.
+            if stage is not None:
+                return None
+            landed = settled(self.load(), started_at, run.info, run.positional, self.name)
+            return None if landed is None else replace(planned[-1], snapshot_id=landed.snapshot_id, committed=True)
+
+        return retry_commits(self.name, commit, revalidate=revalidate, what="history write")
+
+    def _without_catalog_retries(self, table: Table) -> Table:
+        """``table``, set not to be retried by pyiceberg itself (:data:`NO_CATALOG_RETRIES`)."""
+        if all(table.properties.get(k) == v for k, v in NO_CATALOG_RETRIES.items()):
+            return table
+
+        def set_once(tried: int) -> Table:
+            current = table if tried == 1 else self.load()
+            with current.transaction() as txn:
+                txn.set_properties(NO_CATALOG_RETRIES)
+            return current
+
+        return retry_commits(self.name, set_once, what="table properties")
+
+    def _apply(self, table: Table, run: _Run, *, restaging: bool = False) -> HistoryResult:
+        """Plan the run against ``table`` as it is (the versions it closes, the rows it opens) and
+        commit it in one transaction. ``restaging``: commit even when nothing changes, so that a
+        load already checked and about to be published still has a snapshot (its position)."""
+        layout, incoming, stage = self.layout, run.incoming, run.stage
+        # One instant per commit, never before the versions it closes began (another run's commit
+        # may have opened them after this run first planned).
+        now = _utc(self.clock())
         # A failed attempt deletes the data files it wrote (writer.attempt).
         with attempt(table.io, self.name) as files, table.transaction() as txn:
             replaced, added, unchanged, closed = self._close_changed(table, txn, incoming, now)
@@ -238,7 +309,7 @@ class HistoryWriter(IcebergWriter):
             opening = incoming.filter(pc.invert(pc.is_in(pa.array(range(incoming.num_rows), pa.int64()), unchanged)))
             opening = self._opened(opening, now)
             opened = []
-            for chunk in _slices(opening, chunk_bytes):
+            for chunk in _slices(opening, run.chunk_bytes):
                 opened.extend(
                     files.written(
                         _dataframe_to_data_files(
@@ -247,10 +318,10 @@ class HistoryWriter(IcebergWriter):
                     )
                 )
             added.extend(opened)
-            commit = info()
+            commit = run.info
             quiet = incoming.num_rows == 0 or self.last_position(commit.pipeline) == commit.position
-            dropped = collapsed + len(unchanged)
-            if not replaced and opening.num_rows == 0 and quiet and not commit.record_anyway:
+            dropped = run.collapsed + len(unchanged)
+            if not replaced and opening.num_rows == 0 and quiet and not commit.record_anyway and not restaging:
                 return HistoryResult(
                     snapshot_id=None, rows=0, committed=False, dropped=dropped, closed=0, unchanged=len(unchanged)
                 )
@@ -274,9 +345,17 @@ class HistoryWriter(IcebergWriter):
             data_files=tuple(f.file_path for f in opened),
             branch=stage.name if stage else None,
             base_snapshot_id=base,
+            restage=(lambda: self._restage(run)) if stage else None,
+            positional=run.positional,
+            info=commit,
             closed=closed,
             unchanged=len(unchanged),
         )
+
+    def _restage(self, run: _Run) -> HistoryResult:
+        """Stage the run again on its branch from main as it is now, planned anew against main's
+        current versions (write-audit-publish after main moved; ``governance.wap``)."""
+        return retry_commits(self.name, lambda tried: self._apply(self.load(), run, restaging=True), what="re-staging")
 
     def _check_identity(self, incoming: pa.Table) -> None:
         missing = {c: incoming.column(c).null_count for c in self.layout.identity if incoming.column(c).null_count}

@@ -123,6 +123,20 @@ def _one_day(source: dict, day: int, start, results) -> None:
         results.put((day, 0, counter.conflicts, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
 
 
+def at_once(target, arguments: list[tuple]) -> list:
+    """Run ``target(*args, start, results)`` in one spawned process per ``args``, all started
+    together (``start``: a barrier); the tuples they put on ``results``, sorted."""
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(len(arguments)), context.Queue()
+    workers = [context.Process(target=target, args=(*args, start, results)) for args in arguments]
+    for worker in workers:
+        worker.start()
+    outcomes = sorted(results.get(timeout=600) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+    return outcomes
+
+
 def _data_files_on_disk(warehouse: Path) -> set[str]:
     return {f"file://{path.resolve()}" for path in warehouse.rglob("*.parquet")}
 
@@ -138,14 +152,7 @@ def _referenced(table) -> set[str]:
 
 def test_eight_processes_backfill_one_table_at_once(shared_catalog, events):
     catalog, warehouse = shared_catalog
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(DAYS), context.Queue()
-    workers = [context.Process(target=_one_day, args=(events, day, start, results)) for day in range(1, DAYS + 1)]
-    for worker in workers:
-        worker.start()
-    outcomes = sorted(results.get(timeout=600) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=60)
+    outcomes = at_once(_one_day, [(events, day) for day in range(1, DAYS + 1)])
 
     assert [error for *_, error in outcomes if error] == []
     assert [(day, rows) for day, rows, _, _ in outcomes] == [(day, ROWS_PER_DAY) for day in range(1, DAYS + 1)]

@@ -242,6 +242,67 @@ def test_a_run_that_fails_commits_nothing_and_keeps_the_position(mdm, clock):
     assert mdm.load().scan().to_arrow().num_rows == 3
 
 
+def _another_commit_while_planning(monkeypatch, commit) -> list[int]:
+    """Run ``commit`` (another writer's whole commit) while the next write plans, once: that write's
+    commit then loses the race. Returns the planning count, for the test to see the re-plan."""
+    planned = []
+    original = HistoryWriter._close_changed
+
+    def planning(self, *args):
+        planned.append(1)
+        if len(planned) == 1:
+            commit()
+        return original(self, *args)
+
+    monkeypatch.setattr(HistoryWriter, "_close_changed", planning)
+    return planned
+
+
+def test_mdm_commit_that_loses_a_race_is_planned_again_from_the_versions_then(mdm, clock, catalog, monkeypatch):
+    from airflow_provider_chimera.writer.history import NO_CATALOG_RETRIES
+
+    _load(mdm, clock)
+    other = HistoryWriter(catalog, "qa", "customers", kind="mdm", keys=["id"], clock=clock)
+
+    def other_run():  # another worker's run of the pipeline changes ann first, at day 2
+        other.write(CUSTOMERS, _rows(CUSTOMERS, _customers((1, "anna"))), "overwrite", _info(run_id="other"))
+        clock.now = at(3)
+
+    planned = _another_commit_while_planning(monkeypatch, other_run)
+    result = mdm.write(CUSTOMERS, _rows(CUSTOMERS, _customers((1, "annie"))), "overwrite", _info(run_id="r2"))
+
+    assert len(planned) == 3  # the other run's plan, this one's, and this one's again after the conflict
+    assert (result.rows, result.closed, result.committed) == (1, 1, True)
+    rows = [(r["id"], r["name"], r["effective_from"], r["effective_to"], r["is_current"]) for r in _by_version(mdm.load().scan().to_arrow())]
+    assert [row for row in rows if row[0] == 1] == [
+        (1, "ann", at(1), at(2), False),
+        (1, "anna", at(2), at(3), False),  # the other run's version, closed by this one's: not lost
+        (1, "annie", at(3), None, True),
+    ]
+    assert all(mdm.load().properties[k] == v for k, v in NO_CATALOG_RETRIES.items())  # pyiceberg's own retry off
+
+
+def test_mdm_incremental_run_another_run_read_past_is_not_committed(mdm, clock, catalog, monkeypatch):
+    from airflow_provider_chimera.writer.conflicts import PositionMovedError
+
+    _load(mdm, clock)
+    other = HistoryWriter(catalog, "qa", "customers", kind="mdm", keys=["id"], clock=clock)
+    files = []
+
+    def other_run():  # another run of the pipeline reads past this run's start and commits first
+        other.write(CUSTOMERS, _rows(CUSTOMERS, _customers((2, "rob"), updated=3)), "append", _info("3", run_id="r3"))
+        clock.now = at(3)
+        files.extend(task.file.file_path for task in mdm.load().scan().plan_files())
+
+    _another_commit_while_planning(monkeypatch, other_run)
+    with pytest.raises(PositionMovedError, match="run r3 of pipeline p1 committed position"):
+        mdm.write(CUSTOMERS, _rows(CUSTOMERS, _customers((2, "bobby"), updated=2)), "append", _info("2", run_id="r2"))
+    table = mdm.load()
+    assert mdm.last_position("p1") == Position(cursor="3")
+    assert {task.file.file_path for task in table.scan().plan_files()} == set(files)
+    assert sorted(r["name"] for r in table.scan().to_arrow().to_pylist() if r["is_current"]) == ["ann", "cy", "rob"]
+
+
 # --- reference ---------------------------------------------------------------------------------
 
 
