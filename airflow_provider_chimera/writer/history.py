@@ -220,6 +220,7 @@ class HistoryWriter(IcebergWriter):
         **kwargs,
     ):
         super().__init__(catalog, namespace, table, **kwargs)
+        self.properties = {**self.properties, **NO_CATALOG_RETRIES}  # a new table is created with them
         self.layout = Layout(kind, tuple(keys))
         self.order_by = order_by  # which of a key's rows repeated in one run wins: the last by it
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -282,7 +283,8 @@ class HistoryWriter(IcebergWriter):
         return retry_commits(self.name, commit, revalidate=revalidate, what="history write")
 
     def _without_catalog_retries(self, table: Table) -> Table:
-        """``table``, set not to be retried by pyiceberg itself (:data:`NO_CATALOG_RETRIES`)."""
+        """``table``, set not to be retried by pyiceberg itself (:data:`NO_CATALOG_RETRIES`): once,
+        for a table created before Chimera set it."""
         if all(table.properties.get(k) == v for k, v in NO_CATALOG_RETRIES.items()):
             return table
 

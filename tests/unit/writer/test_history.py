@@ -282,6 +282,17 @@ def test_mdm_commit_that_loses_a_race_is_planned_again_from_the_versions_then(md
     assert all(mdm.load().properties[k] == v for k, v in NO_CATALOG_RETRIES.items())  # pyiceberg's own retry off
 
 
+def test_a_history_table_created_before_chimera_turned_pyiceberg_retries_off_gets_it_on_its_next_write(mdm, clock):
+    from airflow_provider_chimera.writer.history import NO_CATALOG_RETRIES
+
+    _load(mdm, clock)
+    with mdm.load().transaction() as txn:
+        txn.remove_properties(*NO_CATALOG_RETRIES)
+    assert not set(NO_CATALOG_RETRIES) & set(mdm.load().properties)
+    mdm.write(CUSTOMERS, _rows(CUSTOMERS, _customers((1, "annie"))), "overwrite", _info(run_id="r2"))
+    assert {k: mdm.load().properties.get(k) for k in NO_CATALOG_RETRIES} == NO_CATALOG_RETRIES
+
+
 def test_mdm_incremental_run_another_run_read_past_is_not_committed(mdm, clock, catalog, monkeypatch):
     from airflow_provider_chimera.writer.conflicts import PositionMovedError
 
