@@ -20,9 +20,16 @@
 # Settings (environment):
 #   CLUSTER_DIR     state, logs, pid files, intents (default: .cluster in the repository)
 #   CLUSTER_NAME    prefix of its PostgreSQL databases (default: chimera_cluster)
-#   CLUSTER_TEAMS   the team workers, "team[=concurrency] ..." (default: the teams of the intents in
-#                   $CLUSTER_DIR/intents, else of intents/); saved in $CLUSTER_DIR/teams at start
+#   CLUSTER_TEAMS   the team workers, "team[=concurrency][xworkers][@cpus] ..." (default: the teams
+#                   of the intents in $CLUSTER_DIR/intents, else of intents/, one worker each); e.g.
+#                   "sales=4x2@0 hr=2@1": sales has two workers of concurrency 4 (sales's pools add up
+#                   to 8), both pinned to CPU 0 with taskset, as a host of their own would be; saved
+#                   in $CLUSTER_DIR/teams at start
 #   CLUSTER_WORKER_CONCURRENCY  a team worker's concurrency when CLUSTER_TEAMS gives none (default 2)
+#   CLUSTER_SOURCE_SLOTS  source systems' concurrency limits, "source=slots ..."; a bare number is the
+#                   default limit of the sources not named (default: Chimera's, [chimera] pools_config)
+#   CLUSTER_HEARTBEAT_TIMEOUT  seconds without a task's heartbeat (its worker died) before the scheduler
+#                   fails the try and retries it (default 300, Airflow's)
 #   CHIMERA_SERVICES_ENV  the local services' settings (default: scripts/services.env)
 #   CLUSTER_API_PORT (18080), CLUSTER_REDIS_PORT (16379), CLUSTER_LOG_PORT (18793: the triggerer's
 #   log server; worker n gets CLUSTER_LOG_PORT + n)
@@ -70,6 +77,7 @@ cluster_env() {
   export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$LOG_PORT  # each worker's own: in workers()
   export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
   export AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=2
+  export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=${CLUSTER_HEARTBEAT_TIMEOUT:-300}
   # Chimera: routing per team, the registry in PostgreSQL, the git-synced intents folder.
   export AIRFLOW__CHIMERA__TEAM_QUEUE='chimera_{team}'
   export AIRFLOW__CHIMERA__TEAM_SLOTS=$CONCURRENCY
@@ -109,22 +117,30 @@ print("\n".join(sorted(teams)))
 EOF
 }
 
-resolve_teams() { # writes $CLUSTER_DIR/teams ("<team> <queue> <concurrency>" a line) and pools.json
+resolve_teams() { # writes $CLUSTER_DIR/teams ("<team> <queue> <concurrency> <workers> <cpus|->" a line) and pools.json
   local spec=${CLUSTER_TEAMS:-}
   [ -n "$spec" ] || spec=$(intent_teams "$CLUSTER_DIR/intents" "$REPO/intents" | tr '\n' ' ')
-  "$BIN/python" - "$CONCURRENCY" "$CLUSTER_DIR" $spec <<'EOF'
-import json, sys
+  "$BIN/python" - "$CONCURRENCY" "$CLUSTER_DIR" "${CLUSTER_SOURCE_SLOTS:-}" $spec <<'EOF'
+import json, re, sys
 from pathlib import Path
 from airflow_provider_chimera.pipelines.resources import team_queue
-default, folder, specs = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
-lines, shares = [], {}
+default, folder, sources, specs = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
+lines, config = [], {"teams": {}}
 for spec in specs:
-    team, _, slots = spec.partition("=")
-    slots = int(slots or default)
-    lines.append(f"{team} {team_queue(team, 'chimera_{team}')} {slots}")
-    shares[team] = slots  # the team's pools add up to its worker's concurrency: a flood waits in Airflow
+    match = re.fullmatch(r"([^=@\s]+?)(?:=(\d+))?(?:x(\d+))?(?:@([\d,-]+))?", spec)
+    if not match:
+        sys.exit(f"CLUSTER_TEAMS: {spec!r} is not team[=concurrency][xworkers][@cpus]")
+    team, slots, workers, cpus = match.group(1), int(match.group(2) or default), int(match.group(3) or 1), match.group(4) or "-"
+    lines.append(f"{team} {team_queue(team, 'chimera_{team}')} {slots} {workers} {cpus}")
+    config["teams"][team] = slots * workers  # the team's pools add up to its workers' concurrency: a flood waits in Airflow
+for limit in sources:
+    name, _, slots = limit.rpartition("=")
+    if name:
+        config.setdefault("sources", {})[name] = int(slots)
+    else:
+        config["default_source_slots"] = int(slots)
 (folder / "teams").write_text("".join(f"{line}\n" for line in lines))
-(folder / "pools.json").write_text(json.dumps({"teams": shares}, indent=2) + "\n")
+(folder / "pools.json").write_text(json.dumps(config, indent=2) + "\n")
 EOF
 }
 
@@ -200,14 +216,22 @@ api_healthy() { "$BIN/python" -c "import httpx, sys; sys.exit(httpx.get('http://
 
 redis_ready() { redis-cli -p "$REDIS_PORT" ping | grep -q PONG; }
 
-workers() { # "<name> <queue> <concurrency> <log port>" a line: Airflow's default queue, then each team's
-  local n=1 team queue slots default_queue
+workers() { # "<name> <queue> <concurrency> <log port> <cpus|->" a line: Airflow's default queue, then each team's
+  local n=1 team queue slots count cpus i name default_queue
   default_queue=$("$BIN/airflow" config get-value operators default_queue 2>/dev/null || echo default)
-  echo "${default_queue}-worker $default_queue $CONCURRENCY $((LOG_PORT + n))"
-  while read -r team queue slots; do
-    n=$((n + 1))
-    echo "${queue}-worker $queue $slots $((LOG_PORT + n))"
+  echo "${default_queue}-worker $default_queue $CONCURRENCY $((LOG_PORT + n)) -"
+  while read -r team queue slots count cpus; do
+    for ((i = 1; i <= ${count:-1}; i++)); do
+      n=$((n + 1))
+      name=${queue}-worker
+      [ "${count:-1}" -eq 1 ] || name=$name-$i
+      echo "$name $queue $slots $((LOG_PORT + n)) ${cpus:--}"
+    done
   done <"$CLUSTER_DIR/teams"
+}
+
+pinned() { # cpus|-: the command prefix that pins to those CPUs (taskset), or none
+  [ "$1" = "-" ] || echo "taskset -c $1"
 }
 
 start() {
@@ -224,11 +248,12 @@ start() {
   for name in "${AIRFLOW_PROCESSES[@]}"; do
     launch "$name" "$BIN/airflow" "$name"
   done
-  local queue slots port
-  while read -r name queue slots port; do
+  local queue slots port cpus
+  while read -r name queue slots port cpus; do
     # Each worker: its queue, its Celery node name, pid file and log server; CHIMERA_WORKER names it
     # inside its tasks (ingest.worker), as separate hosts' names would.
-    launch "$name" env CHIMERA_WORKER="$name" AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="$port" \
+    # A worker pinned with taskset passes its CPUs on to every task process it forks.
+    launch "$name" $(pinned "$cpus") env CHIMERA_WORKER="$name" AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="$port" \
       "$BIN/airflow" celery worker -q "$queue" -c "$slots" --celery-hostname "$name@%h" --pid "$RUN/$name.celery.pid"
   done < <(workers)
   wait_until 180 "the api-server on 127.0.0.1:$API_PORT (log: $LOGS/api-server.log)" api_healthy

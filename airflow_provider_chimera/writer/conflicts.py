@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from pyiceberg.exceptions import CommitFailedException, ValidationException
+from pyiceberg.exceptions import BadRequestError, CommitFailedException, ValidationException
 
 from airflow_provider_chimera.errors import FixRequired, Transient
 
@@ -61,13 +61,16 @@ class PartitionSpecChangedError(PositionMovedError):
 def is_conflict(exc: BaseException) -> bool:
     """Whether ``exc`` says another commit to the table landed first (and this one did not).
 
-    The catalog's refusal, pyiceberg's conflict validation, and the SQL catalog's check that a
-    new snapshot's sequence number follows the table's (a staged snapshot built on metadata that
-    moved meanwhile).
+    The catalog's refusal, pyiceberg's conflict validation, and the catalog's check that a new
+    snapshot's sequence number follows the table's (a snapshot built on metadata that moved
+    meanwhile, as when two runs commit to their own audit branches at once): the SQL catalog
+    raises it as a ``ValueError``, a REST catalog answers it with HTTP 400 (Iceberg's server
+    checks only the branch's own snapshot before applying the update, so its
+    ``ValidationException`` reaches pyiceberg as :class:`~pyiceberg.exceptions.BadRequestError`).
     """
     if isinstance(exc, (CommitFailedException, ValidationException)):
         return True
-    return isinstance(exc, ValueError) and "older than last sequence number" in str(exc)
+    return isinstance(exc, (ValueError, BadRequestError)) and "older than last sequence number" in str(exc)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ onboarding's (test_onboarding_in_airflow.py). Each gets its own sub-folder of th
 of what they need (the onboarding events' topics, the team mails' SMTP server, Superset, the PII
 key). The stack stops at the end of the session, and no process it started may outlive it.
 
-Blast radius, recovery and tenancy keep a stack of their own: their settings change what every
-DAG of the stack does (pool slots and source limits, no retries and a recovery budget, the
-tenancy file), and blast radius and recovery measure the scheduler, which no other module's runs
-may load.
+Recovery and tenancy keep a stack of their own: their settings change what every DAG of the
+stack does (no retries and a recovery budget, the tenancy file), and recovery measures the
+scheduler, which no other module's runs may load. The cluster modules start `make cluster`'s stack.
 """
 
 from __future__ import annotations

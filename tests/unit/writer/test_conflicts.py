@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.exceptions import BadRequestError, CommitFailedException
 
 from airflow_provider_chimera.errors import Transient
 from airflow_provider_chimera.writer.conflicts import Backoff, CommitConflictError, is_conflict, retry_commits
@@ -101,6 +101,10 @@ def test_what_counts_as_a_conflict():
     assert is_conflict(CommitFailedException("x"))
     assert is_conflict(ValueError("Cannot add snapshot with sequence number 5 older than last sequence number 6"))
     assert not is_conflict(ValueError("bad value"))
+    # Iceberg's REST catalog: two runs committing to their audit branches at once (seen on `make cluster`).
+    stale = "ValidationException: Cannot add snapshot with sequence number 2 older than last sequence number 2"
+    assert is_conflict(BadRequestError(stale))
+    assert not is_conflict(BadRequestError("ValidationException: Cannot set current snapshot to unknown snapshot id 7"))
 
 
 def test_the_caps_come_from_the_chimera_options(settings, monkeypatch):
