@@ -136,3 +136,10 @@ def onboard(cluster: Cluster, intents: dict[str, dict], pipelines: set[str]) -> 
         cluster.wait_for_run(onboarding, timeout=420)
     cluster.wait(lambda: pipelines <= cluster.dag_ids(), 300, "the pipelines' DAGs", every=3)
 
+
+
+def two_cpus() -> tuple[int, int]:
+    """Two CPUs this process may use, one per team's worker (as two hosts would have)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    assert len(cpus) >= 2, f"the cluster tests pin two teams' workers to a CPU each: this process may use only CPUs {cpus}"
+    return cpus[0], cpus[1]

@@ -1,7 +1,7 @@
 """Chimera on `make cluster` (scripts/cluster.sh): the CeleryExecutor with workers per team queue.
 
-Team alpha has two workers (concurrency 4 each, its pools add up to 8), both pinned to CPU 0;
-team bravo one worker (concurrency 2) on CPU 1, as hosts of their own would be. Tables go through
+Team alpha has two workers (concurrency 4 each, its pools add up to 8), both pinned to one CPU;
+team bravo one worker (concurrency 2) on another, as hosts of their own would be. Tables go through
 the Iceberg REST catalog to the S3-compatible store (scripts/catalog.sh). In order:
 
 1. Both teams' intents are dropped into the intents folder and nothing else is done until they are
@@ -29,11 +29,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster_stack import Cluster, onboard, start_cluster, stop_cluster
+from tests.e2e.cluster_stack import Cluster, onboard, start_cluster, stop_cluster, two_cpus
 from tests.helpers import DECLARATION
 
 ALPHA, BRAVO = "e2e-alpha", "e2e-bravo"
-TEAMS = f"{ALPHA}=4x2@0 {BRAVO}=2@1"
+CPUS = two_cpus()
+TEAMS = f"{ALPHA}=4x2@{CPUS[0]} {BRAVO}=2@{CPUS[1]}"
 SLOTS = {ALPHA: 8, BRAVO: 2}  # each team's workers' concurrency, added up
 ITEMS = {ALPHA: 30, BRAVO: 20}  # rows of each team's items.csv
 DAYS, ROWS_PER_DAY = 8, 500

@@ -29,11 +29,12 @@ import time
 
 import pytest
 
-from tests.e2e.cluster_stack import Cluster, onboard, start_cluster, stop_cluster
+from tests.e2e.cluster_stack import Cluster, onboard, start_cluster, stop_cluster, two_cpus
 from tests.helpers import DECLARATION
 
 NOISY, QUIET = "br-noisy", "br-quiet"
-TEAMS = f"{NOISY}=2@0 {QUIET}=2@1"
+CPUS = two_cpus()
+TEAMS = f"{NOISY}=2@{CPUS[0]} {QUIET}=2@{CPUS[1]}"
 NOISY_SLOTS = 2
 NOISY_POOL = "chimera__br_noisy__file"
 NOISY_DAGS = [f"br_noisy_bulk_n{n}" for n in range(8)]
