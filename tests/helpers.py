@@ -188,3 +188,24 @@ def mongo_uri(services: dict[str, str], database: str, scheme: str = "mongodb") 
 
 def kafka_uri(services: dict[str, str]) -> str:
     return f"kafka://{services['CHIMERA_KAFKA_BOOTSTRAP']}"
+
+
+def create_kafka_topic(bootstrap: str, topic: str, partitions: int = 1):
+    """Create ``topic`` and wait until the broker's metadata lists it with a leader for every
+    partition: Kafka's CreateTopics answers once the controller has the topic, and a client asking
+    a broker right after may still be told it does not exist. The admin client, to delete it."""
+    import time
+
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        found = admin.list_topics(topic, timeout=10).topics.get(topic)
+        if found is not None and found.error is None and len(found.partitions) == partitions \
+                and all(p.leader >= 0 for p in found.partitions.values()):
+            return admin
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Kafka topic {topic} created but not in the broker's metadata after 30 s: {found}")
+        time.sleep(0.2)

@@ -162,7 +162,12 @@ class AirflowStack:
         return response.json()["dag_run_id"]
 
     def runs(self, dag_id: str) -> list[dict]:
-        return self.get(f"/dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
+        """The DAG's runs; none while the DAG is not parsed yet (the API answers 404)."""
+        response = self.api.get(f"/dags/{dag_id}/dagRuns", params={"limit": 100})
+        if response.status_code == 404:
+            return []
+        response.raise_for_status()
+        return response.json()["dag_runs"]
 
     def wait_for_run(self, dag_id: str, timeout: float = 180, run_type: str | None = None) -> dict:
         def finished():

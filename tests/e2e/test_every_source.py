@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, SERVICES, require_service
-from tests.helpers import DECLARATION
+from tests.helpers import DECLARATION, create_kafka_topic
 from tests.http_api import FakeApi, serve
 from tests.unit.sources.pdfs import make_pdf
 
@@ -84,7 +84,6 @@ class Sources:
         import psycopg
         import pymongo
         import snowflake.connector
-        from confluent_kafka.admin import AdminClient, NewTopic
 
         s = SERVICES
         self.base = base
@@ -100,8 +99,7 @@ class Sources:
         self.mongo = pymongo.MongoClient(s["CHIMERA_MONGO_HOST"], int(s["CHIMERA_MONGO_PORT"]))
         self.mongo.drop_database("e2e_every")
         bootstrap = s["CHIMERA_KAFKA_BOOTSTRAP"]
-        self.admin = AdminClient({"bootstrap.servers": bootstrap})
-        self.admin.create_topics([NewTopic(TOPIC, num_partitions=2, replication_factor=1)])[TOPIC].result(timeout=30)
+        self.admin = create_kafka_topic(bootstrap, TOPIC, partitions=2)
         (base / "csv").mkdir()
         (base / "pdf").mkdir()
         self.api = FakeApi(data={"items": []})

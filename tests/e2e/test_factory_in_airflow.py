@@ -82,10 +82,9 @@ OWN = {"chimera_registry_sync", "chimera_maintenance", "chimera_metadata", "chim
 @pytest.fixture(scope="module")
 def airflow(shared_airflow):
     bootstrap = SERVICES["CHIMERA_KAFKA_BOOTSTRAP"]
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from tests.helpers import create_kafka_topic
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(TOPIC, num_partitions=1, replication_factor=1)])[TOPIC].result(timeout=30)
+    admin = create_kafka_topic(bootstrap, TOPIC)
 
     stack = shared_airflow.airflow
     intents = shared_airflow.folder("factory")

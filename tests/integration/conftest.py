@@ -137,7 +137,7 @@ def mongo_database(services, monkeypatch, cleanups):
 @pytest.fixture
 def kafka_topic(services, monkeypatch, cleanups):
     """``kafka_topic(prefix, conn_id=None, partitions=1)``: a new topic ``<prefix>.<random>``, deleted after."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from tests.helpers import create_kafka_topic
 
     def make(prefix: str, conn_id: str | None = None, partitions: int = 1) -> str:
         bootstrap = services["CHIMERA_KAFKA_BOOTSTRAP"]
@@ -145,8 +145,7 @@ def kafka_topic(services, monkeypatch, cleanups):
         require_service("Kafka", host, port)
         _airflow_connection(monkeypatch, conn_id, json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": bootstrap}}))
         topic = f"{prefix}.{uuid.uuid4().hex[:8]}"
-        admin = AdminClient({"bootstrap.servers": bootstrap})
-        admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(timeout=30)
+        admin = create_kafka_topic(bootstrap, topic, partitions)
         cleanups(lambda: admin.delete_topics([topic])[topic].result(timeout=30))
         return topic
 
