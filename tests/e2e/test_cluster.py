@@ -172,6 +172,7 @@ def test_a_backfill_of_eight_days_commits_to_one_table_at_once_over_both_workers
         log = cluster.api.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances/ingest/logs/1", params={"full_content": True})
         conflicts += log.text.count("conflicted with a concurrent commit")
         results[run["logical_date"][:10]] = (result["rows"], result["worker"])
+        table = result["target"]
         intervals.append((dt.datetime.fromisoformat(ingest["start_date"]), dt.datetime.fromisoformat(ingest["end_date"])))
     assert sorted(results) == [f"2026-11-{d:02d}" for d in range(1, DAYS + 1)]
     assert {rows for rows, _ in results.values()} == {ROWS_PER_DAY}
@@ -181,7 +182,6 @@ def test_a_backfill_of_eight_days_commits_to_one_table_at_once_over_both_workers
     # At once: some instant when every ingest was running (eight slots: two workers of four).
     assert max(start for start, _ in intervals) < min(end for _, end in intervals), intervals
 
-    table = results and _ingest(cluster, dag_id, runs[0]["dag_run_id"])[1]["target"]
     found = cluster.read_tables(table)["tables"][table]
     assert sorted(r["id"] for r in found["rows"]) == list(range(DAYS * ROWS_PER_DAY))
     # main holds one published snapshot per run, each with its run's rows.
