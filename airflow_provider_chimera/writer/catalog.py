@@ -11,9 +11,11 @@ error naming the catalog and its address (without credentials).
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from pyiceberg.catalog import Catalog, load_catalog
+from pyiceberg.table import Table
 from pyiceberg.utils.config import Config
 
 from airflow_provider_chimera.errors import Transient
@@ -67,3 +69,17 @@ def ensure_namespace(catalog: Catalog, namespace: str) -> None:
     except Exception:
         if not any(found == (namespace,) for found in catalog.list_namespaces()):
             raise
+
+
+def create_table(catalog: Catalog, identifier: tuple[str, str], **create: Any) -> Table:
+    """The table ``identifier``, created (``create``: pyiceberg's ``create_table`` arguments) unless
+    it exists, also when another process creates it at the same moment: pyiceberg's SQL catalog
+    then raises its database's unique-key error, and Iceberg's REST catalog on a JDBC backend
+    answers HTTP 500 (``UncheckedSQLException``), not ``TableAlreadyExistsError``."""
+    try:
+        return catalog.create_table_if_not_exists(identifier, **create)
+    except Exception as exc:
+        try:
+            return catalog.load_table(identifier)  # the other process's table
+        except Exception:
+            raise exc from None  # not created: the creation's own error says why

@@ -37,7 +37,7 @@ from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.writer.attempt import attempt
-from airflow_provider_chimera.writer.catalog import ensure_namespace
+from airflow_provider_chimera.writer.catalog import create_table, ensure_namespace
 from airflow_provider_chimera.writer.conflicts import PartitionSpecChangedError, PositionMovedError, retry_commits
 from airflow_provider_chimera.writer.base import TableWriter
 from airflow_provider_chimera.writer.dedup import deduplicate
@@ -180,7 +180,7 @@ class IcebergWriter(TableWriter):
         if table is not None:
             return self._owned(table)
         ensure_namespace(self.catalog, self.identifier[0])
-        table = self._owned(self.catalog.create_table_if_not_exists(self.identifier, schema=schema, properties=self.properties))
+        table = self._owned(create_table(self.catalog, self.identifier, schema=schema, properties=self.properties))
         if self.partition_by and table.spec().is_unpartitioned():
             # Runs started at once (a backfill's windows) may all find the new table unpartitioned:
             # one adds the spec, the others' commits conflict and find it added.

@@ -30,7 +30,7 @@ from pyiceberg.table import Table
 
 from airflow_provider_chimera.sources.base import Rejected
 from airflow_provider_chimera.writer.attempt import Attempt
-from airflow_provider_chimera.writer.catalog import ensure_namespace
+from airflow_provider_chimera.writer.catalog import create_table, ensure_namespace
 
 SUFFIX = "__quarantine"
 SCHEMA = pa.schema(
@@ -107,7 +107,7 @@ class QuarantineSpool:
                 table = self.catalog.load_table(self.identifier)
             except NoSuchTableError:
                 ensure_namespace(self.catalog, self.identifier[0])
-                table = self.catalog.create_table_if_not_exists(self.identifier, schema=SCHEMA, properties={OWNER: self.pipeline})
+                table = create_table(self.catalog, self.identifier, schema=SCHEMA, properties={OWNER: self.pipeline})
             if table.properties.get(OWNER) != self.pipeline:
                 from airflow_provider_chimera.writer.ownership import TableOwnershipError, refusal
 

@@ -46,3 +46,35 @@ def test_a_rest_catalog_that_does_not_answer_is_transient_and_named_without_cred
         f"Iceberg catalog 'downunit' (rest catalog at http://127.0.0.1:{port}) does not answer: "
         "ConnectionError; a retry may pass once it is back"
     )
+
+
+def test_a_table_another_process_created_at_the_same_moment_is_used_not_an_error(catalog):
+    """Iceberg's REST catalog on a JDBC backend answers a lost creation race with HTTP 500
+    (seen with eight backfill runs on `make cluster`). The REST server cannot run in a unit test:
+    a catalog that creates the table through a second handle, then fails as that server does,
+    stands in for it."""
+    import pyarrow as pa
+    from pyiceberg.exceptions import ServerError
+
+    from airflow_provider_chimera.writer.catalog import create_table, ensure_namespace
+
+    ensure_namespace(catalog, "qa")
+    schema = pa.schema([pa.field("id", pa.int64())])
+
+    class LosesTheRace:
+        def create_table_if_not_exists(self, identifier, **create):
+            catalog.create_table(identifier, **create)  # the other process, first
+            raise ServerError("UncheckedSQLException: Unknown failure")
+
+        def load_table(self, identifier):
+            return catalog.load_table(identifier)
+
+    table = create_table(LosesTheRace(), ("qa", "raced"), schema=schema)
+    assert table.name() == ("qa", "raced") and table.schema().column_names == ["id"]
+
+    class CannotCreate(LosesTheRace):
+        def create_table_if_not_exists(self, identifier, **create):
+            raise ServerError("UncheckedSQLException: disk full")
+
+    with pytest.raises(ServerError, match="disk full"):  # no table: the creation's own error
+        create_table(CannotCreate(), ("qa", "never"), schema=schema)
