@@ -18,8 +18,11 @@ maintenance rewrites and expiry):
   comes first, with :class:`CommitConflictError` (transient: Airflow retries the task, which
   reads again from the position the table records).
 
-pyiceberg retries snapshot commits itself a few times (the table's ``commit.retry.*``
-properties); a conflict that survives those reaches this loop.
+pyiceberg would retry a refused commit itself (the table's ``commit.retry.*`` properties) by
+applying the same snapshot to the new metadata: a plan made against a table that moved (for a
+history commit, versions that changed; for any load, data files written under a partition spec
+the table no longer has, where pyiceberg fails with ``IndexError``). Chimera creates its tables
+with :data:`NO_CATALOG_RETRIES`, so that every retry is this loop's, from the table as it is.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Table properties that leave every commit retry to retry_commits (see the module's docstring).
+NO_CATALOG_RETRIES = {"commit.retry.num-retries": "0"}
 FIRST_WAIT = 0.1  # seconds before the second try
 LONGEST_WAIT = 5.0  # the most one wait grows to
 

@@ -70,7 +70,7 @@ from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.writer.attempt import attempt
-from airflow_provider_chimera.writer.conflicts import retry_commits
+from airflow_provider_chimera.writer.conflicts import NO_CATALOG_RETRIES, retry_commits
 from airflow_provider_chimera.writer.evolution import fit_schema
 from airflow_provider_chimera.writer.iceberg import (
     MAIN,
@@ -102,11 +102,6 @@ _IN_LIMIT = 200
 _POS = "__chimera_pos"
 _IDX = "__chimera_idx"
 _NEW_HASH = "__chimera_new_hash"
-# pyiceberg retries a commit the catalog refused by applying the same snapshot to the new metadata:
-# for a history commit that is a plan made against versions that may have changed (a key opened
-# twice, a version closed by two commits). History tables leave every retry to writer.conflicts,
-# which plans the commit again.
-NO_CATALOG_RETRIES = {"commit.retry.num-retries": "0"}
 
 
 class HistoryError(FixRequired, ValueError):
@@ -220,7 +215,6 @@ class HistoryWriter(IcebergWriter):
         **kwargs,
     ):
         super().__init__(catalog, namespace, table, **kwargs)
-        self.properties = {**self.properties, **NO_CATALOG_RETRIES}  # a new table is created with them
         self.layout = Layout(kind, tuple(keys))
         self.order_by = order_by  # which of a key's rows repeated in one run wins: the last by it
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))

@@ -38,7 +38,7 @@ from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.window import Window
 from airflow_provider_chimera.writer.attempt import attempt
 from airflow_provider_chimera.writer.catalog import create_table, ensure_namespace
-from airflow_provider_chimera.writer.conflicts import PartitionSpecChangedError, PositionMovedError, retry_commits
+from airflow_provider_chimera.writer.conflicts import NO_CATALOG_RETRIES, PartitionSpecChangedError, PositionMovedError, retry_commits
 from airflow_provider_chimera.writer.base import TableWriter
 from airflow_provider_chimera.writer.dedup import deduplicate
 from airflow_provider_chimera.writer.evolution import Policy, SchemaMismatchError, fit_schema  # noqa: F401 (re-exported)
@@ -160,7 +160,8 @@ class IcebergWriter(TableWriter):
         self.catalog = catalog
         self.identifier = (namespace, table)
         self.partition_by = partition_by or []
-        self.properties = properties or {}
+        # A new table is created with them; pyiceberg's own commit retry off (writer.conflicts).
+        self.properties = {**(properties or {}), **NO_CATALOG_RETRIES}
         self.schema_evolution = schema_evolution  # writer.evolution
         self.dedup = dedup  # writer.dedup
 
