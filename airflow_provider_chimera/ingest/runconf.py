@@ -4,7 +4,7 @@
 ``adopt_table``: adopt a table another pipeline or none created (``writer.ownership``);
 ``window``: the window a ``partitioned`` run loads, ``{"start": ..., "end": ...}`` (ISO-8601,
 UTC unless an offset is given) or one date or time, meaning the ``granularity`` period holding it.
-Other keys pass through untouched. The DAGs declare the same options as Airflow ``Param``s
+Other keys are not checked here. The DAGs declare the same options as Airflow ``Param``s
 (``factory.params``), so the UI's trigger form shows them; a value of ``None`` means "not given".
 """
 
@@ -22,7 +22,7 @@ DESCRIPTIONS = {
         "partitioned pipelines only: the window to load, {\"start\": \"2026-12-01\", \"end\": \"2026-12-02\"} "
         "(ISO-8601, UTC unless an offset is given, end excluded) or one date or time, meaning the period "
         "(hour, day, month or year, the mode's granularity) holding it. Empty: the run's data interval, "
-        "its triggering asset event or the schedule's previous period (docs/run-windows.md)."
+        "else its triggering asset event, its logical date, or the last full period before the run (docs/run-windows.md)."
     ),
     "adopt_from": (
         "incremental pipelines, first run on an existing table only: where the table's data ends in the "
@@ -58,9 +58,9 @@ WindowValue = Annotated[
 
 
 class RunConf(BaseModel):
-    """A DAG run's conf; unknown keys are kept (``extra="allow"``)."""
+    """A DAG run's conf: the options a run reads here; other keys are left to their readers."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     window: WindowValue | None = None
     adopt_from: Any = None

@@ -45,10 +45,9 @@ class IngestOperator(BaseOperator):
         audited = {"intent": pipeline.intent, "intent_hash": pipeline.intent_hash}  # the finished attempt's audit entry
         save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at)
         try:
-            window = self._window(context)  # in the try: a run without its interval is a failed attempt too
+            window = self._window(context)  # in the try: a bad run conf is a failed attempt too
             with TaskWatchdog(pipeline.id, settings.task_memory_limit_mib, self.execution_timeout):
                 result = run(pipeline, run_id=run_id, conf=run_conf(context), window=window, settings=settings, log=self.log, meter=meter)
-            self._announce_window(context, window)
         except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
             error = f"{type(exc).__name__}: {exc}"
             save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error, **audited)
@@ -56,6 +55,7 @@ class IngestOperator(BaseOperator):
                 raise fail_now(exc) from exc
             raise
         save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, **audited)
+        self._announce_window(context, window)
         if result.published:  # source → Iceberg lineage in DataHub; bounded in time, never fails the task
             from airflow_provider_chimera.metadata.lineage import emit_run_lineage
 
@@ -93,7 +93,10 @@ class IngestOperator(BaseOperator):
         events = context.get("outlet_events")
         if window is None or events is None or not self.outlets:
             return
-        events[self.outlets[0]].extra.update(window_extra(window))
+        try:
+            events[self.outlets[0]].extra.update(window_extra(window))
+        except Exception as exc:  # after the commit: a missing announcement never fails the run
+            self.log.warning("%s: the target's asset event carries no window: %s", self.pipeline.id, exc)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any):
         """The run's source → Iceberg lineage, read by the DataHub Airflow plugin and OpenLineage."""
