@@ -153,3 +153,32 @@ def test_the_run_conf_options_are_params_with_descriptions(dags):
         with pytest.raises(ParamValidationError):
             param.resolve(bad)
     assert incremental.get_param("adopt_from").resolve({"0": 42}) == {"0": 42}
+
+
+_ASSET = SimpleNamespace(uri="s3://landing/events")
+RUN_TYPES = {
+    "scheduled": {"data_interval_start": D6, "data_interval_end": D7, "logical_date": D6, "run_after": D7},
+    "asset-or-kafka-triggered": {"events": {"a": [SimpleNamespace(asset=_ASSET, timestamp=D6, extra={})]}, "run_after": D6},
+    "manual-with-logical-date": {"data_interval_start": D5, "data_interval_end": D6, "logical_date": D6, "run_after": D6},
+    "manual-without-logical-date": {"run_after": D6 + timedelta(hours=3)},
+    "backfill": {"data_interval_start": D5, "data_interval_end": D6, "logical_date": D5, "run_after": D6},
+}
+
+
+@pytest.mark.parametrize("run_type", sorted(RUN_TYPES))
+@pytest.mark.parametrize("name", ["incr", "whole"])
+def test_full_and_incremental_runs_load_no_window_whatever_the_run_type(dags, name, run_type):
+    """``full`` reloads the whole object, ``incremental`` continues from its position: the run's dates do not matter."""
+    assert dags[name].get_task("ingest")._window(_context(**RUN_TYPES[run_type])) is None
+
+
+@pytest.mark.parametrize("run_type", sorted(RUN_TYPES))
+def test_a_partitioned_run_of_every_run_type_gets_a_window(dags, run_type):
+    window = dags["daily"].get_task("ingest")._window(_context(**RUN_TYPES[run_type]))
+    assert window.end - window.start >= timedelta(hours=6) and window.end <= D7
+
+
+def test_a_stream_run_says_it_continues_from_the_newest_position():
+    from airflow_provider_chimera.ingest.windows import incremental_note
+
+    assert incremental_note("stream").startswith("stream run: continues from the newest position")
