@@ -82,18 +82,21 @@ def test_a_scheduled_daily_run_loads_the_day_that_has_just_ended(dags):
     assert (manual.start, manual.end) == (D6, D7)
 
 
-def _logged(task):
-    """The task, logging to a stdlib logger that ``caplog`` sees (the Task SDK's own logs through structlog)."""
-    task._log = logging.getLogger("chimera.tests.run_windows")
-    return task
+@pytest.fixture
+def logged(monkeypatch):
+    """Ingest tasks log to a stdlib logger that ``caplog`` sees (the Task SDK's own logs through structlog)."""
+    from airflow_provider_chimera.operators.ingest import IngestOperator
+
+    logger = logging.getLogger("chimera.tests.run_windows")
+    monkeypatch.setattr(IngestOperator, "log", property(lambda self: logger))
 
 
 def _context(conf=None, run_after=None, events=None, **facts):
     return {"dag_run": SimpleNamespace(conf=conf or {}, run_after=run_after), "triggering_asset_events": events or {}, **facts}
 
 
-def test_the_task_logs_where_its_window_comes_from(dags, caplog):
-    task = _logged(dags["adhoc"].get_task("ingest"))
+def test_the_task_logs_where_its_window_comes_from(dags, caplog, logged):
+    task = dags["adhoc"].get_task("ingest")
     with caplog.at_level(logging.INFO, logger="chimera.tests.run_windows"):
         window = task._window(_context(run_after=D6 + timedelta(hours=12)))  # a REST run without a logical date
     assert (window.start, window.end) == (D5, D6)
@@ -122,8 +125,8 @@ def test_a_bad_window_in_conf_fails_naming_the_field(dags):
         task._window(_context(conf={"window": {"start": "last tuesday", "end": "2026-12-02"}}))
 
 
-def test_an_incremental_run_says_it_continues_from_the_newest_position(dags, caplog):
-    task = _logged(dags["incr"].get_task("ingest"))
+def test_an_incremental_run_says_it_continues_from_the_newest_position(dags, caplog, logged):
+    task = dags["incr"].get_task("ingest")
     with caplog.at_level(logging.INFO, logger="chimera.tests.run_windows"):
         assert task._window(_context(data_interval_start=D5, data_interval_end=D6, logical_date=D5)) is None
     assert "continues from the newest position the table records" in caplog.text
