@@ -16,8 +16,9 @@ time) and the source readers apply the same functions to what they are about to 
 * An object's ``mode`` suits its source and target (:func:`mode_problems`): ``stream`` reads only
   Kafka topics; ``partitioned`` re-reads a time window, which a Kafka topic and a PDF document do
   not have and which a file source finds in a declared date or timestamp field; it replaces rows,
-  so it never feeds a history target (``kind`` ``mdm`` or ``reference``). The ingest task refuses
-  the same at run time, as a defence.
+  so it never feeds a history target (``kind`` ``mdm`` or ``reference``), and it loads one period
+  per run, which the schedules ``@once`` and ``@continuous`` give no run (docs/run-windows.md).
+  The ingest task refuses the same at run time, as a defence.
 """
 
 from __future__ import annotations
@@ -45,6 +46,15 @@ SNOWFLAKE_HINT = (
 )
 PATH_HINT = "give a glob relative to the source's base location, e.g. 'orders/*.csv'"
 MODE_HINT = "use 'full' or 'incremental'; 'stream' reads Kafka topics, 'partitioned' re-reads a time window of a table or files"
+# Schedules whose runs have no period for a 'partitioned' mode to load, and why.
+PERIODLESS = {
+    "@once": "runs once, with no period: no later period would ever be loaded",
+    "@continuous": "starts each run as the last ends, with no period: every run would reload the same one",
+}
+WINDOW_SCHEDULE_HINT = (
+    "schedule it with a cron expression, a preset such as @daily or a duration (each run loads the period "
+    "that has just ended), or use an 'adhoc' trigger and give each run its window in the run conf"
+)
 WINDOW_TYPES = ("date", "timestamp", "timestamptz")  # the types a window's bounds are given in (sources.window)
 
 
@@ -123,7 +133,10 @@ def mode_problems(source) -> list[RuleProblem]:
             continue
         if mode.type != "partitioned":
             continue
-        kind = obj.ingestion.target.kind
+        kind, trigger = obj.ingestion.target.kind, obj.ingestion.trigger
+        if trigger.type == "timed" and trigger.schedule in PERIODLESS:
+            problems.append(RuleProblem(at, f"a 'partitioned' mode loads one period per run; schedule {trigger.schedule!r} "
+                                            f"{PERIODLESS[trigger.schedule]}", WINDOW_SCHEDULE_HINT))
         if kind in ("mdm", "reference"):
             problems.append(RuleProblem(at, f"a 'partitioned' mode replaces rows, a '{kind}' target keeps every version; "
                                             "use 'incremental' or 'full'", MODE_HINT))

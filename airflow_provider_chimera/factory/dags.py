@@ -13,7 +13,8 @@ from airflow_provider_chimera.factory.docs import doc_md, tags
 from airflow_provider_chimera.contract import Intent, IntentError, IntentProblem, hints
 from airflow_provider_chimera.pipelines import Pipeline, discover, intent_guard, object_place, pipelines_of
 from airflow_provider_chimera.pipelines.resources import pool_name, priority_weight, queue_args
-from airflow_provider_chimera.factory.schedule import schedule_of
+from airflow_provider_chimera.factory.params import run_params
+from airflow_provider_chimera.factory.schedule import schedule_of, timetable_of
 from airflow_provider_chimera.operators.ingest import IngestOperator
 from airflow_provider_chimera.ingest.limits import execution_timeout
 from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
@@ -31,7 +32,8 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings, register: bool = Tr
     with DAG(
         dag_id=pipeline.id,
         auto_register=register,
-        schedule=schedule,
+        schedule=timetable_of(pipeline, settings.events_kafka_conn_id),  # partitioned: data intervals (decision 0051)
+        params=run_params(pipeline),  # the run-conf options, in the UI's trigger form
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,

@@ -5,6 +5,11 @@
 Kafka topic, event-driven scheduling: an Asset whose AssetWatcher runs Kafka's message-queue
 trigger in the triggerer, so each message batch on the topic starts a run.
 ``adhoc``: no schedule; runs start from the REST API or the UI.
+
+A timed ``partitioned`` pipeline gets a data-interval timetable (:func:`timetable_of`), in UTC:
+each scheduled run covers the period that has just ended, ``[previous fire, this fire)``, so the
+run at midnight loads the day before (decision 0051, docs/run-windows.md). Other modes keep
+Airflow's default, whose scheduled runs have no interval (they read from their own position).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 
 from airflow.sdk import Asset
 
-from airflow_provider_chimera.contract.model import AdhocTrigger, EventTrigger, TimedTrigger
+from airflow_provider_chimera.contract.model import AdhocTrigger, EventTrigger, PartitionedMode, TimedTrigger
 from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.pipelines.uris import topic_conn_id, topic_uri
 
@@ -63,3 +68,18 @@ def schedule_of(pipeline: Pipeline, events_conn_id: str = "kafka_default") -> st
         return [topic_asset(pipeline, trigger.on, events_conn_id)]
     assert isinstance(trigger, AdhocTrigger)
     return None
+
+
+def timetable_of(pipeline: Pipeline, events_conn_id: str = "kafka_default") -> Any:
+    """The DAG's ``schedule``: :func:`schedule_of`, or for a timed ``partitioned`` pipeline the
+    data-interval timetable of its cron expression or duration (in UTC)."""
+    from airflow.sdk import CronDataIntervalTimetable, DeltaDataIntervalTimetable
+
+    schedule = schedule_of(pipeline, events_conn_id)
+    if not isinstance(pipeline.ingestion.mode, PartitionedMode) or schedule in (None, "@once", "@continuous"):
+        return schedule
+    if isinstance(schedule, timedelta):
+        return DeltaDataIntervalTimetable(schedule)
+    if isinstance(schedule, str):
+        return CronDataIntervalTimetable(schedule, timezone="UTC")
+    return schedule

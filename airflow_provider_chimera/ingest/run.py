@@ -247,6 +247,6 @@ def planned_window(pipeline: Pipeline, window: Window | None) -> Window | None:
     if window is None:
         raise WindowError(
             f"{pipeline.intent_file}: pipeline {pipeline.id}: a 'partitioned' run needs the window of "
-            f"{mode.column!r} it loads (its data interval, or the {mode.granularity} of its logical date)"
+            f"{mode.column!r} it loads (the ingest task derives it from the Airflow run: ingest.windows)"
         )
     return window

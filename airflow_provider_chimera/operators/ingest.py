@@ -45,7 +45,7 @@ class IngestOperator(BaseOperator):
         audited = {"intent": pipeline.intent, "intent_hash": pipeline.intent_hash}  # the finished attempt's audit entry
         save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at)
         try:
-            window = self._window(context)  # in the try: a run without its interval is a failed attempt too
+            window = self._window(context)  # in the try: a bad run conf is a failed attempt too
             with TaskWatchdog(pipeline.id, settings.task_memory_limit_mib, self.execution_timeout):
                 result = run(pipeline, run_id=run_id, conf=run_conf(context), window=window, settings=settings, log=self.log, meter=meter)
         except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
@@ -55,6 +55,7 @@ class IngestOperator(BaseOperator):
                 raise fail_now(exc) from exc
             raise
         save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, **audited)
+        self._announce_window(context, window)
         if result.published:  # source → Iceberg lineage in DataHub; bounded in time, never fails the task
             from airflow_provider_chimera.metadata.lineage import emit_run_lineage
 
@@ -66,19 +67,36 @@ class IngestOperator(BaseOperator):
         return xcom
 
     def _window(self, context: Any):
-        """A ``partitioned`` run's window: its data interval, or the period of its logical date (else ``None``)."""
-        from airflow_provider_chimera.writer.partitions import run_window
+        """A ``partitioned`` run's window (``ingest.windows``), logged with where it comes from;
+        ``None`` for the other modes, whose log says they continue from the newest position."""
+        from airflow_provider_chimera.ingest.runconf import RunConfError, parse_run_conf
+        from airflow_provider_chimera.ingest.windows import derive_window, incremental_note
 
-        mode = self.pipeline.ingestion.mode
+        pipeline = self.pipeline
+        where = f"{pipeline.intent_file}: pipeline {pipeline.id}"
+        conf = parse_run_conf(run_conf(context), where)
+        mode = pipeline.ingestion.mode
         if not isinstance(mode, PartitionedMode):
+            if conf.window is not None:
+                raise RunConfError(f"{where}: run conf window: only a 'partitioned' pipeline loads a window; this one is '{mode.type}'")
+            if mode.type in ("incremental", "stream"):
+                self.log.info("%s", incremental_note(mode.type))
             return None
-        return run_window(
-            mode,
-            start=context.get("data_interval_start"),
-            end=context.get("data_interval_end"),
-            logical_date=context.get("logical_date"),
-            where=f"{self.pipeline.intent_file}: pipeline {self.pipeline.id}",
-        )
+        chosen = derive_window(mode, conf, run_facts(context), where=where)
+        self.log.info("%s: %s", pipeline.id, chosen)
+        return chosen.window
+
+    def _announce_window(self, context: Any, window: Any) -> None:
+        """Put the window on the target's asset event, for the pipelines it triggers (``ingest.windows``)."""
+        from airflow_provider_chimera.ingest.windows import window_extra
+
+        events = context.get("outlet_events")
+        if window is None or events is None or not self.outlets:
+            return
+        try:
+            events[self.outlets[0]].extra.update(window_extra(window))
+        except Exception as exc:  # after the commit: a missing announcement never fails the run
+            self.log.warning("%s: the target's asset event carries no window: %s", self.pipeline.id, exc)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any):
         """The run's source → Iceberg lineage, read by the DataHub Airflow plugin and OpenLineage."""
@@ -91,3 +109,23 @@ def run_conf(context: Any) -> dict[str, Any]:
     """The DAG run's conf (``{}`` when there is none)."""
     conf = getattr(context.get("dag_run"), "conf", None)
     return conf if isinstance(conf, dict) else {}
+
+
+def run_facts(context: Any):
+    """What the task's context holds that a window can come from, as plain values (``ingest.windows``)."""
+    from airflow_provider_chimera.ingest.windows import AssetEventFacts, RunFacts
+
+    events, seen = [], set()
+    for asset_events in (context.get("triggering_asset_events") or {}).values():
+        for event in asset_events:  # an event reached through an alias is listed under it too
+            asset = getattr(getattr(event, "asset", None), "uri", "") or ""
+            if (asset, event.timestamp) not in seen:
+                seen.add((asset, event.timestamp))
+                events.append(AssetEventFacts(timestamp=event.timestamp, extra=dict(event.extra or {}), asset=asset))
+    return RunFacts(
+        data_interval_start=context.get("data_interval_start"),
+        data_interval_end=context.get("data_interval_end"),
+        logical_date=context.get("logical_date"),
+        run_after=getattr(context.get("dag_run"), "run_after", None),
+        asset_events=tuple(events),
+    )

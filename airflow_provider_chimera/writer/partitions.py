@@ -1,9 +1,8 @@
 """``partitioned`` mode: the run's window, the target's partition spec, and what a run replaces.
 
-A ``partitioned`` run loads the rows of one logical-date window, ``column`` in
-``[data_interval_start, data_interval_end)`` of the Airflow run (or, for a run without a data
-interval, the ``granularity`` period holding its ``logical_date``), and replaces exactly those
-rows of the table in one commit. A rerun of the same interval, or a backfill over a range,
+A ``partitioned`` run loads the rows of one window, ``column`` in ``[start, end)`` (which window:
+``ingest.windows``, from the run's conf, data interval, asset event, logical date or schedule),
+and replaces exactly those rows of the table in one commit. A rerun of the same interval, or a backfill over a range,
 replaces, never duplicates, and leaves every other partition untouched.
 """
 
@@ -49,34 +48,10 @@ def partition_fields(ingestion: Ingestion) -> list[PartitionField]:
     return []
 
 
-def run_window(
-    mode: PartitionedMode,
-    *,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-    logical_date: dt.datetime | None,
-    where: str,
-) -> Window:
-    """The window a run of a ``partitioned`` pipeline loads (``where`` names the pipeline in errors).
-
-    The run's data interval ``[start, end)`` when it has one of non-zero length; otherwise the
-    ``granularity`` period (in UTC) that holds the run's ``logical_date``.
-    """
-    if start is not None and end is not None and end > start:
-        return Window(mode.column, start, end)
-    if logical_date is None:
-        raise WindowError(
-            f"{where}: a 'partitioned' run needs a data interval or a logical date to know which "
-            f"{mode.granularity} of {mode.column!r} to load; trigger it with a logical date"
-        )
-    first = floor(logical_date, mode.granularity)
-    return Window(mode.column, first, following(first, mode.granularity))
-
-
 def floor(value: dt.datetime, granularity: str) -> dt.datetime:
     """The start (UTC) of the ``granularity`` period holding ``value``."""
     if value.tzinfo is None:
-        raise WindowError(f"logical date {value.isoformat()} has no time zone")
+        raise WindowError(f"date {value.isoformat()} has no time zone")
     utc = value.astimezone(dt.UTC)
     parts = {
         "hour": (utc.year, utc.month, utc.day, utc.hour),
@@ -96,6 +71,17 @@ def following(start: dt.datetime, granularity: str) -> dt.datetime:
     if granularity == "month":
         return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
     return start.replace(year=start.year + 1)
+
+
+def preceding(start: dt.datetime, granularity: str) -> dt.datetime:
+    """The start of the ``granularity`` period before the one starting at ``start``."""
+    if granularity == "hour":
+        return start - dt.timedelta(hours=1)
+    if granularity == "day":
+        return start - dt.timedelta(days=1)
+    if granularity == "month":
+        return start.replace(year=start.year - (start.month == 1), month=(start.month - 2) % 12 + 1)
+    return start.replace(year=start.year - 1)
 
 
 def window_filter(window: Window, schema: Schema, table: str) -> BooleanExpression:

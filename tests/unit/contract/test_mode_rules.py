@@ -16,9 +16,11 @@ MODE = "/sources/0/objects/0/ingestion/mode"
 TS = record_schema(id="long", ts="timestamptz", day="date", v="string")
 
 
-def _file(mode: dict, schema=TS, **target) -> dict:
+def _file(mode: dict, schema=TS, trigger: dict | None = None, **target) -> dict:
     ingestion = adhoc_ingestion(mode, "events")
     ingestion["target"].update(target)
+    if trigger is not None:
+        ingestion["trigger"] = trigger
     return {"name": "drop", "type": "file", "connection": {"uri": "file:///tmp/landing"},
             "objects": [{"name": "events", "path": "*.jsonl", "format": "json", "schema": schema, "ingestion": ingestion}]}
 
@@ -34,6 +36,7 @@ def _source(kind: str, mode: dict) -> dict:
     return {"name": "src", "type": kind, "connection": connection, "objects": [obj]}
 
 
+PARTITIONED = {"type": "partitioned", "column": "ts"}
 REFUSED = [
     ("stream-on-postgres", _source("postgres", {"type": "stream"}), MODE, "'stream' mode reads Kafka topics; a 'postgres' source takes 'incremental'"),
     ("stream-on-file", _file({"type": "stream"}), MODE, "'stream' mode reads Kafka topics; a 'file' source"),
@@ -47,12 +50,23 @@ REFUSED = [
      "partition column 'nope' is not among the columns read"),
     ("partition-column-not-a-time", _file({"type": "partitioned", "column": "v"}), f"{MODE}/column",
      "partition column 'v' is string; a 'partitioned' mode needs a date or timestamp column"),
+    # A partitioned run loads one period; these schedules give their runs none (docs/run-windows.md).
+    ("partitioned-once", _file(PARTITIONED, trigger={"type": "timed", "schedule": "@once"}), MODE,
+     "a 'partitioned' mode loads one period per run; schedule '@once' runs once, with no period"),
+    ("partitioned-continuous", _file(PARTITIONED, trigger={"type": "timed", "schedule": "@continuous"}), MODE,
+     "schedule '@continuous' starts each run as the last ends, with no period"),
 ]
 ACCEPTED = [
     ("stream-on-kafka", _source("kafka", {"type": "stream"})),
     ("partitioned-file-on-a-timestamp", _file({"type": "partitioned", "column": "ts"})),
     ("partitioned-file-on-a-date", _file({"type": "partitioned", "column": "day"})),
     ("partitioned-postgres", _source("postgres", {"type": "partitioned", "column": "ts"})),
+    # Every other trigger gives a partitioned run a window: schedule, asset event, run conf or run_after.
+    ("partitioned-daily", _file(PARTITIONED, trigger={"type": "timed", "schedule": "@daily"})),
+    ("partitioned-cron", _file(PARTITIONED, trigger={"type": "timed", "schedule": "0 6 * * *"})),
+    ("partitioned-duration", _file(PARTITIONED, trigger={"type": "timed", "schedule": "PT6H"})),
+    ("partitioned-on-an-asset", _file(PARTITIONED, trigger={"type": "event", "on": "s3://landing/events"})),
+    ("partitioned-on-a-topic", _file(PARTITIONED, trigger={"type": "event", "on": "events.landed"})),
     ("incremental-pdf", _source("pdf", {"type": "incremental"})),
     ("incremental-into-mdm", _file({"type": "incremental", "cursor": "ts"}, kind="mdm", keys=["id"])),
 ]

@@ -15,7 +15,7 @@ from airflow_provider_chimera.contract.model import Ingestion, PartitionField
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.window import Window, WindowError
 from airflow_provider_chimera.writer import CommitInfo, IcebergWriter
-from airflow_provider_chimera.writer.partitions import partition_fields, run_window
+from airflow_provider_chimera.writer.partitions import floor, following, partition_fields, preceding
 from tests.helpers import intent_with
 
 UTC = dt.UTC
@@ -128,46 +128,31 @@ def test_the_default_spec_of_a_partitioned_mode_is_its_column_and_granularity():
 
 
 @pytest.mark.parametrize(
-    ("run", "start", "end"),
+    ("value", "granularity", "start", "end", "before"),
     [
-        ({"start": DAY1, "end": DAY2, "logical_date": DAY1}, DAY1, DAY2),
-        # No interval (a manual run): the granularity's period holding the logical date.
-        ({"logical_date": dt.datetime(2026, 11, 1, 13, 45, tzinfo=UTC)}, DAY1 + dt.timedelta(hours=13), DAY1 + dt.timedelta(hours=14)),
-        # A zero-length interval is no interval.
-        ({"start": DAY2, "end": DAY2, "logical_date": DAY2}, DAY2, DAY2 + dt.timedelta(hours=1)),
-        ({"logical_date": dt.datetime(2026, 11, 1, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))}, DAY1 + dt.timedelta(hours=11), DAY1 + dt.timedelta(hours=12)),
+        (dt.datetime(2026, 11, 1, 13, 45, tzinfo=UTC), "hour", DAY1 + dt.timedelta(hours=13), DAY1 + dt.timedelta(hours=14), DAY1 + dt.timedelta(hours=12)),
+        # An offset is converted: 13:00+02:00 is 11:00 UTC.
+        (dt.datetime(2026, 11, 1, 13, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))), "hour", DAY1 + dt.timedelta(hours=11),
+         DAY1 + dt.timedelta(hours=12), DAY1 + dt.timedelta(hours=10)),
+        (dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "day", dt.datetime(2026, 12, 31, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC),
+         dt.datetime(2026, 12, 30, tzinfo=UTC)),
+        (dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "month", dt.datetime(2026, 12, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC),
+         dt.datetime(2026, 11, 1, tzinfo=UTC)),
+        (dt.datetime(2026, 1, 31, tzinfo=UTC), "month", dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2026, 2, 1, tzinfo=UTC),
+         dt.datetime(2025, 12, 1, tzinfo=UTC)),
+        (dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "year", dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC),
+         dt.datetime(2025, 1, 1, tzinfo=UTC)),
     ],
 )
-def test_run_window(run, start, end):
-    from airflow_provider_chimera.contract.model import PartitionedMode
-
-    interval = {"start": None, "end": None, **run}
-    window = run_window(PartitionedMode(type="partitioned", column="ts", granularity="hour"), **interval, where="p")
-    assert (window.column, window.start, window.end) == ("ts", start, end)
+def test_periods_by_granularity(value, granularity, start, end, before):
+    """The period holding a time, the next one and the one before (which window a run loads: tests/unit/ingest/test_windows.py)."""
+    first = floor(value, granularity)
+    assert (first, following(first, granularity), preceding(first, granularity)) == (start, end, before)
 
 
-@pytest.mark.parametrize(
-    ("granularity", "start", "end"),
-    [
-        ("day", dt.datetime(2026, 12, 31, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)),
-        ("month", dt.datetime(2026, 12, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)),
-        ("year", dt.datetime(2026, 1, 1, tzinfo=UTC), dt.datetime(2027, 1, 1, tzinfo=UTC)),
-    ],
-)
-def test_run_window_by_granularity(granularity, start, end):
-    from airflow_provider_chimera.contract.model import PartitionedMode
-
-    mode = PartitionedMode(type="partitioned", column="ts", granularity=granularity)
-    window = run_window(mode, start=None, end=None, logical_date=dt.datetime(2026, 12, 31, 23, 59, tzinfo=UTC), where="p")
-    assert (window.start, window.end) == (start, end)
-
-
-def test_a_run_without_interval_or_logical_date_is_refused():
-    from airflow_provider_chimera.contract.model import PartitionedMode
-
-    mode = PartitionedMode(type="partitioned", column="ts", granularity="day")
-    with pytest.raises(WindowError, match=r"^f.json: pipeline p: a 'partitioned' run needs a data interval or a logical date"):
-        run_window(mode, start=None, end=None, logical_date=None, where="f.json: pipeline p")
+def test_a_period_needs_a_time_zone():
+    with pytest.raises(WindowError, match="has no time zone"):
+        floor(dt.datetime(2026, 11, 1), "day")
 
 
 def test_bucket_and_truncate_specs_end_to_end(catalog):
