@@ -9,9 +9,9 @@ window, and :attr:`RunWindow.basis` says which (the task logs it):
    timed pipeline, whose DAG has a data-interval timetable; backfills; manual runs with a logical
    date, to which Airflow gives the last full schedule period before it; REST triggers giving
    ``data_interval_start``/``end``);
-3. ``asset event``: the newest triggering asset event's explicit window (``extra["window"]``, which
+3. ``asset event``: the triggering asset event's explicit window (``extra["window"]``, which
    Chimera's own ``partitioned`` pipelines put on their target's events), else the period holding
-   its timestamp;
+   its timestamp; a run triggered by several events loads the span of all their windows;
 4. ``logical date``: the period holding the run's logical date (a run given one without an
    interval: a manual run of an ``adhoc`` or ``event`` pipeline, an old run of a zero-interval timetable);
 5. ``schedule``: the last full period before the run's ``run_after`` (a run with nothing of the
@@ -58,7 +58,7 @@ class RunFacts:
 @dataclass(frozen=True)
 class RunWindow:
     window: Window
-    basis: str  # "run conf", "data interval", "asset event", "logical date" or "schedule"
+    basis: str  # "run conf", "data interval", "asset event(s)", "logical date" or "schedule"
     detail: str = ""
 
     def __str__(self) -> str:
@@ -74,14 +74,7 @@ def derive_window(mode: PartitionedMode, conf: RunConf, facts: RunFacts, *, now:
     if start is not None and end is not None and end > start:
         return RunWindow(Window(mode.column, start, end), "data interval")
     if facts.asset_events:
-        newest = max(facts.asset_events, key=lambda event: event.timestamp)
-        count = f"newest of {len(facts.asset_events)} events" if len(facts.asset_events) > 1 else "one event"
-        named = f"{newest.asset} at {newest.timestamp.isoformat()}" if newest.asset else newest.timestamp.isoformat()
-        explicit = (newest.extra or {}).get(WINDOW_KEY)
-        if explicit is not None:
-            value = parse_window(explicit, f"{where}: asset event {named}: extra window")
-            return RunWindow(_window_of(mode, value), "asset event", f"its extra window; {count}, {named}")
-        return RunWindow(_period(mode, newest.timestamp), "asset event", f"the {mode.granularity} of its timestamp; {count}, {named}")
+        return _from_events(mode, facts.asset_events, where)
     if facts.logical_date is not None:
         return RunWindow(_period(mode, facts.logical_date), "logical date", f"the {mode.granularity} holding {facts.logical_date.isoformat()}")
     after = facts.run_after or now or dt.datetime.now(dt.UTC)
@@ -91,6 +84,27 @@ def derive_window(mode: PartitionedMode, conf: RunConf, facts: RunFacts, *, now:
         "schedule",
         f"the last full {mode.granularity} before the run's run_after {after.isoformat()}",
     )
+
+
+def _from_events(mode: PartitionedMode, events: Sequence[AssetEventFacts], where: str) -> RunWindow:
+    """The window of a run triggered by ``events``: each event's explicit window (``extra["window"]``)
+    or the period holding its timestamp; several events (Airflow queues the events that arrive before
+    the run is created into one run) give the span from the earliest start to the latest end, so no
+    event's window is left unloaded (a gap between them is reloaded too: a replace, never a duplicate)."""
+    windows, explicit = [], 0
+    for event in sorted(events, key=lambda event: event.timestamp):
+        named = f"{event.asset} at {event.timestamp.isoformat()}" if event.asset else event.timestamp.isoformat()
+        value = (event.extra or {}).get(WINDOW_KEY)
+        if value is not None:
+            explicit += 1
+            windows.append(_window_of(mode, parse_window(value, f"{where}: asset event {named}: extra window")))
+        else:
+            windows.append(_period(mode, event.timestamp))
+    span = Window(mode.column, min(w.start for w in windows), max(w.end for w in windows))
+    if len(windows) == 1:
+        how = "its extra window" if explicit else f"the {mode.granularity} of its timestamp"
+        return RunWindow(span, "asset event", f"{how}; one event, {named}")
+    return RunWindow(span, "asset events", f"the span of {len(windows)} events' windows ({explicit} explicit, the others the {mode.granularity} of their timestamps)")
 
 
 def _window_of(mode: PartitionedMode, value: WindowSpan | dt.datetime) -> Window:

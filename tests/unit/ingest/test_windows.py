@@ -61,9 +61,12 @@ ROWS = [
     # Kafka-triggered: the watcher's event, by its timestamp.
     ("kafka-event", None, {"asset_events": (AssetEventFacts(D5 + dt.timedelta(hours=3), {"payload": "m"}, "kafka://events_kafka/t"),)},
      D5, D6, "asset event"),
-    # Several events: the newest decides.
+    # Several events queued into one run: the span of all their windows, none left unloaded.
     ("asset-events", None, {"asset_events": (AssetEventFacts(D5), AssetEventFacts(NOON6), AssetEventFacts(D5 + dt.timedelta(hours=1)))},
-     D6, D7, "asset event"),
+     D5, D7, "asset events"),
+    ("asset-events-windows-with-a-gap", None, {"asset_events": (
+        AssetEventFacts(D7, window_extra_of(D6, D7)), AssetEventFacts(D7 + dt.timedelta(minutes=1), window_extra_of(D5 - dt.timedelta(days=1), D5)))},
+     D5 - dt.timedelta(days=1), D7, "asset events"),
 ]
 
 
