@@ -8,8 +8,10 @@ and ``chimera onboard`` runs them one after the other, so both do exactly the sa
 writes ``onboarding.<step>`` to the audit log (intent and content hash) and records itself as done
 for that version in the intent's onboarding state (:mod:`.state`): running a done step again does
 nothing but say so, and a later step refuses to run before the earlier ones are done for the same
-version. What a new version needs is decided once, by ``validate``, against the last version whose
-onboarding completed:
+version. ``validate`` also runs the preflight (:mod:`.preflight`): what the platform must provide
+(the event connection, the policy keys, the Iceberg catalog) is checked before any other step,
+every problem listed at once; its warnings (no mail connection) are logged and audited. What a new
+version needs is decided once, by ``validate``, against the last version whose onboarding completed:
 
 - ``new``: never onboarded: everything is tested, harvested and announced;
 - ``widen``: objects or columns were added: only those are harvested and announced;
@@ -203,7 +205,8 @@ def _harvest(scope: Intent, run: Run):
 
 
 def validate(run: Run) -> dict[str, Any]:
-    """The file validated when the run was read; here the folder's rules (one writer per table)."""
+    """The file validated when the run was read; here the folder's rules (one writer per table) and
+    the preflight (what the platform must provide), every problem of both at once."""
     from airflow_provider_chimera.pipelines import discover
     from airflow_provider_chimera.registry.manifest import onboarded_in
 
