@@ -372,3 +372,18 @@ def test_cli_text_table_and_exit_codes(pg, tmp_path):
     assert result.exit_code == 1
     assert f"{invalid}: /team: Field required" in result.stderr
     assert "connected; 1 object(s) found" in result.stdout  # the valid file is still tested
+
+
+def test_cli_shows_a_file_set_without_files_yet_as_ok_with_a_warning(tmp_path):
+    (tmp_path / "landing").mkdir()
+    path = _write_intent(tmp_path, [_source("file", {"uri": (tmp_path / "landing").as_uri()}, [_file_object("*.csv")], name="drops")])
+
+    result = runner.invoke(_cli(), ["test", str(path)])
+    as_json = runner.invoke(_cli(), ["test", str(path), "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    assert "ok, warning" in result.stdout
+    assert "things: warning: path '*.csv' matches no file yet" in result.stdout
+    (row,) = json.loads(as_json.stdout)
+    assert (row["ok"], row["objects"][0]["problems"]) == (True, [])
+    assert row["objects"][0]["warnings"][0].startswith("path '*.csv' matches no file yet; its schema is declared")
