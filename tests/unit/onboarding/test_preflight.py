@@ -185,6 +185,7 @@ def test_an_unreachable_catalog_is_a_problem_naming_its_configuration(settings, 
     monkeypatch.setenv("PYICEBERG_CATALOG__QAPREFLIGHT__TYPE", "rest")
     monkeypatch.setenv("PYICEBERG_CATALOG__QAPREFLIGHT__URI", "http://127.0.0.1:9")
     monkeypatch.setenv("PYICEBERG_CATALOG__QAPREFLIGHT__CREDENTIAL", "qa-client:qa-catalog-secret")
+    monkeypatch.setenv("PYICEBERG_CATALOG__QAPREFLIGHT__OAUTH2_SERVER_URI", "http://127.0.0.1:9/v1/oauth/tokens")
 
     report = preflight(_intent(), settings())
 
