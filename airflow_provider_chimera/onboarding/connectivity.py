@@ -30,18 +30,20 @@ from airflow_provider_chimera.sources import (
     UnsupportedSourceError,
     source_reader,
 )
-from airflow_provider_chimera.sources.base import SourceRefusedError, airflow_connection
+from airflow_provider_chimera.sources.base import CheckWarning, SourceRefusedError, airflow_connection
 
 DEFAULT_TIMEOUT_S = 30.0
 _SHOWN_FOUND = 20
 
 
 class ObjectReport(BaseModel):
-    """One object of a source: ``ok`` when it exists with the columns the intent names."""
+    """One object of a source: ``ok`` when it exists with the columns the intent names; a
+    warning (a declared file set with no file yet) leaves it ``ok``."""
 
     name: str
     ok: bool
     problems: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
 
 class SourceReport(BaseModel):
@@ -55,6 +57,11 @@ class SourceReport(BaseModel):
     objects: list[ObjectReport] = Field(default_factory=list)
     found: list[str] | None = None  # ``objects: "all"``: what the connection sees
     elapsed_s: float
+
+    @property
+    def warnings(self) -> list[str]:
+        """``<object>: <warning>`` for each object's warnings."""
+        return [f"{obj.name}: {warning}" for obj in self.objects for warning in obj.warnings]
 
 
 def test_intent(intent: Intent, timeout_s: float = DEFAULT_TIMEOUT_S, grant: Grant | None = None) -> list[SourceReport]:
@@ -105,13 +112,14 @@ def check_source(intent_name: str, source: Source, grant: Grant | None = None) -
             reason = f"connected; {len(found)} object(s) found"
         else:
             checked = hook.check_objects(list(source.objects))
-            objects = [
-                ObjectReport(name=name, ok=not problems, problems=[scrub(p) for p in problems])
-                for name, problems in checked.items()
-            ]
+            objects = [_object_report(name, findings, scrub) for name, findings in checked.items()]
             failed = [o.name for o in objects if not o.ok]
+            warned = [o.name for o in objects if o.warnings]
             if failed:
                 reason = f"{len(failed)} of {len(objects)} object(s) cannot be read: {', '.join(failed)}"
+            elif warned:
+                reason = (f"connected; {len(objects) - len(warned)} object(s) found with the columns named, "
+                          f"{len(warned)} with a warning: {', '.join(warned)}")
             else:
                 reason = f"connected; {len(objects)} object(s) found with the columns named"
         ok = all(o.ok for o in objects)
@@ -129,6 +137,13 @@ def check_source(intent_name: str, source: Source, grant: Grant | None = None) -
         found=[scrub(name) for name in found] if found is not None else None,
         elapsed_s=round(time.monotonic() - start, 3),
     )
+
+
+def _object_report(name: str, findings: list[str], scrub: Scrubber) -> ObjectReport:
+    """A :class:`~airflow_provider_chimera.sources.base.CheckWarning` is a warning, anything else a problem."""
+    problems = [scrub(f) for f in findings if not isinstance(f, CheckWarning)]
+    warnings = [scrub(f) for f in findings if isinstance(f, CheckWarning)]
+    return ObjectReport(name=name, ok=not problems, problems=problems, warnings=warnings)
 
 
 def connection_secrets(connection: Connection, grant: Grant | None = None, source_type: str | None = None) -> list[str]:
@@ -166,6 +181,7 @@ def describe(report: SourceReport) -> list[str]:
     lines = [report.reason]
     for obj in report.objects:
         lines.extend(f"{obj.name}: {problem}" for problem in obj.problems)
+        lines.extend(f"{obj.name}: warning: {warning}" for warning in obj.warnings)
     if report.found:
         shown = ", ".join(report.found[:_SHOWN_FOUND])
         more = f" and {len(report.found) - _SHOWN_FOUND} more" if len(report.found) > _SHOWN_FOUND else ""

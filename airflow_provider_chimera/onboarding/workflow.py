@@ -8,8 +8,10 @@ and ``chimera onboard`` runs them one after the other, so both do exactly the sa
 writes ``onboarding.<step>`` to the audit log (intent and content hash) and records itself as done
 for that version in the intent's onboarding state (:mod:`.state`): running a done step again does
 nothing but say so, and a later step refuses to run before the earlier ones are done for the same
-version. What a new version needs is decided once, by ``validate``, against the last version whose
-onboarding completed:
+version. ``validate`` also runs the preflight (:mod:`.preflight`): what the platform must provide
+(the event connection, the policy keys, the Iceberg catalog) is checked before any other step,
+every problem listed at once; its warnings (no mail connection) are logged and audited. What a new
+version needs is decided once, by ``validate``, against the last version whose onboarding completed:
 
 - ``new``: never onboarded: everything is tested, harvested and announced;
 - ``widen``: objects or columns were added: only those are harvested and announced;
@@ -38,6 +40,7 @@ from airflow_provider_chimera.contract.load import IntentError, parse_intent
 from airflow_provider_chimera.contract.model import Intent
 from airflow_provider_chimera.onboarding import state as onboarding_state
 from airflow_provider_chimera.onboarding.errors import StepError
+from airflow_provider_chimera.onboarding.preflight import preflight
 from airflow_provider_chimera.onboarding.superset import register_intent
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 from airflow_provider_chimera.tenancy.authorize import AuthorizationError, authorize_or_raise, relative_file
@@ -202,13 +205,17 @@ def _harvest(scope: Intent, run: Run):
 
 
 def validate(run: Run) -> dict[str, Any]:
-    """The file validated when the run was read; here the folder's rules (one writer per table)."""
+    """The file validated when the run was read; here the folder's rules (one writer per table) and
+    the preflight (what the platform must provide), every problem of both at once."""
     from airflow_provider_chimera.pipelines import discover
     from airflow_provider_chimera.registry.manifest import onboarded_in
 
     folder = run.settings.intents_dir if run.in_intents_folder else run.path.parent
     found = discover(folder, onboarded_in(run.registry))
     mine = [str(p) for error in found.errors for p in error.problems if Path(p.file).resolve() == run.path.resolve()]
+    # What the platform must provide (event connection, policy keys, catalog...): every problem at once.
+    checked = preflight(run.intent, run.settings)
+    mine.extend(str(finding) for finding in checked.problems)
     if mine:
         raise StepError("; ".join(mine))
     diff = run.diff
@@ -225,6 +232,12 @@ def validate(run: Run) -> dict[str, Any]:
         "narrow": "scope only narrowed: pipelines retired, nothing harvested",
         "change": "settings changed, nothing added",
     }[run.kind]
+    details["preflight"] = checked.passed
+    if checked.warnings:
+        for finding in checked.warnings:
+            log.warning("preflight of intent %s: %s", run.intent.name, finding)
+        details["warnings"] = [str(finding) for finding in checked.warnings]
+        details["summary"] += f"; preflight: {len(checked.warnings)} warning(s): " + "; ".join(f.problem for f in checked.warnings)
     return details
 
 
@@ -243,7 +256,14 @@ def test_connectivity(run: Run) -> dict[str, Any]:
     failed = [s for s in sources if not s["ok"]]
     if failed:
         raise StepError("; ".join(f"source {s['source']} ({s['type']}): {s['reason']}" for s in failed))
-    return {"sources": sources, "summary": f"{len(sources)} source(s) reachable"}
+    details: dict[str, Any] = {"sources": sources, "summary": f"{len(sources)} source(s) reachable"}
+    warnings = [f"source {r.source} ({r.type}): {warning}" for r in reports for warning in r.warnings]
+    if warnings:  # e.g. a landing folder with no file yet: onboarding goes on
+        for warning in warnings:
+            log.warning("onboarding of %s: %s", run.intent.name, warning)
+        details["warnings"] = warnings
+        details["summary"] += f"; {len(warnings)} warning(s): " + "; ".join(warnings)
+    return details
 
 
 test_connectivity.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, despite its name

@@ -78,6 +78,12 @@ class Extract(ABC):
         return pa.RecordBatchReader.from_batches(self.schema, self.batches())
 
 
+class CheckWarning(str):
+    """A finding of :meth:`SourceReader.check_object` that does not make the object unreadable:
+    the connectivity test reports it as a warning and onboarding goes on (a declared file set
+    whose landing folder has no file yet). Any other finding is a problem."""
+
+
 class SourceReader(ABC):
     """Base of the per-type source readers in this package."""
 
@@ -128,7 +134,8 @@ class SourceReader(ABC):
 
     @abstractmethod
     def check_object(self, obj: SourceObject) -> list[str]:
-        """Open a real connection and look ``obj`` up: why it cannot be read (empty: it can).
+        """Open a real connection and look ``obj`` up: why it cannot be read (empty: it can);
+        a :class:`CheckWarning` among them is only a warning.
 
         Checks that the object exists and has the columns it names and its ``incremental``
         cursor column, with the cheapest request the source answers (a catalogue query, a

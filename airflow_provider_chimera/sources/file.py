@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from airflow_provider_chimera.contract.arrow import arrow_schema
 from airflow_provider_chimera.contract.model import FullMode, IncrementalMode, SourceObject
 from airflow_provider_chimera.errors import FixRequired
-from airflow_provider_chimera.sources.base import Extract, Position, Rejected, SourceReader
+from airflow_provider_chimera.sources.base import CheckWarning, Extract, Position, Rejected, SourceReader
 from airflow_provider_chimera.sources.jsonarray import JsonArrayError, array_items
 from airflow_provider_chimera.sources.paths import Confinement, checked_pattern
 from airflow_provider_chimera.sources.records import READ_ERRORS, JsonRecords, conform, row_json
@@ -119,8 +119,19 @@ class FileReader(SourceReader):
     def check_object(self, obj: SourceObject) -> list[str]:
         """The path must match a file; for CSV and Parquet, the first file's header must hold the
         object's columns (all declared fields when it names none). JSON records may leave fields
-        out, so their fields are not looked for."""
+        out, so their fields are not looked for.
+
+        No file yet (an empty or missing landing folder) is only a :class:`CheckWarning` when the
+        object declares its schema: files arrive later and its runs read them then (decision 0055).
+        """
         confinement, files = self.list_files(obj)
+        if not files and obj.schema_ is not None:
+            full = obj.ingestion is not None and isinstance(obj.ingestion.mode, FullMode)
+            return [CheckWarning(
+                f"path {obj.path!r} matches no file yet; its schema is declared, so onboarding goes on and "
+                + ("its runs fail until a file arrives (a full reload of nothing would empty the table)" if full
+                   else "its runs load the files as they arrive")
+            )]
         if not files:
             return [f"path {obj.path!r} matches no file"]
         if obj.format not in ("csv", "parquet"):

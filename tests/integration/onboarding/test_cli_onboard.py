@@ -167,3 +167,88 @@ def test_a_table_that_does_not_exist_stops_onboarding_at_the_connectivity_test(h
     again = _onboard(str(path))
     assert again.exit_code == 0, again.output
     assert {kind: len(_messages(home.bootstrap, topic, timeout=5)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 1)
+
+
+def _audited(intent: str) -> list[str]:
+    from airflow_provider_chimera.registry.audit import entries
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry() as registry, registry.session(read_only=True) as session:
+        return [e.action for e in reversed(entries(session, intent=intent, limit=None))]
+
+
+def test_a_missing_event_connection_stops_onboarding_before_any_step_naming_how_to_create_it(home, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__EVENTS_KAFKA_CONN_ID", "qa_onboard_no_events")
+    path = _intent_file(home.intents, "customers")
+
+    failed = _onboard(str(path))
+
+    assert failed.exit_code == 2, failed.output
+    assert _steps(failed.output) == ["✗ preflight"]
+    assert "✗ preflight: 1 problem(s) to fix before onboarding qa_onboard; no step has run" in failed.output
+    assert ("1. event connection: connection 'qa_onboard_no_events' is not defined ([chimera] events_kafka_conn_id): "
+            "onboarding publishes its events through it") in failed.output
+    assert ("to fix: create it: `airflow connections add qa_onboard_no_events --conn-type kafka --conn-extra "
+            "'{\"bootstrap.servers\": \"<host:port>,...\"}'`") in failed.output
+    assert _audited("qa_onboard") == []
+    assert home.smtp.inbox.messages == []
+    assert {kind: len(_messages(home.bootstrap, topic, timeout=3)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 0)
+
+    # Created as it says, onboarding runs every step.
+    monkeypatch.setenv("AIRFLOW_CONN_QA_ONBOARD_NO_EVENTS", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": home.bootstrap}}))
+    fixed = _onboard(str(path))
+    assert fixed.exit_code == 0, fixed.output
+    assert {kind: len(_messages(home.bootstrap, topic)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 1)
+
+
+def test_a_missing_mail_connection_warns_and_onboards(home, monkeypatch):
+    from airflow_provider_chimera.onboarding.workflow import STEPS
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SMTP_CONN_ID", "qa_onboard_no_smtp")
+    path = _intent_file(home.intents, "customers")
+
+    result = _onboard(str(path))
+
+    assert result.exit_code == 0, result.output
+    assert _steps(result.output) == [f"✓ {step}" for step in STEPS]
+    assert ("⚠ mail connection: connection 'qa_onboard_no_smtp' is not defined ([chimera] smtp_conn_id): team 'qa' "
+            "(qa-onboard@example.com) is not mailed about this onboarding or its pipelines; onboarding goes on") in result.output
+    assert "to fix: create it: `airflow connections add qa_onboard_no_smtp --conn-type smtp" in result.output
+    assert home.smtp.inbox.messages == []
+    assert {kind: len(_messages(home.bootstrap, topic)) for kind, topic in home.topics.items()} == dict.fromkeys(home.topics, 1)
+    assert _audited("qa_onboard")[-1] == "onboarding.notify"
+
+
+def test_an_empty_landing_folder_warns_and_onboards(home, tmp_path):
+    from airflow_provider_chimera.onboarding.workflow import STEPS
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    data = intent_with(
+        {
+            "name": "drops",
+            "type": "file",
+            "connection": {"uri": landing.as_uri()},
+            "objects": [{
+                "name": "orders",
+                "path": "orders/*.csv",
+                "format": "csv",
+                "schema": {"fields": [{"name": "id", "type": "long", "nullable": False}, {"name": "total", "type": "double"}]},
+                "ingestion": {"trigger": {"type": "adhoc"}, "mode": {"type": "incremental"},
+                              "target": {"namespace": "qa", "table": "landing_orders"}},
+            }],
+        },
+        name="qa_landing",
+        team=TEAM,
+    )
+    path = home.intents / "qa_landing.json"
+    path.write_text(json.dumps(data, indent=1))
+
+    result = _onboard(str(path))
+
+    assert result.exit_code == 0, result.output
+    assert _steps(result.output) == [f"✓ {step}" for step in STEPS]
+    assert ("  ⚠ source drops (file): orders: path 'orders/*.csv' matches no file yet; its schema is declared, so "
+            "onboarding goes on and its runs load the files as they arrive") in result.output.splitlines()
+    data = _messages(home.bootstrap, home.topics["onboarding-completion"])[0]["data"]
+    assert (data["intent"], data["targets"]) == ("qa_landing", ["qa.landing_orders"])

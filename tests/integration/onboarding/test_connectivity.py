@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from airflow_provider_chimera.cli.connectivity import register
 from airflow_provider_chimera.contract import parse_intent
-from airflow_provider_chimera.onboarding.connectivity import SourceReport
+from airflow_provider_chimera.onboarding.connectivity import SourceReport, describe
 from airflow_provider_chimera.onboarding.connectivity import test_intent as run_test
 from tests.helpers import (
     adhoc_ingestion,
@@ -252,15 +252,32 @@ def test_file_ok(tmp_path):
     assert _test("file", {"uri": tmp_path.as_uri()}, "all").found == ["a.csv"]
 
 
-def test_file_without_match_or_column_is_named(tmp_path):
+def test_file_without_a_column_is_named_and_one_without_a_match_is_a_warning(tmp_path):
     (tmp_path / "a.csv").write_text("id,updated_at\n1,2026-11-01T00:00:00Z\n")
     objects = [_file_object("*.parquet", "parquet"), {**_file_object("*.csv"), "name": "csv_things"}]
     report = _test("file", {"uri": tmp_path.as_uri()}, objects)
     assert not report.ok
-    assert _problems(report) == {
-        "things": ["path '*.parquet' matches no file"],
-        "csv_things": [f"columns ['sku'] are not in {tmp_path / 'a.csv'}"],
-    }
+    assert _problems(report) == {"things": [], "csv_things": [f"columns ['sku'] are not in {tmp_path / 'a.csv'}"]}
+    assert report.warnings == [
+        "things: path '*.parquet' matches no file yet; its schema is declared, so onboarding goes on and its runs "
+        "load the files as they arrive"
+    ]
+
+
+def test_an_empty_or_missing_landing_folder_is_a_warning_when_the_schema_is_declared(tmp_path):
+    (tmp_path / "landing").mkdir()
+    objects = [_file_object("landing/*.csv"), {**_file_object("not_yet_created/*.json", "json"), "name": "later"}]
+
+    report = _test("file", {"uri": tmp_path.as_uri()}, objects)
+
+    assert report.ok, report
+    assert _problems(report) == {"things": [], "later": []}
+    assert [w.split(":")[0] for w in report.warnings] == ["things", "later"]
+    assert report.reason == "connected; 0 object(s) found with the columns named, 2 with a warning: things, later"
+    assert describe(report)[1] == (
+        "things: warning: path 'landing/*.csv' matches no file yet; its schema is declared, so onboarding goes on "
+        "and its runs load the files as they arrive"
+    )
 
 
 def test_resolved_env_value_is_scrubbed_from_errors(tmp_path, monkeypatch):
@@ -355,3 +372,18 @@ def test_cli_text_table_and_exit_codes(pg, tmp_path):
     assert result.exit_code == 1
     assert f"{invalid}: /team: Field required" in result.stderr
     assert "connected; 1 object(s) found" in result.stdout  # the valid file is still tested
+
+
+def test_cli_shows_a_file_set_without_files_yet_as_ok_with_a_warning(tmp_path):
+    (tmp_path / "landing").mkdir()
+    path = _write_intent(tmp_path, [_source("file", {"uri": (tmp_path / "landing").as_uri()}, [_file_object("*.csv")], name="drops")])
+
+    result = runner.invoke(_cli(), ["test", str(path)])
+    as_json = runner.invoke(_cli(), ["test", str(path), "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    assert "ok, warning" in result.stdout
+    assert "things: warning: path '*.csv' matches no file yet" in result.stdout
+    (row,) = json.loads(as_json.stdout)
+    assert (row["ok"], row["objects"][0]["problems"]) == (True, [])
+    assert row["objects"][0]["warnings"][0].startswith("path '*.csv' matches no file yet; its schema is declared")

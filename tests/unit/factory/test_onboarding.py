@@ -121,3 +121,35 @@ def test_onboarding_steps_run_on_the_teams_queue(tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW__CHIMERA__TEAM_QUEUE", "")
     dag = build_onboarding_dags(tmp_path)["chimera_onboard__sales_crm"]
     assert {task.queue for task in dag.tasks} == {conf.get("operators", "default_queue")}
+
+
+def test_the_onboarding_dags_first_task_runs_the_preflight_before_any_other_step(tmp_path, monkeypatch):
+    """Built as the scheduler builds it: the DAG's first task fails naming every preflight problem."""
+    from types import SimpleNamespace
+
+    from airflow_provider_chimera.onboarding.workflow import OnboardingFailed
+
+    intents = tmp_path / "intents"
+    intents.mkdir()
+    shutil.copy(FIXTURES / "sales_crm.json", intents)
+    for option, value in {
+        "INTENTS_DIR": str(intents),
+        "SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'registry.db'}",
+        "WAREHOUSE": str(tmp_path / "warehouse"),
+        "EVENTS_KAFKA_CONN_ID": "qa_dag_no_events",
+        "SMTP_CONN_ID": "qa_dag_no_smtp",
+        "PII_KEY_SECRET": "",
+    }.items():
+        monkeypatch.setenv(f"AIRFLOW__CHIMERA__{option}", value)
+    dag = build_onboarding_dags(intents)["chimera_onboard__sales_crm"]
+    (first,) = [task for task in dag.tasks if not task.upstream_task_ids]
+
+    with pytest.raises(OnboardingFailed) as failed:
+        first.execute({"dag": SimpleNamespace(dag_id=dag.dag_id), "run_id": "manual__preflight"})
+
+    assert (first.task_id, failed.value.step) == ("validate", "validate")
+    assert failed.value.reason.startswith(
+        "event connection: connection 'qa_dag_no_events' is not defined ([chimera] events_kafka_conn_id)"
+    )
+    assert "; policy key: [chimera] pii_key_secret is not set; columns public.customers.email (pii: keyed_hash)" in failed.value.reason
+    assert "clear task validate of DAG chimera_onboard__sales_crm" in failed.value.retry

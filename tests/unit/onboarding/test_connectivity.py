@@ -87,3 +87,14 @@ def test_secrets_of_a_uri_include_the_decoded_password(monkeypatch):
     monkeypatch.setenv("QA_HOST", "db.internal")
     secrets = connection_secrets(Connection(uri="postgresql://u:${env:QA_PW}@${env:QA_HOST}/db"))
     assert set(secrets) == {"p%40ss", "p@ss", "db.internal"}
+
+
+def test_a_document_set_without_a_file_is_still_a_problem(tmp_path):
+    """Only an object that declares its schema may wait for its files: a ``pdf`` set names none."""
+    source = {"name": "docs", "type": "pdf", "connection": {"uri": tmp_path.as_uri()}, "objects": [{"name": "manuals", "path": "*.pdf"}]}
+    intent = parse_intent(json.dumps(intent_with(source)).encode(), "qa_intent.json")
+
+    (report,) = run_test(intent, 10)
+
+    assert not report.ok
+    assert (report.objects[0].problems, report.warnings) == (["path '*.pdf' matches no file"], [])

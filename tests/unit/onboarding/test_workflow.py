@@ -58,6 +58,11 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW__CHIMERA__INTENTS_DIR", str(intents))
     monkeypatch.setenv("AIRFLOW__CHIMERA__WAREHOUSE", str(tmp_path / "warehouse"))
     monkeypatch.setenv("AIRFLOW__CHIMERA__CATALOG_NAME", "chimera_test")
+    # The preflight looks the event and mail connections up (events and mails themselves are stand-ins).
+    monkeypatch.setenv("AIRFLOW__CHIMERA__EVENTS_KAFKA_CONN_ID", "qa_workflow_events")
+    monkeypatch.setenv("AIRFLOW_CONN_QA_WORKFLOW_EVENTS", json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": "127.0.0.1:9092"}}))
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SMTP_CONN_ID", "qa_workflow_smtp")
+    monkeypatch.setenv("AIRFLOW_CONN_QA_WORKFLOW_SMTP", json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": 2525}))
     settings = load_settings()
     registry = open_registry(settings)
     calls: dict[str, list] = {"events": [], "mails": [], "harvests": []}
@@ -207,13 +212,15 @@ def test_narrowing_retires_the_pipeline_without_harvest_or_onboarding_events(env
 
 
 def test_a_failing_connectivity_test_stops_there_notifies_and_a_retry_after_the_fix_completes(env):
-    path = env.write(_object("customers", "customers.csv"), _object("orders", "missing.csv"))
+    (env.data / "broken.csv").write_text("id\n1\n")  # no column label
+    path = env.write(_object("customers", "customers.csv"), _object("orders", "broken.csv"))
 
     with pytest.raises(OnboardingFailed) as failed:
         env.run(path)
 
     assert failed.value.step == "test_connectivity"
-    assert "source files (file): 1 of 2 object(s) cannot be read: orders; orders: path 'missing.csv' matches no file" in failed.value.reason
+    assert (f"source files (file): 1 of 2 object(s) cannot be read: orders; orders: columns ['label'] are not in "
+            f"{env.data / 'broken.csv'}") in failed.value.reason
     assert "--from-step test_connectivity" in failed.value.retry
     entry = _audit(env)[-1]
     assert (entry.action, entry.details["step"], entry.details["steps_done"]) == ("onboarding.failed", "test_connectivity", ["validate"])
@@ -229,7 +236,7 @@ def test_a_failing_connectivity_test_stops_there_notifies_and_a_retry_after_the_
     assert env.calls["harvests"] == [] and env.calls["events"] == []
     assert "failed at step test_connectivity" in env.blocker(CUSTOMERS)
 
-    (env.data / "missing.csv").write_text("id,label\n")
+    (env.data / "broken.csv").write_text("id,label\n")
     outcomes = env.run(path, from_step="test_connectivity")
 
     assert [o.step for o in outcomes] == list(STEPS[1:])
@@ -323,7 +330,8 @@ def test_chimera_onboard_prints_each_step_exits_2_on_a_failure_and_resumes_from_
     def steps(output: str) -> list[str]:
         return [line.split(":")[0] for line in output.splitlines() if line[:2] in ("✓ ", "= ", "- ", "✗ ")]
 
-    path = env.write(_object("customers", "customers.csv"), _object("orders", "missing.csv"))
+    (env.data / "broken.csv").write_text("id\n1\n")  # no column label
+    path = env.write(_object("customers", "customers.csv"), _object("orders", "broken.csv"))
 
     failed = CliRunner().invoke(app, ["onboard", str(path)])
 
@@ -331,7 +339,7 @@ def test_chimera_onboard_prints_each_step_exits_2_on_a_failure_and_resumes_from_
     assert steps(failed.output) == ["✓ validate", "✗ test_connectivity"]
     assert f"to retry: fix the cause, then clear task test_connectivity of DAG chimera_onboard__shop in the Airflow UI, or run `chimera onboard {path} --from-step test_connectivity`" in failed.output
 
-    (env.data / "missing.csv").write_text("id,label\n")
+    (env.data / "broken.csv").write_text("id,label\n")
     resumed = CliRunner().invoke(app, ["onboard", str(path), "--from-step", "test_connectivity"])
 
     assert resumed.exit_code == 0, resumed.output
@@ -355,3 +363,78 @@ def test_a_table_ready_mail_that_was_not_sent_is_tried_again_on_the_next_publish
     assert _audit(env, "pipeline.table_ready") == []
     assert notify_table_ready(pipeline, {"published": True}, settings=env.settings, registry=env.registry) is True
     assert len(_audit(env, "pipeline.table_ready")) == 1
+
+
+def _classified(name: str, path: str, **classification: str) -> dict:
+    obj = _object(name, path)
+    obj["ingestion"]["classification"] = classification
+    return obj
+
+
+def test_the_preflight_stops_onboarding_at_its_first_step_naming_every_problem(env, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CHIMERA__EVENTS_KAFKA_CONN_ID", "qa_workflow_no_kafka")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__PII_KEY_SECRET", "")
+    settings = __import__("airflow_provider_chimera.settings", fromlist=["load_settings"]).load_settings()
+    path = env.write(_classified("customers", "customers.csv", label="pii"))
+
+    with pytest.raises(OnboardingFailed) as failed:
+        run_all(path, registry=env.registry, settings=settings)
+
+    assert failed.value.step == "validate"
+    assert failed.value.reason.startswith(
+        "event connection: connection 'qa_workflow_no_kafka' is not defined ([chimera] events_kafka_conn_id)"
+    )
+    assert "; policy key: [chimera] pii_key_secret is not set; columns customers.label (pii: keyed_hash) need it" in failed.value.reason
+    assert "--from-step validate" in failed.value.retry
+    (entry,) = _audit(env)
+    assert (entry.action, entry.details["step"], entry.details["steps_done"]) == ("onboarding.failed", "validate", [])
+    assert [(kind, details["step"]) for kind, _, details in env.calls["mails"]] == [("failure", "validate")]
+    assert env.onboarded() is None and env.calls["events"] == []
+
+
+def test_chimera_onboard_lists_the_preflight_problems_and_runs_no_step(env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from airflow_provider_chimera.cli.app import app
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__EVENTS_KAFKA_CONN_ID", "qa_workflow_no_kafka")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SMTP_CONN_ID", "qa_workflow_no_smtp")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__PII_KEY_SECRET", "")
+    path = env.write(_classified("customers", "customers.csv", label="pii"))
+
+    result = CliRunner().invoke(app, ["onboard", str(path)])
+
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "✗ preflight: 2 problem(s) to fix before onboarding shop; no step has run"
+    assert lines[1] == "  1. event connection: connection 'qa_workflow_no_kafka' is not defined ([chimera] events_kafka_conn_id): onboarding publishes its events through it"
+    assert lines[2].startswith("     to fix: create it: `airflow connections add qa_workflow_no_kafka --conn-type kafka --conn-extra ")
+    assert lines[3] == "  2. policy key: [chimera] pii_key_secret is not set; columns customers.label (pii: keyed_hash) need it"
+    assert lines[5].startswith("  ⚠ mail connection: connection 'qa_workflow_no_smtp' is not defined")
+    assert lines[-1] == f"then run `chimera onboard {path}` again"
+    assert _audit(env) == [] and env.state() == {}
+
+
+def test_a_missing_mail_connection_and_an_empty_landing_folder_warn_and_onboarding_completes(env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from airflow_provider_chimera.cli.app import app
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SMTP_CONN_ID", "qa_workflow_no_smtp")
+    path = env.write(_object("customers", "customers.csv"), _object("orders", "landing/*.csv"))  # no folder yet
+
+    result = CliRunner().invoke(app, ["onboard", str(path)])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("preflight: ready: event connection 'qa_workflow_events', Iceberg catalog 'chimera_test' (embedded)")
+    assert lines[1].startswith("⚠ mail connection: connection 'qa_workflow_no_smtp' is not defined ([chimera] smtp_conn_id)")
+    warning = ("source files (file): orders: path 'landing/*.csv' matches no file yet; its schema is declared, so onboarding "
+               "goes on and its runs fail until a file arrives (a full reload of nothing would empty the table)")
+    assert f"  ⚠ {warning}" in lines
+    assert sum("mail connection" in line for line in lines) == 1  # shown once, though step validate reports it too
+    validate, connectivity = _audit(env)[:2]
+    assert validate.details["warnings"][0].startswith("mail connection: connection 'qa_workflow_no_smtp' is not defined")
+    assert connectivity.details["warnings"] == [warning]
+    assert connectivity.details["sources"][0]["ok"] is True
+    assert env.state()["completed"]["pipelines"] == [CUSTOMERS, ORDERS]
