@@ -4,7 +4,6 @@ threshold breach, alert the team once per run through a local SMTP server and th
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
 from airflow_provider_chimera.governance.wap import QualityGateError
 from tests.conftest import SERVICES
-from tests.helpers import intent_with, run_task, single_object_source
+from tests.helpers import intent_with, json_events_on, run_task, single_object_source
 
 SMTP_CONN = "chimera_test_smtp"
 EVENTS_CONN = "chimera_test_events"
@@ -88,25 +87,8 @@ def _context(pipeline, run_id: str, error: BaseException, *, state: str = "faile
     return {**ti.get_template_context(), "exception": error}
 
 
-def _events(topic: str, count: int, timeout: float = 30.0) -> list[dict]:
-    from confluent_kafka import Consumer
-
-    consumer = Consumer({"bootstrap.servers": SERVICES["CHIMERA_KAFKA_BOOTSTRAP"], "group.id": f"test-{topic}",
-                         "auto.offset.reset": "earliest"})
-    consumer.subscribe([topic])
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < count and time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            found.append({"key": message.key().decode(), "headers": dict(message.headers() or []), **json.loads(message.value())})
-        extra = consumer.poll(2.0)
-        assert extra is None or extra.error(), f"unexpected event: {extra.value()!r}"
-    finally:
-        consumer.close()
-    return found
+def _events(topic: str, count: int) -> list[dict]:
+    return json_events_on(SERVICES["CHIMERA_KAFKA_BOOTSTRAP"], topic, count)
 
 
 def _alert_rows():
