@@ -116,7 +116,7 @@ def test_a_quality_gate_that_stops_a_publish_alerts_the_team_once(tmp_path, cata
     ((recipients, mail),) = home.smtp.inbox.messages
     assert recipients == [SUPPORT]
     assert mail["Subject"] == "Chimera: run scheduled__1 of qa_intent_src_drops failed (quality gate)"
-    body = mail.get_payload(decode=True).decode() if not mail.is_multipart() else mail.get_payload()[0].get_payload(decode=True).decode()
+    body = next(part.get_payload(decode=True).decode() for part in mail.walk() if part.get_content_type() == "text/html")
     assert "no negative amounts (failed_rows): failed" in body and "-7.25" not in body
     assert f"{BASE_URL}/dags/qa_intent_src_drops/runs/scheduled__1" in body
 
