@@ -217,7 +217,7 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
             "that a run of one of its pipelines failed for good (after its last try, a quality gate "
             "that stopped the publish, a quarantine threshold breach): CloudEvents JSON of type "
             "``chimera.pipeline.failed``, keyed by the pipeline id, once per run; the team's "
-            "``support_email`` is mailed too. See docs/events.md.\n"
+            "``support_email`` is mailed too. See docs/alerts.md.\n"
         ),
         "version_added": "0.1.0",
         "type": "string",

@@ -195,3 +195,14 @@ def test_a_run_alerts_once_and_delivery_failures_are_recorded_not_raised(pipelin
 def test_without_a_registry_the_alert_is_still_attempted(pipeline):
     outcome = notify_failure(pipeline, failure(RuntimeError("boom")), CHANNELS, BASE, None)
     assert outcome is not None and set(outcome) == {"email", "kafka"}
+
+
+def test_the_example_in_the_docs_has_the_events_shape(pipeline):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "alerts.md").read_text()
+    (example,) = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", text, re.S)]
+    event = cloud_event(alert_of(pipeline, failure(gate_error()), BASE, now=AT))
+    assert set(example) == set(event) and set(example["data"]) == set(event["data"])
+    assert (example["type"], example["source"]) == (event["type"], event["source"])
