@@ -211,6 +211,19 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "lakehouse.events",
         "default": "chimera.events",
     },
+    "pipeline_failed_topic": {
+        "description": (
+            "Kafka topic (on ``events_kafka_conn_id``, created if missing) where Chimera alerts a team "
+            "that a run of one of its pipelines failed for good (after its last try, a quality gate "
+            "that stopped the publish, a quarantine threshold breach): CloudEvents JSON of type "
+            "``chimera.pipeline.failed``, keyed by the pipeline id, once per run; the team's "
+            "``support_email`` is mailed too. See docs/alerts.md.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "lakehouse.pipeline-failed",
+        "default": "chimera.pipeline-failed",
+    },
     "smtp_conn_id": {
         "description": (
             "Airflow SMTP connection through which Chimera mails a team's ``support_email`` "

@@ -72,6 +72,7 @@ class ChimeraSettings(BaseModel):
     audit_retention_hours: int
     events_kafka_conn_id: str
     events_topic: str
+    pipeline_failed_topic: str
     smtp_conn_id: str
     datasource_onboarding_topic: str
     onboarding_completion_topic: str

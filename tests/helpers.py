@@ -209,3 +209,27 @@ def create_kafka_topic(bootstrap: str, topic: str, partitions: int = 1):
         if time.monotonic() > deadline:
             raise AssertionError(f"Kafka topic {topic} created but not in the broker's metadata after 30 s: {found}")
         time.sleep(0.2)
+
+
+def json_events_on(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[dict]:
+    """The first ``count`` JSON messages of ``topic``, each as its parsed value plus ``key`` and
+    ``headers``; fails if one more arrives within 2 s."""
+    import time
+
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{topic}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    found: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error():
+                continue
+            found.append({"key": message.key().decode(), "headers": dict(message.headers() or []), **json.loads(message.value())})
+        extra = consumer.poll(2.0)
+        assert extra is None or extra.error(), f"unexpected event: {extra.value()!r}"
+    finally:
+        consumer.close()
+    return found

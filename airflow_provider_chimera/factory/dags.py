@@ -15,6 +15,7 @@ from airflow_provider_chimera.pipelines import Pipeline, discover, intent_guard,
 from airflow_provider_chimera.pipelines.resources import pool_name, priority_weight, queue_args
 from airflow_provider_chimera.factory.params import run_params
 from airflow_provider_chimera.factory.schedule import schedule_of, timetable_of
+from airflow_provider_chimera.operators.alerts import AlertOnFailure
 from airflow_provider_chimera.operators.ingest import IngestOperator
 from airflow_provider_chimera.ingest.limits import execution_timeout
 from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
@@ -29,6 +30,7 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings, register: bool = Tr
     """The pipeline's DAG; ``register=False`` builds it without registering it with the DAG file
     being parsed (the error report builds DAGs only to find those that fail)."""
     schedule = schedule_of(pipeline, settings.events_kafka_conn_id)
+    alert = AlertOnFailure(pipeline)  # the team hears once per run that failed for good (governance.alerts)
     with DAG(
         dag_id=pipeline.id,
         auto_register=register,
@@ -55,13 +57,16 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings, register: bool = Tr
             inlet = next((asset for asset in schedule if asset.uri == inlet.uri), inlet)
         # Nothing is read before the intent's onboarding completed: the guard skips the run, with
         # its reason, and the skipped ``ingest`` follows it (decision 0022).
-        guard = OnboardedGuardOperator(task_id="onboarded", intent=pipeline.intent, pipeline_id=pipeline.id, retries=0)
+        guard = OnboardedGuardOperator(
+            task_id="onboarded", intent=pipeline.intent, pipeline_id=pipeline.id, retries=0, on_failure_callback=alert
+        )
         guard >> IngestOperator(
             task_id="ingest",
             pipeline=pipeline,
             inlets=[inlet],
             outlets=[target_asset(pipeline, settings.catalog_name)],
             execution_timeout=execution_timeout(pipeline, settings),  # docs/limits.md
+            on_failure_callback=alert,
         )
     return dag
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_chimera.governance.timeliness import LABELS
-from airflow_provider_chimera.notify import email, kafka
+from airflow_provider_chimera.notify import cloudevents, email, kafka
 
 EVENT_TYPE = "chimera.sla.changed"
 EVENT_SOURCE = "chimera/timeliness"
 KAFKA_FLUSH_SECONDS = kafka.TIMEOUT_SECONDS
+_iso = cloudevents.iso
 
 
 @dataclass(frozen=True)
@@ -69,26 +69,23 @@ def html_body(change: SlaChange) -> str:
         ("Fresh within", change.fresh_within),
         ("Early warning after", change.warn_after or "-"),
     ]
-    cells = "".join(f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return (
         f"<p>The timeliness of pipeline <b>{html.escape(change.pipeline)}</b> of team "
         f"{html.escape(change.team)} changed to <b>{html.escape(label(change.to_state))}</b>.</p>"
-        f"<table>{cells}</table>"
-        "<p>The board of every pipeline: <code>chimera status</code>.</p>"
+        + email.facts_table(rows)
+        + "<p>The board of every pipeline: <code>chimera status</code>.</p>"
     )
 
 
 def cloud_event(change: SlaChange) -> dict[str, Any]:
     """The event for ``change``; its ``id`` is stable, so a resent event can be recognised."""
-    return {
-        "specversion": "1.0",
-        "type": EVENT_TYPE,
-        "source": EVENT_SOURCE,
-        "id": f"chimera-sla-{change.event_id}",
-        "time": _iso(change.at),
-        "subject": change.pipeline,
-        "datacontenttype": "application/json",
-        "data": {
+    return cloudevents.cloud_event(
+        type=EVENT_TYPE,
+        source=EVENT_SOURCE,
+        id=f"chimera-sla-{change.event_id}",
+        time=change.at,
+        subject=change.pipeline,
+        data={
             "pipeline": change.pipeline,
             "intent": change.intent,
             "team": change.team,
@@ -99,7 +96,7 @@ def cloud_event(change: SlaChange) -> dict[str, Any]:
             "fresh_within": change.fresh_within,
             "warn_after": change.warn_after,
         },
-    }
+    )
 
 
 def send_email(conn_id: str, change: SlaChange) -> str:
@@ -110,16 +107,4 @@ def send_email(conn_id: str, change: SlaChange) -> str:
 
 def publish_event(conn_id: str, topic: str, change: SlaChange) -> str:
     """Produce ``change`` as a CloudEvents JSON message on ``topic``; returns the topic once delivered."""
-    kafka.publish(
-        conn_id,
-        topic,
-        key=change.pipeline,
-        value=json.dumps(cloud_event(change)).encode(),
-        headers={"content-type": b"application/cloudevents+json"},  # CloudEvents' structured mode
-        timeout=KAFKA_FLUSH_SECONDS,
-    )
-    return topic
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return cloudevents.publish_cloud_event(conn_id, topic, change.pipeline, cloud_event(change), timeout=KAFKA_FLUSH_SECONDS)

@@ -296,3 +296,26 @@ class MetadataQueueRow(Base):
     pipeline_id: Mapped[str | None] = mapped_column(String(250))
     entity_urn: Mapped[str] = mapped_column(Text)
     proposal: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AlertRow(Base):
+    """The failure alert of one run of a pipeline (``governance/alerts.py``; revision 0006).
+
+    One row per (pipeline, run): the first failing task of a run that fails for good claims it, so
+    a second failing task of the same run (or the same task cleared and failing again) alerts no
+    more. ``notified`` holds each channel's outcome (``{"email": {"status": "sent", "to": ...}}``).
+    No foreign key: a run of a pipeline the registry has not recorded yet still alerts.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("pipeline_id", "run_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    task_id: Mapped[str] = mapped_column(String(250))
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    notified: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

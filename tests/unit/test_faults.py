@@ -39,3 +39,22 @@ def test_kill_ends_the_process_with_sigkill():
     )
     assert done.returncode == -signal.SIGKILL
     assert "survived" not in done.stdout
+
+
+def test_a_scoped_failure_hits_only_its_dag_and_try(monkeypatch):
+    """``<point>@<dag_id>[#<try>]``, comma-separated: what an end-to-end test injects into one
+    pipeline of a whole Airflow stack, or into its first try only."""
+    monkeypatch.setenv("CHIMERA_FAIL_AT", "after_read@dag_a, after_files@dag_b#1")
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "dag_c")
+    fault_point("after_read")
+    fault_point("after_files")
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "dag_a")
+    with pytest.raises(InjectedFailure):
+        fault_point("after_read")
+    fault_point("after_files")
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_ID", "dag_b")
+    monkeypatch.setenv("AIRFLOW_CTX_TRY_NUMBER", "2")
+    fault_point("after_files")  # the retry passes
+    monkeypatch.setenv("AIRFLOW_CTX_TRY_NUMBER", "1")
+    with pytest.raises(InjectedFailure, match=r"failure injected at after_files"):
+        fault_point("after_files")

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import SERVICES
-from tests.helpers import intent_with
+from tests.helpers import intent_with, json_events_on
 
 PIPELINE = "qa_sla_files_things"
 UNRUN = "qa_sla_files_later"  # same intent, never run: its table does not exist
@@ -68,27 +68,8 @@ def home(tmp_path, monkeypatch, kafka_topic):
     return SimpleNamespace(settings=load_settings(), topic=topic)
 
 
-def _events_on(topic: str, count: int, timeout: float = 30.0) -> list[dict]:
-    from confluent_kafka import Consumer
-
-    consumer = Consumer(
-        {"bootstrap.servers": SERVICES["CHIMERA_KAFKA_BOOTSTRAP"], "group.id": f"test-{topic}", "auto.offset.reset": "earliest"}
-    )
-    consumer.subscribe([topic])
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < count and time.monotonic() < deadline:
-            message = consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            found.append({"key": message.key().decode(), "headers": dict(message.headers() or []), **json.loads(message.value())})
-        # Nothing more than expected arrives.
-        extra = consumer.poll(2.0)
-        assert extra is None or extra.error(), f"unexpected event: {extra.value()!r}"
-    finally:
-        consumer.close()
-    return found
+def _events_on(topic: str, count: int) -> list[dict]:
+    return json_events_on(SERVICES["CHIMERA_KAFKA_BOOTSTRAP"], topic, count)
 
 
 def _registry(home):

@@ -10,7 +10,8 @@ from airflow_provider_chimera.registry.audit import entries, record
 from airflow_provider_chimera.registry.db import head_revision, open_registry
 
 TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log", "alembic_version",
-          "check_results", "sla_status", "sla_events", "onboarded_versions", "onboarding_state", "metadata_queue"}
+          "check_results", "sla_status", "sla_events", "onboarded_versions", "onboarding_state", "metadata_queue",
+          "alerts"}
 
 
 def test_migrations_and_audit_round_trip(pg_url, monkeypatch):

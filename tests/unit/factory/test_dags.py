@@ -200,3 +200,18 @@ def test_without_a_team_queue_tasks_stay_on_airflows_default_queue(tmp_path, mon
     shutil.copy(FIXTURES / "sales_crm.json", tmp_path)
     dags = build_dags(tmp_path)
     assert {task.queue for dag in dags.values() for task in dag.tasks} == {conf.get("operators", "default_queue")}
+
+
+def test_every_task_of_a_pipeline_alerts_its_team_when_it_fails_for_good():
+    """The factory only sets the callback; what it does is governance/alerts.py's (test_alerts.py)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    from airflow_provider_chimera.operators.alerts import AlertOnFailure
+
+    dag = build_dags(REPO / "intents")["retail_shop_shop_files_customers"]
+    for task in dag.tasks:
+        (callback,) = task.on_failure_callback
+        assert isinstance(callback, AlertOnFailure) and callback.pipeline.id == dag.dag_id
+        assert not task.on_retry_callback  # a try that will be retried tells no one
+    serialized = DagSerialization.to_dict(dag)  # the callback does not get in the way of serialization
+    assert all(t["__var"].get("has_on_failure_callback") for t in serialized["dag"]["tasks"])

@@ -13,7 +13,8 @@ from airflow_provider_chimera.registry.models import Base
 from airflow_provider_chimera.settings import load_settings
 
 TABLES = {"teams", "projects", "intents", "intent_versions", "sources", "objects", "pipelines", "runs", "audit_log",
-          "check_results", "sla_status", "sla_events", "onboarded_versions", "onboarding_state", "metadata_queue"}
+          "check_results", "sla_status", "sla_events", "onboarded_versions", "onboarding_state", "metadata_queue",
+          "alerts"}
 
 
 def test_default_location_is_under_airflow_home(chimera_home):
