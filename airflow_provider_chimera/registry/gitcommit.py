@@ -9,6 +9,8 @@ often, and a process per read is not needed to follow a few small files. Four la
   and a worktree's ``commondir`` file names the repository holding the shared refs;
 - ``HEAD`` naming a branch (``ref: refs/heads/main``) whose commit is a loose ref file or a line of
   ``packed-refs`` (a fresh clone packs its refs), or a detached ``HEAD`` holding the commit itself;
+- a symbolic link to a checkout (the git-sync sidecar's ``root/<link> -> .worktrees/<commit>``),
+  followed to it as git does;
 - a version checkout of Airflow's ``GitDagBundle``, ``<bundle storage>/<bundle>/versions/<commit>/``:
   the bundle removes its ``.git`` (``prune_dotgit_folder``, on by default), and names the folder
   after the commit, the DAG run's ``bundle_version``. That name is the commit.
@@ -31,7 +33,7 @@ BUNDLE_VERSIONS = "versions"  # GitDagBundle: <storage>/<bundle name>/versions/<
 
 def git_commit(folder: Path | str) -> str | None:
     """The commit checked out in ``folder`` (or the work tree it is inside), else ``None``."""
-    start = Path(folder).absolute()
+    start = Path(folder).resolve()  # the physical path, as git does: a symlink to a checkout (git-sync's) is that checkout
     for directory in (start, *start.parents):
         dotgit = directory / ".git"
         if dotgit.exists():

@@ -92,6 +92,21 @@ def test_a_worktree_whose_gitdir_is_relative(repo, tmp_path):
     assert git_commit(linked) == head
 
 
+def test_a_symlink_to_a_worktree_as_git_sync_lays_it_out(repo, tmp_path):
+    first = commit_intent(repo, "a")
+    second = commit_intent(repo, "b")
+    worktrees = tmp_path / "root" / ".worktrees"
+    worktrees.mkdir(parents=True)
+    git(repo, "worktree", "add", "-q", "--detach", str(worktrees / first), first)
+    link = tmp_path / "root" / "intents-link"
+    link.symlink_to(worktrees / first)
+    assert git_commit(link / "intents") == first
+    git(repo, "worktree", "add", "-q", "--detach", str(worktrees / second), second)
+    link.unlink()
+    link.symlink_to(worktrees / second)  # the sidecar's atomic switch to the new commit
+    assert git_commit(link / "intents") == second
+
+
 def test_an_airflow_bundle_version_checkout_without_dotgit_is_named_by_its_folder(tmp_path):
     commit = "0123456789abcdef0123456789abcdef01234567"
     intents = tmp_path / "dag_bundles" / "chimera" / "versions" / commit / "intents"
