@@ -15,7 +15,8 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
     "intents_dir": {
         "description": (
             "Folder of intent JSON files (the git-synced folder). Empty means the ``intents`` "
-            "folder beside Airflow's DAGs folder.\n"
+            "folder beside Airflow's DAGs folder. DAG files kept in a git DAG bundle with their "
+            "intents name their own folder instead (``settings.use_intents_dir``, docs/git-intents.md).\n"
         ),
         "version_added": "0.1.0",
         "type": "string",

@@ -136,10 +136,30 @@ EMPTY_MEANS = {
 }
 
 
+# The intents folder a DAG file of a DAG bundle declared for its process (use_intents_dir).
+_intents_dir_of_process: Path | None = None
+
+
+def use_intents_dir(folder: Path | str) -> Path:
+    """Make ``folder`` this process's intents folder, over ``[chimera] intents_dir``; returns it.
+
+    For DAG files kept in one git repository with their intents (a ``GitDagBundle``, see
+    docs/git-intents.md): the DAG file names the intents beside it in the same checkout. Airflow
+    parses each DAG file in a process of its own and runs a task in the process that parsed the
+    task's DAG file from the DAG run's bundle version, so the factory, the registry sync and the
+    onboarding steps all read the intents of the very commit whose DAG file they run.
+    """
+    global _intents_dir_of_process
+    _intents_dir_of_process = Path(folder).expanduser()
+    return _intents_dir_of_process
+
+
 def load_settings() -> ChimeraSettings:
     """Read the ``[chimera]`` section now (it is cheap; callers should not cache across runs)."""
     values: dict[str, object] = {}
     for name in CONFIG_OPTIONS:
         value = _option(name)
+        if name == "intents_dir" and _intents_dir_of_process is not None:
+            value = str(_intents_dir_of_process)
         values[name] = EMPTY_MEANS[name]() if value == "" and name in EMPTY_MEANS else value
     return ChimeraSettings.model_validate(values)

@@ -42,9 +42,9 @@ from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.limits import check_intent, column_limit
 from airflow_provider_chimera.registry.manifest import onboarded_in, version_in
 from airflow_provider_chimera.registry.models import IntentRow, PipelineRow
+from airflow_provider_chimera.registry.gitcommit import git_commit
 from airflow_provider_chimera.registry.store import (
     ObjectRows,
-    git_commit,
     intent_row,
     now,
     upsert_intent,

@@ -16,8 +16,8 @@ from airflow_provider_chimera.contract.load import (
 from airflow_provider_chimera.registry.audit import record
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.manifest import read_onboarded, write_onboarded
+from airflow_provider_chimera.registry.gitcommit import git_commit
 from airflow_provider_chimera.registry.store import (
-    git_commit,
     upsert_intent,
     upsert_sources,
     upsert_version,

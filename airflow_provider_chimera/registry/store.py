@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,18 +24,6 @@ ObjectRows = dict[tuple[str, str], tuple[SourceRow, ObjectRow]]
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def git_commit(folder: Path) -> str | None:
-    """The commit checked out in ``folder`` when it is inside a git work tree, else ``None``."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) in (40, 64) else None
 
 
 def _one(session: Session, model, **where):
