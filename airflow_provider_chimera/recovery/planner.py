@@ -32,6 +32,8 @@ from airflow_provider_chimera.recovery.cluster import (
     Cluster,
     Placement,
     Running,
+    ms,
+    seconds,
 )
 from airflow_provider_chimera.recovery.model import (
     PRIORITIES,
@@ -78,10 +80,12 @@ def replan(scenario: Scenario, running: Sequence[Running] = ()) -> Plan:
     lower bound, which assumes they fit the budget). Call it again as pipelines finish, with
     their real durations known."""
     placements = schedule(scenario, running)
-    finishes = [p.finish_s for p in placements] + [r.remaining_s for r in running]
+    # Starts and finishes are whole milliseconds already (cluster.ms): printed as they are, a start
+    # placed at another pipeline's finish is the same float as that finish.
+    finishes = [p.finish_s for p in placements] + [seconds(ms(r.remaining_s)) for r in running]
     return Plan(
-        plan=[PlanEntry(id=p.need.id, start_s=round(p.start_s, 3), finish_s=round(p.finish_s, 3), reason=p.reason) for p in placements],
-        makespan_s=round(max(finishes, default=0.0), 3),
+        plan=[PlanEntry(id=p.need.id, start_s=p.start_s, finish_s=p.finish_s, reason=p.reason) for p in placements],
+        makespan_s=max(finishes, default=0.0),
         lower_bound_s=round(lower_bound(scenario.budget, scenario.pipelines, running), 3),
     )
 
@@ -156,7 +160,7 @@ def _team_queues(pending: Sequence[PipelineNeed], promoted: dict[str, _Promotion
 @dataclass
 class _Reservation:
     need: PipelineNeed
-    at: float
+    at: int  # ms
     spare_cpu: float
     spare_memory: float
 
@@ -230,14 +234,14 @@ class _Planner:
         r = self.reservation
         if r is None:
             return True
-        if self.cluster.now + need.duration_s <= r.at + EPSILON:
+        if self.cluster.now_ms + ms(need.duration_s) <= r.at:
             return True
         return need.cpu <= r.spare_cpu + EPSILON and need.memory_gib <= r.spare_memory + EPSILON
 
     def _start(self, need: PipelineNeed, how: str, order: list[str] | None = None) -> None:
         reason = self._reason(need, how, order or [])
         r = self.reservation
-        if r is not None and self.cluster.now + need.duration_s > r.at + EPSILON:
+        if r is not None and self.cluster.now_ms + ms(need.duration_s) > r.at:
             r.spare_cpu -= need.cpu
             r.spare_memory -= need.memory_gib
         self.queues[need.team].remove(need)
@@ -262,9 +266,9 @@ class _Planner:
         elif how == "backfill":
             r = self.reservation
             assert r is not None
-            ends_first = cluster.now + need.duration_s <= r.at + EPSILON
+            ends_first = cluster.now_ms + ms(need.duration_s) <= r.at
             parts.append(
-                f"backfilled ahead of {r.need.id} (reserved from {_seconds(r.at)}): "
+                f"backfilled ahead of {r.need.id} (reserved from {_seconds(seconds(r.at))}): "
                 + ("finishes before that" if ends_first else "fits beside it")
                 + ", so it delays nothing placed before it"
             )
@@ -273,7 +277,7 @@ class _Planner:
             parts.append(f"ahead of {head.id}, which needs {_resources(head)} and does not fit yet")
         elif not promoted:
             parts.append(f"next in {need.team} by priority" + (", shortest first" if self._has_peer(need) else ""))
-        if cluster.now <= EPSILON and not self.running:
+        if cluster.now_ms == 0 and not self.running:
             parts.append("started at once within the budget")
         elif how != "reserved":
             when = f"started when {self.freed} freed" if self.freed else "started within the budget"
