@@ -90,6 +90,11 @@ class Cluster:
     def busy(self) -> bool:
         return bool(self._heap)
 
+    @property
+    def next_finish_ms(self) -> int:
+        """When (ms) the next running pipeline finishes (the caller checked :attr:`busy`)."""
+        return self._heap[0][0]
+
     def advance(self) -> list[PipelineNeed]:
         """Move to the next finish time and release every pipeline that ends then; those pipelines."""
         finish = self._heap[0][0]
