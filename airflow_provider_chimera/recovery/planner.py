@@ -64,7 +64,9 @@ __all__ = ["FAIR_HORIZON", "LONG_FRACTION", "PASSES", "STRETCH", "Running", "low
 
 
 def lower_bound(budget: Budget, pending: Sequence[PipelineNeed], running: Sequence[Running] = ()) -> float:
-    """No plan finishes sooner: max(Σ cpu·duration / CPU, Σ memory·duration / memory, longest duration).
+    """No plan finishes sooner: max(Σ cpu·duration / CPU, Σ memory·duration / memory, longest chain),
+    a chain being an item and the items it waits for (``after``), one after the other; a single
+    item is a chain of one.
 
     Pipelines already running count with the time they still need."""
     work = [(p.cpu, p.memory_gib, p.duration_s) for p in pending] + [(r.need.cpu, r.need.memory_gib, r.remaining_s) for r in running]
@@ -73,8 +75,24 @@ def lower_bound(budget: Budget, pending: Sequence[PipelineNeed], running: Sequen
     return max(
         sum(cpu * seconds for cpu, _, seconds in work) / budget.cpu,
         sum(memory * seconds for _, memory, seconds in work) / budget.memory_gib,
-        max(seconds for _, _, seconds in work),
+        _longest_chain(pending, running),
     )
+
+
+def _longest_chain(pending: Sequence[PipelineNeed], running: Sequence[Running]) -> float:
+    own = {r.need.id: r.remaining_s for r in running} | {p.id: p.duration_s for p in pending}
+    after = {p.id: p.after for p in pending}
+    total: dict[str, float] = {}
+    for start in own:
+        path, at = [], start
+        while at in own and at not in total:  # the model rejects circles
+            path.append(at)
+            at = after.get(at)
+        base = total.get(at, 0.0) if at is not None else 0.0
+        for item in reversed(path):
+            base += own[item]
+            total[item] = base
+    return max(total.values(), default=0.0)
 
 
 def plan(scenario: Scenario) -> Plan:
@@ -193,6 +211,8 @@ class _Planner:
     def run(self) -> list[Placement]:
         self.cluster = Cluster(self.scenario.budget, list(self.running))
         self.freed = ""
+        # Items not finished yet: one whose ``after`` is among them waits (the model: ``after``).
+        self.unfinished = {p.id for queue in self.queues.values() for p in queue} | {r.need.id for r in self.running}
         self.held_s = dict.fromkeys(self.queues, 0.0)  # dominant share x seconds held while waiting
         self.entitled_s = dict.fromkeys(self.queues, 0.0)  # entitled share x seconds while waiting
         while True:
@@ -201,6 +221,7 @@ class _Planner:
                 break
             self._account(seconds(self.cluster.next_finish_ms) - self.cluster.now)
             done = self.cluster.advance()
+            self.unfinished.difference_update(p.id for p in done)
             self.freed = _freed(done)
         left = [p.id for queue in self.queues.values() for p in queue]
         if left:  # the model rejects pipelines larger than the budget, so this is a planner bug
@@ -244,7 +265,10 @@ class _Planner:
         order = self._fair_order()
         reserved = self.reservation.need if self.reservation is not None else None
         for team in order:
-            head = self.queues[team][0]
+            ready = self._ready(team)
+            if not ready:
+                continue  # its next items wait for their earlier intervals to finish
+            head = ready[0]
             if head is not reserved and self.cluster.fits(head) and self._spares_reservation(head):
                 self._start(head, "head" if reserved is None else "backfill", order=order)
                 return True
@@ -256,11 +280,15 @@ class _Planner:
         # by the reservation, the other teams' heads are not. Without reservations (a benchmark
         # variant), any team's pipelines may overtake its head.
         for team in [reserved.team] if reserved is not None else [] if self.reserve else order:
-            for need in self.queues[team][1:]:
+            for need in self._ready(team)[1:]:
                 if self.cluster.fits(need) and self._spares_reservation(need):
                     self._start(need, "backfill" if reserved is not None else "overtake", order=order)
                     return True
         return False
+
+    def _ready(self, team: str) -> list[PipelineNeed]:
+        """The team's queue without the items still waiting for an unfinished one (``after``)."""
+        return [p for p in self.queues[team] if p.after not in self.unfinished]
 
     def _spares_reservation(self, need: PipelineNeed) -> bool:
         r = self.reservation
@@ -283,6 +311,8 @@ class _Planner:
 
     def _reason(self, need: PipelineNeed, how: str, order: list[str]) -> str:
         parts = [f"{need.priority} in {need.team}"]
+        if need.after is not None:
+            parts.append(f"after {need.after} (its interval before) finished")
         cluster = self.cluster
         promoted = need.id in self.promoted and how != "backfill"
         if promoted:
@@ -306,7 +336,7 @@ class _Planner:
                 + ", so it delays nothing placed before it"
             )
         elif how == "overtake":
-            head = self.queues[need.team][0]
+            head = self._ready(need.team)[0]
             parts.append(f"ahead of {head.id}, which needs {_resources(head)} and does not fit yet")
         elif not promoted:
             parts.append(f"next in {need.team} by priority" + (", shortest first" if self._has_peer(need) else ""))

@@ -209,3 +209,20 @@ def test_replan_keeps_running_pipelines_resources_until_they_end():
 
 def test_an_empty_scenario_has_an_empty_plan():
     assert plan(scenario(1, 1)).model_dump() == {"plan": [], "makespan_s": 0.0, "lower_bound_s": 0.0}
+
+
+def test_an_item_starts_only_after_the_item_it_waits_for_has_finished_even_when_that_one_is_running():
+    chain = [dict(need("d@1", "a", "low", 1, 100), after=None), dict(need("d@2", "a", "low", 1, 100), after="d@1"),
+             dict(need("e@2", "b", "critical", 1, 50), after="e@1")]
+    running = [Running(PipelineNeed(id="e@1", team="b", priority="critical", cpu=1, memory_gib=1, duration_s=300), remaining_s=120)]
+    result = replan(scenario(8, 100, *chain), running)
+    times = {e.id: (e.start_s, e.finish_s) for e in result.plan}
+    assert times == {"d@1": (0.0, 100.0), "d@2": (100.0, 200.0), "e@2": (120.0, 170.0)}
+    assert result.lower_bound_s == 200.0  # the longest chain: d@1 then d@2
+    shuffled = scenario(8, 100, *reversed(chain))
+    assert replan(shuffled, running) == result
+
+
+def test_items_waiting_in_a_circle_are_rejected():
+    with pytest.raises(ValueError, match=r"/pipelines/0 \(x\)/after: waits in a circle"):
+        scenario(8, 100, dict(need("x", "a", "low", 1, 100), after="y"), dict(need("y", "a", "low", 1, 100), after="x"))
