@@ -24,6 +24,9 @@ Event-driven list scheduling (``docs/recovery.md`` gives the measurements behind
   shortest plan kept). Started late, such a pipeline alone stretches the whole recovery. Its
   resources count in its team's share.
 
+- **One pipeline's runs in date order.** An item naming another in ``after`` (the same pipeline's
+  run of the interval before) waits outside its team's queue until that one has finished.
+
 The plan is deterministic: ties are broken by pipeline id and team name.
 """
 
