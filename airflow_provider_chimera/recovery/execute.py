@@ -1,7 +1,7 @@
 """Carrying a recovery plan out through Airflow, wave by wave.
 
-Each wave starts the plan's pipelines whose planned start is now (clearing a failed run's task
-instances, or triggering a run, through the REST API), then waits until a started run finishes
+Each wave starts the plan's runs whose planned start is now (clearing a failed run's task
+instances, or creating a missed run with its logical date, through the REST API), then waits until a started run finishes
 and plans the rest again from that moment: the pipelines still running hold their estimated
 resources for their remaining time, finished ones have freed theirs after their real duration.
 So a run longer or shorter than its estimate moves the rest of the plan, and the budget holds on
@@ -43,14 +43,19 @@ class Outcome:
 
 
 def start(api, recovery: Recovery) -> str:
-    """Start ``recovery`` in Airflow; the DAG run id it runs as."""
-    dag_id = recovery.need.id
+    """Start ``recovery`` in Airflow; the DAG run id it runs as. A missed run is created with its
+    logical date and, for a ``partitioned`` pipeline, its data interval (REST API v2
+    ``POST /dags/{dag_id}/dagRuns``), as the scheduler would have created it."""
+    dag_id = recovery.dag
     if recovery.action == "clear":
         api.post(f"/dags/{dag_id}/clearTaskInstances", {
             "dry_run": False, "dag_run_id": recovery.dag_run_id, "only_failed": True, "reset_dag_runs": True,
         })
         return recovery.dag_run_id
-    run = api.post(f"/dags/{dag_id}/dagRuns", {"logical_date": None, "note": "chimera recovery"})
+    body = {"logical_date": recovery.logical_date.isoformat() if recovery.logical_date else None, "note": "chimera recovery"}
+    if recovery.data_interval is not None:
+        body.update(data_interval_start=recovery.data_interval[0].isoformat(), data_interval_end=recovery.data_interval[1].isoformat())
+    run = api.post(f"/dags/{dag_id}/dagRuns", body)
     return run["dag_run_id"]
 
 
@@ -71,14 +76,15 @@ def carry_out(
     outcome = Outcome()
     while pending or running:
         now = clock()
-        for dag_id, started in list(running.items()):
+        for item, started in list(running.items()):
+            dag_id = started.recovery.dag
             state = api.get(f"/dags/{dag_id}/dagRuns/{started.dag_run_id}")["state"]
             if state in FINISHED:
-                del running[dag_id]
+                del running[item]
                 duration = round(now - started.at, 3)
-                outcome.runs.append({"id": dag_id, "dag_run_id": started.dag_run_id, "wave": started.wave, "state": state, "duration_s": duration})
-                log.info("recovery: %s %s after %.0f s", dag_id, state, duration)
-                audit("recovery.finished", {"pipeline": dag_id, "dag_run_id": started.dag_run_id, "state": state, "duration_s": duration})
+                outcome.runs.append({"id": item, "dag_id": dag_id, "dag_run_id": started.dag_run_id, "wave": started.wave, "state": state, "duration_s": duration})
+                log.info("recovery: %s %s after %.0f s", item, state, duration)
+                audit("recovery.finished", {"pipeline": item, "dag_id": dag_id, "dag_run_id": started.dag_run_id, "state": state, "duration_s": duration})
         if pending:
             # A run past its estimate is assumed to end by the next poll: it holds its resources until then.
             held = [Running(s.recovery.need, max(s.recovery.need.duration_s - (now - s.at), poll_s)) for s in running.values()]
@@ -95,7 +101,8 @@ def carry_out(
                 dag_run_id = start(api, recovery)
                 running[entry.id] = Started(recovery, dag_run_id, clock(), outcome.waves)
                 log.info("recovery wave %d: %s (%s): %s", outcome.waves, entry.id, recovery.action, entry.reason)
-                audit("recovery.started", {"pipeline": entry.id, "action": recovery.action, "dag_run_id": dag_run_id, "released_at": released_at,
+                audit("recovery.started", {"pipeline": entry.id, "dag_id": recovery.dag, "action": recovery.action, "dag_run_id": dag_run_id,
+                                           "logical_date": recovery.logical_date.isoformat() if recovery.logical_date else None, "released_at": released_at,
                                            "wave": outcome.waves, "why_needed": recovery.why, "reason": entry.reason,
                                            "cpu": recovery.need.cpu, "memory_gib": recovery.need.memory_gib,
                                            "expected_s": recovery.need.duration_s})

@@ -14,6 +14,11 @@ Plan::
     {"plan": [{"id": "sales_crm_orders", "start_s": 0, "finish_s": 600, "reason": "..."}],
      "makespan_s": 600, "lower_bound_s": 600}
 
+An item may name in ``after`` another item that must finish before it starts: one pipeline's runs
+of several intervals are items of their own, each after the run of the interval before, so they
+run in date order. An ``after`` naming no item of the scenario counts as finished (in a re-plan:
+as finished, or running until its remaining time).
+
 Times are seconds from the moment the plan is made.
 """
 
@@ -56,6 +61,8 @@ class PipelineNeed(_Model):
     cpu: Positive
     memory_gib: Positive
     duration_s: Positive
+    after: str | None = None
+    """The id of the item that must finish before this one starts (the same pipeline's earlier interval)."""
 
 
 class Scenario(_Model):
@@ -73,12 +80,22 @@ class Scenario(_Model):
             if p.id in seen:
                 raise ValueError(f"{where}/id: {p.id!r} is listed twice")
             seen.add(p.id)
+            if p.after == p.id:
+                raise ValueError(f"{where}/after: an item cannot wait for itself")
             if p.cpu > self.budget.cpu:
                 raise ValueError(f"{where}/cpu: {p.cpu:g} exceeds the whole CPU budget of {self.budget.cpu:g}; it could never start")
             if p.memory_gib > self.budget.memory_gib:
                 raise ValueError(
                     f"{where}/memory_gib: {p.memory_gib:g} exceeds the whole memory budget of {self.budget.memory_gib:g} GiB; it could never start"
                 )
+        after = {p.id: p.after for p in self.pipelines}
+        for index, p in enumerate(self.pipelines):
+            chain, at = {p.id}, p.after
+            while at in after:
+                if at in chain:
+                    raise ValueError(f"/pipelines/{index} ({p.id})/after: waits in a circle ({' -> '.join(sorted(chain))}); it could never start")
+                chain.add(at)
+                at = after[at]
         return self
 
     def weight(self, team: str) -> float:

@@ -61,7 +61,8 @@ def recover(since: dt.datetime, settings: ChimeraSettings, *, dry_run: bool, act
 
         audit("recovery.planned", {
             "since": since.isoformat(), "dry_run": dry_run, "budget": budget.model_dump(),
-            "pipelines": [{"id": r.need.id, "action": r.action, "why": r.why} for r in recoveries],
+            "pipelines": [{"id": r.need.id, "dag_id": r.dag, "action": r.action, "why": r.why,
+                           "logical_date": r.logical_date.isoformat() if r.logical_date else None} for r in recoveries],
             "makespan_s": plan.makespan_s, "lower_bound_s": plan.lower_bound_s,
         })
         report = RecoveryReport(since, recoveries, plan, budget, None)

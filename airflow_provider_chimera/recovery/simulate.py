@@ -36,20 +36,21 @@ from airflow_provider_chimera.recovery.planner import lower_bound
 
 
 def greedy(scenario: Scenario, queue: Sequence[PipelineNeed]) -> list[Placement]:
-    """Whenever a pipeline ends, start every queued pipeline that fits, in queue order."""
+    """Whenever a pipeline ends, start every queued pipeline that fits (and whose ``after`` finished), in queue order."""
     cluster = Cluster(scenario.budget)
     waiting = list(queue)
+    unfinished = {p.id for p in waiting}  # an item waits for its ``after`` to finish
     placed: list[Placement] = []
     while waiting:
         still = []
         for need in waiting:
-            if cluster.fits(need):
+            if need.after not in unfinished and cluster.fits(need):
                 placed.append(cluster.start(need))
             else:
                 still.append(need)
         waiting = still
         if waiting:
-            cluster.advance()
+            unfinished.difference_update(p.id for p in cluster.advance())
     return placed
 
 

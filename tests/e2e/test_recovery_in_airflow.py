@@ -1,4 +1,5 @@
-"""Recovery on a real scheduler: 30 pipelines of three teams fail, `chimera recover --since` reruns them.
+"""Recovery on a real scheduler: 30 pipelines of three teams fail, `chimera recover --since` reruns them;
+and a three-day outage of a daily partitioned pipeline is recovered day by day, in date order.
 
 The pipelines first run once, so the registry knows their real CPU, memory and duration. Their
 source files are then broken and every pipeline fails. After the files are fixed, `chimera recover`
@@ -26,6 +27,9 @@ PRIORITIES = ["critical", "critical", "high", "high", "high", "medium", "medium"
 FIELDS = [{"name": "id", "type": "long", "nullable": False}, {"name": "name", "type": "string"}]
 GOOD = "id,name\n" + "".join(f"{i},row {i}\n" for i in range(200))
 BROKEN = "identifier,label\n1,x\n"  # the columns the contract names are missing: the run fails
+DAILY = "rec_daily_files_events"  # a daily partitioned pipeline (its intent: _daily_intent)
+DAYS = [dt.datetime(2026, 11, d, tzinfo=dt.UTC) for d in (1, 2, 3)]
+DAILY_GOOD = "id,ts\n" + "".join(f"{d * 10 + n},2026-11-0{d}T{n:02d}:30:00+00:00\n" for d in (1, 2, 3) for n in range(5))
 
 
 def _intent(team: str, folder) -> dict:
@@ -49,6 +53,15 @@ def _intent(team: str, folder) -> dict:
     }
 
 
+def _daily_intent(folder) -> dict:
+    fields = [{"name": "id", "type": "long", "nullable": False}, {"name": "ts", "type": "timestamptz"}]
+    events = {"name": "events", "path": "events.csv", "format": "csv", "schema": {"fields": fields},
+              "ingestion": {"trigger": {"type": "timed", "schedule": "@daily"}, "mode": {"type": "partitioned", "column": "ts", "granularity": "day"},
+                            "target": {"table": "daily_events"}}}
+    return {"version": 1, "name": "rec_daily", "team": {"name": "alpha", "support_email": "alpha@example.com"}, "project": "recovery_daily",
+            "declaration": DECLARATION, "sources": [{"name": "files", "type": "file", "connection": {"uri": f"file://{folder}"}, "objects": [events]}]}
+
+
 def _write_all(data, content: str) -> None:
     for team in TEAMS:
         for n in range(PER_TEAM):
@@ -67,6 +80,8 @@ def stack(tmp_path_factory):
     _write_all(data, GOOD)
     for team in TEAMS:
         (intents / f"rec_{team}.json").write_text(json.dumps(_intent(team, data / team)))
+    (data / "daily").mkdir()
+    (data / "daily" / "events.csv").write_text(DAILY_GOOD)
     airflow = AirflowStack(home, intents, {
         "AIRFLOW__CHIMERA__TASK_RETRIES": "0",
         "AIRFLOW__CHIMERA__RECOVERY_CPU": "2",
@@ -78,6 +93,9 @@ def stack(tmp_path_factory):
         airflow.start()
         for team in TEAMS:
             airflow.wait_for_run(f"chimera_onboard__rec_{team}", timeout=300)
+        # Onboarded after the others: onboardings creating one Iceberg namespace at once can race.
+        (intents / "rec_daily.json").write_text(json.dumps(_daily_intent(data / "daily")))
+        airflow.wait_for_run("chimera_onboard__rec_daily", timeout=300)
         yield SimpleNamespace(airflow=airflow, data=data)
     finally:
         airflow.stop()
@@ -171,3 +189,48 @@ def test_thirty_failed_pipelines_recover_within_the_budget_in_the_plans_order(st
           f"before one of an earlier wave (scheduler jitter), {exceptions} documented priority exception(s), peak {peak_cpu:.2f} CPU / {peak_memory:.2f} GiB "
           f"(budget 2 / 4), planned makespan {plan['makespan_s']:.0f} s, lower bound {plan['lower_bound_s']:.0f} s, "
           f"real {(max(e for _, e in intervals.values()) - min(s for s, _ in intervals.values())).total_seconds():.0f} s")
+
+
+def test_a_three_day_outage_of_a_daily_partitioned_pipeline_is_recovered_day_by_day(stack):
+    """Three daily runs fail (their source broken); `chimera recover` clears all three, not only the
+    newest, one after the other in date order, each rerun keeping its own day as its window."""
+    airflow = stack.airflow
+    events = stack.data / "daily" / "events.csv"
+    events.write_text(BROKEN)
+    since = dt.datetime.now(dt.UTC).isoformat()
+    airflow.unpause(DAILY)
+    failed = {}
+    for day in DAYS:
+        response = airflow.api.post(f"/dags/{DAILY}/dagRuns", json={
+            "logical_date": day.isoformat(), "data_interval_start": day.isoformat(), "data_interval_end": (day + dt.timedelta(days=1)).isoformat()})
+        response.raise_for_status()
+        failed[day] = response.json()["dag_run_id"]
+
+    def settled():  # the three runs, and the one the scheduler made on unpausing, have ended
+        runs = airflow.runs(DAILY)
+        ended = all(r["state"] in ("success", "failed") for r in runs) and set(failed.values()) <= {r["dag_run_id"] for r in runs}
+        return runs if ended else None
+
+    runs = airflow.wait(settled, 600, "the three days' runs to end", every=3)
+    assert {r["dag_run_id"]: r["state"] for r in runs if r["dag_run_id"] in failed.values()} == dict.fromkeys(failed.values(), "failed")
+    events.write_text(DAILY_GOOD)  # the source is fixed; the runs stay failed until recovered
+
+    done = airflow.run("chimera", "recover", "--since", since, "--format", "json", check=False, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    outcome = json.loads(done.stdout)
+    ids = [f"{DAILY}@{day.isoformat()}" for day in DAYS]
+    assert [e["id"] for e in outcome["plan"]] == ids  # three items, in date order
+    assert [r["dag_run_id"] for r in outcome["runs"]] == [failed[day] for day in DAYS]  # each day's own run, finished in order
+    assert {r["state"] for r in outcome["runs"]} == {"success"}
+    assert [r["wave"] for r in outcome["runs"]] == [1, 2, 3]  # one at a time, each after the day before
+
+    spans = []
+    for day in DAYS:
+        run = airflow.get(f"/dags/{DAILY}/dagRuns/{failed[day]}")
+        window = (dt.datetime.fromisoformat(run["data_interval_start"]), dt.datetime.fromisoformat(run["data_interval_end"]))
+        assert window == (day, day + dt.timedelta(days=1))  # the rerun loaded its own day
+        ti = airflow.get(f"/dags/{DAILY}/dagRuns/{failed[day]}/taskInstances/ingest")
+        assert ti["state"] == "success", (day, ti["state"])
+        spans.append((dt.datetime.fromisoformat(ti["start_date"]), dt.datetime.fromisoformat(ti["end_date"])))
+    assert all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1)), spans
+    print(f"daily recovery: {len(spans)} days in order, ingest spans {[(s.isoformat(), e.isoformat()) for s, e in spans]}")

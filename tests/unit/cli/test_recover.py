@@ -81,3 +81,26 @@ def test_without_a_scenario_it_says_what_to_give(home):
     result = runner.invoke(app, ["recover"])
     assert result.exit_code == 2
     assert "give the pipelines to recover: --scenario FILE" in result.output
+
+
+def test_a_consumer_re_simulating_the_json_plan_sees_no_overlap(home):
+    """Durations as estimates give them (microseconds, sums that drift in binary floating point):
+    each start in the printed plan is 0 or exactly the printed finish of a pipeline it follows, and
+    replaying the printed starts and finishes with exact comparisons never holds more than the budget."""
+    durations = [0.1, 0.2, 0.3, 123.456789, 0.7, 1e-4, 59.999999, 3600.000001, 17.25, 0.30000000000000004]
+    pipelines = [
+        {"id": f"p{i:02d}", "team": f"team-{i % 3}", "priority": ["critical", "high", "medium", "low"][i % 4],
+         "cpu": [1, 2, 0.5][i % 3], "memory_gib": [1, 0.5, 2][i % 3], "duration_s": durations[i % len(durations)] * (1 + i // len(durations))}
+        for i in range(40)
+    ]
+    scenario = {"budget": {"cpu": 3, "memory_gib": 4}, "pipelines": pipelines}
+    result = runner.invoke(app, ["recover", "--scenario", str(write(home, scenario)), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)["plan"]
+    finishes = {e["finish_s"] for e in plan}
+    assert all(e["start_s"] == 0.0 or e["start_s"] in finishes for e in plan)
+    needs = {p["id"]: p for p in pipelines}
+    for at in sorted({e["start_s"] for e in plan}):
+        running = [needs[e["id"]] for e in plan if e["start_s"] <= at < e["finish_s"]]
+        assert sum(p["cpu"] for p in running) <= 3 and sum(p["memory_gib"] for p in running) <= 4, at
+    assert max(e["finish_s"] for e in plan) == json.loads(result.output)["makespan_s"]

@@ -140,7 +140,8 @@ def test_within_a_team_a_higher_priority_starts_first_unless_overtaken_without_d
                 overtaken += 1
             else:
                 in_order += 1
-    assert in_order > 3 * overtaken > 0, (in_order, overtaken)
+    # Backfilling overtakes where it delays nothing; 2x leaves room for it on these memory-heavy scenarios.
+    assert in_order > 2 * overtaken > 0, (in_order, overtaken)
 
 
 def test_equal_pipelines_start_strictly_by_priority_within_each_team():
@@ -166,22 +167,29 @@ def test_a_long_pipeline_that_would_stretch_the_plan_goes_right_after_its_teams_
     (long,) = [e for e in result.plan if e.id == "a-long"]
     assert (long.start_s, long.finish_s) == (100.0, 900.0)  # in priority order: 600 s to 1400 s
     assert long.reason == (
-        "low in a; long-running (800 s): placed by priority it would finish at 1400 s, past 1050 s, so it goes right after a's critical pipelines; "
+        "low in a; long-running (800 s): first among a's low pipelines it would finish at 1400 s, past 1000 s, so it goes right after a's critical pipelines; "
         "waited for 2 CPU and 1 GiB to free up, reserved so nothing smaller delayed it"
     )
     assert (result.makespan_s, result.lower_bound_s) == (1000.0, 1000.0)
 
 
-def test_a_long_pipeline_still_too_late_after_the_critical_ones_goes_first():
+def test_a_long_pipeline_first_moves_to_the_front_of_its_own_class():
+    pipelines = [need(f"a-m{i}", "a", "medium", 2, 100) for i in range(6)] + [need(f"a-l{i}", "a", "low", 2, 100) for i in range(6)]
+    result = plan(scenario(4, 100, *pipelines, need("a-long", "a", "low", 2, 700)))
+    (long,) = [e for e in result.plan if e.id == "a-long"]
+    assert (long.start_s, long.finish_s) == (300.0, 1000.0)  # right after the medium ones, not ahead of them
+    assert long.reason.startswith("low in a; long-running (700 s): placed by priority it would finish at 1300 s, past 950 s, so it goes first among a's low pipelines")
+    assert (result.makespan_s, result.lower_bound_s) == (1000.0, 950.0)
+
+
+def test_a_long_pipeline_never_goes_ahead_of_its_teams_critical_pipelines():
     pipelines = [need(f"a-{i}", "a", "critical", 2, 100) for i in range(8)] + [need("a-long", "a", "low", 2, 800)]
     result = plan(scenario(4, 100, *pipelines))
     (long,) = [e for e in result.plan if e.id == "a-long"]
-    assert long.start_s == 0.0
-    assert long.reason == (
-        "low in a; long-running (800 s): right after a's critical pipelines it would finish at 1200 s, past 840 s, so it goes first in its team; "
-        "started at once within the budget"
-    )
-    assert (result.makespan_s, result.lower_bound_s) == (800.0, 800.0)
+    assert (long.start_s, long.finish_s) == (400.0, 1200.0)  # after the 8 critical ones, two at a time
+    assert all(e.finish_s <= long.start_s for e in result.plan if e.id != "a-long")
+    # Critical pipelines first costs makespan here (the bound is 800 s): the price of the rule.
+    assert (result.makespan_s, result.lower_bound_s) == (1200.0, 800.0)
 
 
 def test_the_plan_does_not_depend_on_the_input_order():
@@ -201,3 +209,20 @@ def test_replan_keeps_running_pipelines_resources_until_they_end():
 
 def test_an_empty_scenario_has_an_empty_plan():
     assert plan(scenario(1, 1)).model_dump() == {"plan": [], "makespan_s": 0.0, "lower_bound_s": 0.0}
+
+
+def test_an_item_starts_only_after_the_item_it_waits_for_has_finished_even_when_that_one_is_running():
+    chain = [dict(need("d@1", "a", "low", 1, 100), after=None), dict(need("d@2", "a", "low", 1, 100), after="d@1"),
+             dict(need("e@2", "b", "critical", 1, 50), after="e@1")]
+    running = [Running(PipelineNeed(id="e@1", team="b", priority="critical", cpu=1, memory_gib=1, duration_s=300), remaining_s=120)]
+    result = replan(scenario(8, 100, *chain), running)
+    times = {e.id: (e.start_s, e.finish_s) for e in result.plan}
+    assert times == {"d@1": (0.0, 100.0), "d@2": (100.0, 200.0), "e@2": (120.0, 170.0)}
+    assert result.lower_bound_s == 200.0  # the longest chain: d@1 then d@2
+    shuffled = scenario(8, 100, *reversed(chain))
+    assert replan(shuffled, running) == result
+
+
+def test_items_waiting_in_a_circle_are_rejected():
+    with pytest.raises(ValueError, match=r"/pipelines/0 \(x\)/after: waits in a circle"):
+        scenario(8, 100, dict(need("x", "a", "low", 1, 100), after="y"), dict(need("y", "a", "low", 1, 100), after="x"))
