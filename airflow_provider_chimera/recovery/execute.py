@@ -55,7 +55,32 @@ def start(api, recovery: Recovery) -> str:
     body = {"logical_date": recovery.logical_date.isoformat() if recovery.logical_date else None, "note": "chimera recovery"}
     if recovery.data_interval is not None:
         body.update(data_interval_start=recovery.data_interval[0].isoformat(), data_interval_end=recovery.data_interval[1].isoformat())
-    run = api.post(f"/dags/{dag_id}/dagRuns", body)
+    from airflow_provider_chimera.airflow_api import AirflowApiError
+
+    try:
+        run = api.post(f"/dags/{dag_id}/dagRuns", body)
+    except AirflowApiError as exc:
+        if exc.status != 409 or recovery.logical_date is None:
+            raise
+        return _existing(api, recovery)
+    return run["dag_run_id"]
+
+
+def _existing(api, recovery: Recovery) -> str:
+    """The run Airflow already has at ``recovery``'s logical date (the scheduler, or an operator,
+    created the missed run after the plan was made: Airflow answers 409): cleared if it failed,
+    followed as it is otherwise."""
+    from airflow_provider_chimera.airflow_api import AirflowApiError
+
+    when = recovery.logical_date.isoformat()
+    runs = api.get(f"/dags/{recovery.dag}/dagRuns", logical_date_gte=when, logical_date_lte=when, limit=1)["dag_runs"]
+    if not runs:
+        raise AirflowApiError(f"Airflow API: DAG {recovery.dag} has a run at {when} (HTTP 409) that it does not list")
+    run = runs[0]
+    if run["state"] == "failed":
+        api.post(f"/dags/{recovery.dag}/clearTaskInstances", {
+            "dry_run": False, "dag_run_id": run["dag_run_id"], "only_failed": True, "reset_dag_runs": True,
+        })
     return run["dag_run_id"]
 
 

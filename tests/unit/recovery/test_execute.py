@@ -63,3 +63,36 @@ def test_waves_keep_the_budget_replan_on_real_durations_and_audit_each_decision(
     finished = {r["id"]: r for r in outcome.runs}
     assert finished["a_crit"]["duration_s"] >= 30
     assert [a for a, _ in audited].count("recovery.wave") == outcome.waves == 3
+
+
+class _Conflicting:
+    """Airflow that already holds the missed run: its POST answers 409, as the REST API does."""
+
+    def __init__(self, state):
+        self.state, self.calls = state, []
+
+    def post(self, path, body):
+        from airflow_provider_chimera.airflow_api import AirflowApiError
+
+        self.calls.append((path, body))
+        if path.endswith("/dagRuns"):
+            raise AirflowApiError(f"Airflow API POST {path}: HTTP 409: already exists", 409)
+        return {}
+
+    def get(self, path, **params):
+        assert params["logical_date_gte"] == params["logical_date_lte"] == "2026-12-05T00:00:00+00:00"
+        return {"dag_runs": [{"dag_run_id": "scheduled__2026-12-05T00:00:00+00:00", "state": self.state}]}
+
+
+def test_a_missed_run_the_scheduler_created_meanwhile_is_followed_and_cleared_if_it_failed():
+    import datetime as dt
+
+    from airflow_provider_chimera.recovery.execute import start
+
+    need = PipelineNeed(id="p@2026-12-05", team="a", priority="high", cpu=1, memory_gib=1, duration_s=10)
+    when = dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc)
+    missed = Recovery(need, "trigger", None, "missed", "p", when)
+    for state, cleared in (("running", False), ("failed", True)):
+        airflow = _Conflicting(state)
+        assert start(airflow, missed) == "scheduled__2026-12-05T00:00:00+00:00"
+        assert [path for path, _ in airflow.calls] == ["/dags/p/dagRuns"] + (["/dags/p/clearTaskInstances"] if cleared else [])
