@@ -9,8 +9,9 @@ wrong count. In order, as a user would drive them (docs/run-windows.md):
    (its data interval), and the asset event it leaves triggers ``follow`` for the same day;
 2. an ad hoc REST trigger without a logical date and with ``{"window": <date>}`` in its conf (a
    declared Param of the DAG's trigger form) loads exactly that day;
-3. an Airflow backfill of five days writes five windows, every run in its first try, in the team's
-   pool; a second backfill over the same days (reprocessing them) leaves every row as it was.
+3. an Airflow backfill of five days (REST, as the UI's dialog) writes five windows, every run in its
+   first try, in the team's pool; a second one over the same days (``airflow backfill create
+   --reprocess-behavior completed``) reruns them and leaves every row as it was.
 
 Runs on the shared stack (conftest.py) with its own intents sub-folder.
 """
@@ -143,13 +144,18 @@ def test_a_backfill_of_five_days_writes_five_windows_and_a_second_backfill_chang
     _finished(airflow, DAILY)
     before = _days(airflow, "events")
 
-    def backfill(reprocess: str) -> list[dict]:
-        response = airflow.api.post("/backfills", json={
-            "dag_id": DAILY, "from_date": f"{days[0]}T00:00:00Z", "to_date": f"{days[-1]}T00:00:00Z",
-            "max_active_runs": 5, "reprocess_behavior": reprocess, "run_backwards": False, "dag_run_conf": {},
-        })
-        assert response.status_code in (200, 201), response.text
-        backfill_id = response.json()["id"]
+    def backfill(reprocess: str, through: str) -> list[dict]:
+        if through == "rest":  # as the UI's backfill dialog does
+            response = airflow.api.post("/backfills", json={
+                "dag_id": DAILY, "from_date": f"{days[0]}T00:00:00Z", "to_date": f"{days[-1]}T00:00:00Z",
+                "max_active_runs": 5, "reprocess_behavior": reprocess, "run_backwards": False, "dag_run_conf": {},
+            })
+            assert response.status_code in (200, 201), response.text
+            backfill_id = response.json()["id"]
+        else:  # the command the README names
+            airflow.run("airflow", "backfill", "create", "--dag-id", DAILY, "--from-date", days[0].isoformat(),
+                        "--to-date", days[-1].isoformat(), "--max-active-runs", "5", "--reprocess-behavior", reprocess)
+            backfill_id = max(b["id"] for b in airflow.get("/backfills", dag_id=DAILY)["backfills"])
 
         def done():
             state = airflow._get(f"/backfills/{backfill_id}")
@@ -159,7 +165,7 @@ def test_a_backfill_of_five_days_writes_five_windows_and_a_second_backfill_chang
             return runs if all(r["state"] in ("success", "failed") for r in runs) else None
         return airflow.wait(done, 420, f"backfill {backfill_id}", every=3)
 
-    runs = backfill("none")
+    runs = backfill("none", through="rest")
     assert sorted(r["logical_date"][:10] for r in runs) == [d.isoformat() for d in days]
     assert {r["state"] for r in runs} == {"success"}, airflow.logs()
     for run in runs:
@@ -169,7 +175,7 @@ def test_a_backfill_of_five_days_writes_five_windows_and_a_second_backfill_chang
     once = _days(airflow, "events")
     assert once == before + _expected(*days)
 
-    again = backfill("completed")  # the same days, every completed run reprocessed
+    again = backfill("completed", through="cli")  # the same days, every completed run reprocessed
     assert sorted(r["logical_date"][:10] for r in again) == [d.isoformat() for d in days]
     assert {r["state"] for r in again} == {"success"}, airflow.logs()
     assert _days(airflow, "events") == once  # replaced, never duplicated
