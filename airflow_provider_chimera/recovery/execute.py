@@ -48,10 +48,7 @@ def start(api, recovery: Recovery) -> str:
     ``POST /dags/{dag_id}/dagRuns``), as the scheduler would have created it."""
     dag_id = recovery.dag
     if recovery.action == "clear":
-        api.post(f"/dags/{dag_id}/clearTaskInstances", {
-            "dry_run": False, "dag_run_id": recovery.dag_run_id, "only_failed": True, "reset_dag_runs": True,
-        })
-        return recovery.dag_run_id
+        return _clear(api, dag_id, recovery.dag_run_id)
     body = {"logical_date": recovery.logical_date.isoformat() if recovery.logical_date else None, "note": "chimera recovery"}
     if recovery.data_interval is not None:
         body.update(data_interval_start=recovery.data_interval[0].isoformat(), data_interval_end=recovery.data_interval[1].isoformat())
@@ -77,11 +74,15 @@ def _existing(api, recovery: Recovery) -> str:
     if not runs:
         raise AirflowApiError(f"Airflow API: DAG {recovery.dag} has a run at {when} (HTTP 409) that it does not list")
     run = runs[0]
-    if run["state"] == "failed":
-        api.post(f"/dags/{recovery.dag}/clearTaskInstances", {
-            "dry_run": False, "dag_run_id": run["dag_run_id"], "only_failed": True, "reset_dag_runs": True,
-        })
-    return run["dag_run_id"]
+    return _clear(api, recovery.dag, run["dag_run_id"]) if run["state"] == "failed" else run["dag_run_id"]
+
+
+def _clear(api, dag_id: str, dag_run_id: str) -> str:
+    """Clear the failed tasks of run ``dag_run_id`` so that it runs again with its own dates; its id."""
+    api.post(f"/dags/{dag_id}/clearTaskInstances", {
+        "dry_run": False, "dag_run_id": dag_run_id, "only_failed": True, "reset_dag_runs": True,
+    })
+    return dag_run_id
 
 
 def carry_out(
