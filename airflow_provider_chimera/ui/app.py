@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from airflow_provider_chimera.ui import formatting  # noqa: F401  (registers the pages' Jinja filters)
 from airflow_provider_chimera.ui.routes import board, onboarding, pipeline
 from airflow_provider_chimera.ui.security import FrameHeaders
 
