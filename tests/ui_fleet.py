@@ -1,13 +1,17 @@
 """A registry seeded with a fleet of pipelines for the UI's tests and ``bench/ui_board.py``:
 teams, intents, sources, objects, pipelines, runs (with rows, errors and quarantined records),
-quality results and SLA states, written with SQLAlchemy Core in a few bulk inserts."""
+quality results and SLA states, written with SQLAlchemy Core in a few bulk inserts; and
+``GrantsAuthManager``, Airflow's simple auth manager with per-user DAG grants."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 
 from sqlalchemy import insert
+
+from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.registry.models import (
@@ -93,3 +97,27 @@ def seed_fleet(
             for start in range(0, len(rows), 5000):
                 session.execute(insert(table.__table__), rows[start : start + 5000])
     return ids
+
+
+ALL = "*"
+
+
+class GrantsAuthManager(SimpleAuthManager):
+    """Airflow's simple auth manager, with the DAGs each user may read and edit named per user
+    (``ALL`` for every DAG): a stand-in for FAB/Keycloak roles, which the unit tier does not have.
+    ``known_dags`` stands for the DAGs of Airflow's metadata database."""
+
+    known_dags: Iterable[str] = ()
+
+    def __init__(self, read: dict[str, set[str] | str], edit: dict[str, set[str] | str]):
+        super().__init__()
+        self.read, self.edit = read, edit
+
+    def is_authorized_dag(self, *, method, user, access_entity=None, details=None) -> bool:
+        granted = (self.read if method == "GET" else self.edit).get(user.username, set())
+        dag_id = details.id if details is not None else None
+        return granted == ALL or (dag_id is not None and dag_id in granted)
+
+    def get_authorized_dag_ids(self, *, user, method="GET", session=None) -> set[str]:
+        granted = (self.read if method == "GET" else self.edit).get(user.username, set())
+        return set(self.known_dags) if granted == ALL else set(granted)

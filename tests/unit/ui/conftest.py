@@ -4,46 +4,19 @@ token handling (JWTs signed and checked by Airflow's code) and a registry on SQL
 Two things cannot exist in the unit tier and are replaced, each said where it is done: Airflow's
 metadata database (only its revoked-token lookup is reached: answered "not revoked"), and an auth
 manager with per-DAG permissions (Airflow's simple auth manager grants by role only; the e2e tests
-use FAB-free real roles). ``GrantsAuthManager`` is the simple auth manager with per-user DAG grants.
+use Airflow's real roles). ``GrantsAuthManager`` (tests/ui_fleet.py) is the simple auth manager with
+per-user DAG grants.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 
-ALL = "*"
-
-
-class GrantsAuthManager(SimpleAuthManager):
-    """Airflow's simple auth manager, with the DAGs each user may read and edit named per user
-    (``ALL`` for every DAG). A stand-in for FAB/Keycloak roles, which the unit tier does not have."""
-
-    def __init__(self, read: dict[str, set[str] | str], edit: dict[str, set[str] | str]):
-        super().__init__()
-        self.read, self.edit = read, edit
-
-    def _granted(self, grants: dict[str, set[str] | str], user, dag_id: str | None) -> bool:
-        granted = grants.get(user.username, set())
-        return granted == ALL or (dag_id is not None and dag_id in granted)
-
-    def is_authorized_dag(self, *, method, user, access_entity=None, details=None) -> bool:
-        dag_id = details.id if details is not None else None
-        return self._granted(self.read if method == "GET" else self.edit, user, dag_id)
-
-    def get_authorized_dag_ids(self, *, user, method="GET", session=None) -> set[str]:
-        # The real one lists the DAGs of Airflow's metadata database; the grants name them here.
-        grants = (self.read if method == "GET" else self.edit).get(user.username, set())
-        return set(self.known_dags) if grants == ALL else set(grants)
-
-    known_dags: Iterable[str] = ()
-
+from tests.ui_fleet import ALL, GrantsAuthManager
 
 @pytest.fixture
 def ui_env(tmp_path, monkeypatch):
