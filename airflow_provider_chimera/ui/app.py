@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from airflow_provider_chimera.ui import formatting  # noqa: F401  (registers the pages' Jinja filters)
 from airflow_provider_chimera.ui.routes import board, onboarding, pipeline
 from airflow_provider_chimera.ui.security import FrameHeaders
+
+from airflow_provider_chimera.ui import formatting  # noqa: F401, E402  (registers the pages' Jinja filters)
 
 
 def create_app() -> FastAPI:
