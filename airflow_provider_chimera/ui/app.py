@@ -12,8 +12,6 @@ from fastapi import FastAPI
 from airflow_provider_chimera.ui.routes import board, onboarding, pipeline
 from airflow_provider_chimera.ui.security import FrameHeaders
 
-from airflow_provider_chimera.ui import formatting  # noqa: F401, E402  (registers the pages' Jinja filters)
-
 
 def create_app() -> FastAPI:
     """A new Chimera app (one per api-server process, made by ``plugin.py``)."""

@@ -1,15 +1,12 @@
-"""Jinja filters of the pages: numbers, times and the rows sparkline (all output is escaped text)."""
+"""Jinja filters of the pages (:data:`FILTERS`): numbers, times and the rows sparkline (all output is escaped text)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from airflow_provider_chimera.ui.rendering import register_filter
-
 SPARK_WIDTH, SPARK_HEIGHT = 90, 20
 
 
-@register_filter("spark_points")
 def spark_points(values: list[int | None]) -> str:
     """SVG polyline points of ``values`` (missing ones as 0), scaled into the sparkline's box."""
     numbers = [v or 0 for v in values]
@@ -22,7 +19,6 @@ def spark_points(values: list[int | None]) -> str:
     )
 
 
-@register_filter("count")
 def count(value: int | float | None) -> str:
     """``12,345``; an en dash for nothing."""
     if value is None:
@@ -30,7 +26,6 @@ def count(value: int | float | None) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
 
 
-@register_filter("size")
 def size(value: int | None) -> str:
     """Bytes as KiB/MiB/GiB."""
     if value is None:
@@ -43,12 +38,13 @@ def size(value: int | None) -> str:
     return str(value)
 
 
-@register_filter("when")
 def when(value: dt.datetime | None) -> str:
     """A UTC time to the minute; an en dash for never."""
     return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "–"
 
 
-@register_filter("percent")
 def percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
+
+
+FILTERS = {"spark_points": spark_points, "count": count, "size": size, "when": when, "percent": percent}
