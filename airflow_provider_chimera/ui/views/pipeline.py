@@ -38,6 +38,7 @@ from airflow_provider_chimera.ui.views.board import first_line, grid_path, linea
 
 RUNS_SHOWN = 20
 AUDIT_SHOWN = 25
+AUDIT_READ = 200  # the intent's newest entries read to find this pipeline's AUDIT_SHOWN
 VERSIONS_SHOWN = 20
 
 
@@ -174,11 +175,14 @@ def load_tab(registry: Registry, dag_id: str) -> PipelineTab | None:
                                 outcome=check.outcome, published=check.published)
                 )
         state = load_state(session, intent.name)
-        audit = list(
-            session.execute(
-                select(AuditRow).where(AuditRow.intent == intent.name).order_by(AuditRow.id.desc()).limit(AUDIT_SHOWN)
+        # The intent's entries, less those about its other pipelines (their ``details.pipeline``).
+        audit = [
+            entry
+            for entry in session.execute(
+                select(AuditRow).where(AuditRow.intent == intent.name).order_by(AuditRow.id.desc()).limit(AUDIT_READ)
             ).scalars()
-        )
+            if (entry.details or {}).get("pipeline", dag_id) == dag_id
+        ][:AUDIT_SHOWN]
     pipeline_version = next((v for v in versions if v.content_hash == row.intent_hash), versions[-1] if versions else None)
     contract, problem = _contract(pipeline_version, intent, dag_id)
     return PipelineTab(

@@ -91,6 +91,17 @@ def test_tab_json_has_the_runs_quality_and_quarantine(as_user, synced):
     assert ok["checks"] == [{"check_name": "email missing", "check_type": "missing", "column": "email", "outcome": "passed", "published": True}]
     assert tab["onboarding"]["covers_pipeline"] is False and "validate" in tab["onboarding"]["steps"]
     assert any(entry["action"].startswith("intent.") for entry in tab["audit"])
+    assert any(entry["action"] == "pipeline.created" for entry in tab["audit"])
+
+
+def test_the_audit_trail_leaves_out_the_intents_other_pipelines(as_user, synced, registry):
+    from airflow_provider_chimera.registry.audit import record
+
+    with registry.session() as session:
+        record(session, "jane", "ingest.success", intent="sales_crm", details={"pipeline": "sales_crm_crm_public_orders"})
+        record(session, "jane", "ingest.failed", intent="sales_crm", details={"pipeline": CUSTOMERS})
+    actions = [e["action"] for e in as_user("admin").get(f"/chimera/api/dags/{CUSTOMERS}").json()["audit"]]
+    assert actions[0] == "ingest.failed" and "ingest.success" not in actions
 
 
 def test_tab_page_shows_it_escaped_with_a_rerun_button(as_user, synced):

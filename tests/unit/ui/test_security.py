@@ -109,3 +109,12 @@ def test_every_mutating_route_of_the_app_requires_json_and_the_header():
         if isinstance(route, APIRoute) and route.methods & {"POST", "PUT", "PATCH", "DELETE"}:
             calls = {dependant.call for dependant in route.dependant.dependencies}
             assert require_json_request in calls, f"{route.path} does not depend on require_json_request"
+
+
+def test_a_registry_that_does_not_answer_is_a_503_without_sql(as_user, grants, monkeypatch):
+    # A PostgreSQL registry on a port where nothing listens (closed at once: no wait).
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", "postgresql://chimera:hunter2@127.0.0.1:9/chimera")
+    answer = as_user("admin").get("/chimera/api/pipelines")
+    assert answer.status_code == 503
+    assert "cannot be reached" in answer.json()["detail"] and "hunter2" not in answer.text
+    assert answer.headers["x-frame-options"] == "SAMEORIGIN"
