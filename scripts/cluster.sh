@@ -74,6 +74,8 @@ cluster_env() {
   export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg2://$PG_URL/${CLUSTER_NAME}_airflow
   export AIRFLOW__CELERY__BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0
   export AIRFLOW__CELERY__RESULT_BACKEND=db+postgresql://$PG_URL/${CLUSTER_NAME}_airflow
+  # Each worker imports what a task imports before it forks its pool (decision 0069).
+  export AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=airflow_provider_chimera.preload.CELERY_CONFIG
   export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$LOG_PORT  # each worker's own: in workers()
   export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
   export AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC=2

@@ -60,7 +60,9 @@ def test_compose_sets_the_chimera_options_the_cluster_sets():
 def test_compose_runs_the_clusters_executor_and_broker():
     cluster, compose = _cluster_env(), _compose_env()
     assert compose["AIRFLOW__CORE__EXECUTOR"] == cluster["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
-    assert set(_named(compose, "AIRFLOW__CELERY__")) == set(_named(cluster, "AIRFLOW__CELERY__")) == {"BROKER_URL", "RESULT_BACKEND"}
+    assert set(_named(compose, "AIRFLOW__CELERY__")) == set(_named(cluster, "AIRFLOW__CELERY__")) == {"BROKER_URL", "RESULT_BACKEND", "CELERY_CONFIG_OPTIONS"}
+    # Workers fork their tasks from a process that imported what a task imports (decision 0069).
+    assert compose["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == cluster["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == "airflow_provider_chimera.preload.CELERY_CONFIG"
     assert compose["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://") and cluster["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
 
 
