@@ -29,6 +29,15 @@ class RecoveryReport:
     outcome: Outcome | None  # None for a dry run
 
 
+def report_json(report: RecoveryReport) -> dict:
+    """The document ``chimera recover --since --format json`` prints (and the UI's recovery preview
+    answers): the plan and, when it was carried out, its waves and runs."""
+    document = report.plan.model_dump(mode="json")
+    if report.outcome is not None:
+        document.update(waves=report.outcome.waves, runs=report.outcome.runs)
+    return document
+
+
 def parse_since(value: str, now: dt.datetime | None = None) -> dt.datetime:
     """``2026-11-25T08:00`` (UTC unless an offset is given) or a span back from now: ``6h``, ``90m``, ``2d``."""
     now = now or dt.datetime.now(dt.UTC)
