@@ -436,6 +436,16 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "*/1 * * * *",
         "default": "*/5 * * * *",
     },
+    "datahub_url": {
+        "description": (
+            "Address of the DataHub web UI (e.g. ``http://datahub:9002``). The Chimera pages in the "
+            "Airflow UI link each pipeline's target table to its lineage there. Empty means no link.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "string",
+        "example": "https://datahub.example.com",
+        "default": "",
+    },
     "recovery_cpu": {
         "description": (
             "CPU cores recovery may use at once: ``chimera recover`` plans reruns so that the running "
@@ -533,6 +543,7 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "plugins": [{"name": "chimera", "plugin-class": "airflow_provider_chimera.ui.plugin.ChimeraPlugin"}],
         "hooks": [
             {
                 "integration-name": "Chimera",

@@ -93,6 +93,7 @@ class ChimeraSettings(BaseModel):
     datahub_lite_path: Path
     datahub_emit_timeout_seconds: float
     datahub_lite_write_schedule: str
+    datahub_url: str
     recovery_cpu: float
     recovery_memory_gib: float
     pdf_max_mb: int

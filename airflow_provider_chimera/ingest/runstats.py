@@ -120,11 +120,12 @@ def save_run(
     started_at: dt.datetime | None = None,
     intent: str | None = None,
     intent_hash: str | None = None,
+    quarantined: int | None = None,
 ) -> bool:
     """Record the run in the registry's ``runs`` table; whether it was recorded.
 
     A finished attempt (``success`` or ``failed``) also gets its audit entry, ``ingest.<state>``,
-    in the same transaction: the pipeline, run, attempt, rows, snapshot and the worker it ran on
+    in the same transaction: the pipeline, run, attempt, rows, quarantined records, snapshot and the worker it ran on
     (:func:`~.worker.worker_name`).
 
     A pipeline the registry does not know yet is recorded first (a registry sync of the intents
@@ -148,6 +149,8 @@ def save_run(
                 cpu_seconds=stats.cpu_seconds,
                 peak_rss_kib=stats.peak_rss_kib,
             )
+        if quarantined is not None:
+            values["quarantined_rows"] = quarantined
         if error is not None:
             values["error"] = scrub(error)[:4000]
         audit = None
@@ -156,7 +159,7 @@ def save_run(
 
             audit = dict(action=f"ingest.{state}", intent=intent, intent_hash=intent_hash, details={
                 "pipeline": pipeline_id, "run_id": run_id, "attempt": attempt, "worker": worker_name(),
-                "rows": values.get("rows"), "snapshot_id": snapshot_id, **({"error": values["error"]} if error is not None else {}),
+                "rows": values.get("rows"), "quarantined_rows": quarantined, "snapshot_id": snapshot_id, **({"error": values["error"]} if error is not None else {}),
             })
 
         def write(session) -> None:

@@ -54,7 +54,7 @@ class IngestOperator(BaseOperator):
             if isinstance(exc, FixRequired):  # a retry would fail the same way: say what to fix now (errors)
                 raise fail_now(exc) from exc
             raise
-        save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, **audited)
+        save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, quarantined=result.quarantined, **audited)
         self._announce_window(context, window)
         if result.published:  # source → Iceberg lineage in DataHub; bounded in time, never fails the task
             from airflow_provider_chimera.metadata.lineage import emit_run_lineage

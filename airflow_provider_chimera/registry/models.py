@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -181,6 +182,8 @@ class RunRow(Base):
     cpu_seconds: Mapped[float | None] = mapped_column(Float)
     peak_rss_kib: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    # Records the run sent to the quarantine table instead of the target (revision 0007).
+    quarantined_rows: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditRow(Base):
@@ -214,6 +217,8 @@ class CheckResultRow(Base):
     """One quality check of one run's staged load (write-audit-publish), as Soda Core reported it."""
 
     __tablename__ = "check_results"
+    # The board counts one page of pipelines' results by run (revision 0007).
+    __table_args__ = (Index("ix_check_results_pipeline_id_run_id", "pipeline_id", "run_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pipeline_id: Mapped[str] = mapped_column(ForeignKey("pipelines.pipeline_id"), index=True)

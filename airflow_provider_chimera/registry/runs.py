@@ -35,11 +35,12 @@ def record_run(
     cpu_seconds: float | None = None,
     peak_rss_kib: int | None = None,
     error: str | None = None,
+    quarantined_rows: int | None = None,
 ) -> Row:
     """Insert or update the run ``run_id`` of ``pipeline_id`` (known to the registry after a sync);
     the run's row as stored.
 
-    ``rows`` is the rows written. A retry of a task is the same run and updates the same row: a
+    ``rows`` is the rows written, ``quarantined_rows`` the records sent to the quarantine table. A retry of a task is the same run and updates the same row: a
     ``running`` state starts an attempt afresh (the previous attempt's figures are cleared), later
     calls keep the values they do not give (``None``), and ``success`` clears ``error``.
     """
@@ -58,6 +59,7 @@ def record_run(
         "cpu_seconds": cpu_seconds,
         "peak_rss_kib": peak_rss_kib,
         "error": error,
+        "quarantined_rows": quarantined_rows,
     }
     changes: dict[str, object] = {"state": state}
     for name, value in values.items():

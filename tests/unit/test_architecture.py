@@ -31,7 +31,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("governance", "maintenance"),
     ("ingest", "onboarding", "recovery"),
     ("operators",),
-    ("factory",),
+    ("factory", "ui"),
     ("cli",),
 ]
 # What must run where Airflow is not imported: validating intents, discovering pipelines, the
