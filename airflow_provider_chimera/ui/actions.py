@@ -27,7 +27,7 @@ shrink (decision 0064).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -205,9 +205,10 @@ def audit_recovery_requested(settings: ChimeraSettings, user_name: str, started:
         registry.close()
 
 
-def recent_recoveries(settings: ChimeraSettings, limit: int = 20) -> list[dict]:
+def recent_recoveries(settings: ChimeraSettings, limit: int = 20, may_read: Callable[[set[str]], set[str]] | None = None) -> list[dict]:
     """The latest recoveries, newest first, each with its audit trail (oldest entry first): the
-    ``ui.recovery.requested`` entry, then the ``recovery.*`` entries of the run it started."""
+    ``ui.recovery.requested`` entry, then the ``recovery.*`` entries of the run it started. With
+    ``may_read`` (the DAGs of a set the user may read), a recovery naming any other DAG is left out."""
     from airflow_provider_chimera.registry.audit import entries, task_actor
     from airflow_provider_chimera.registry.db import open_registry
 
@@ -226,4 +227,21 @@ def recent_recoveries(settings: ChimeraSettings, limit: int = 20) -> list[dict]:
         item = by_run.setdefault(key, {"run": key, "requested_by": None, "at": row.at.isoformat(), "trail": []})
         item["requested_by"] = item["requested_by"] or (row.actor.removeprefix("ui:") if row.action.startswith("ui.") else row.details.get("requested_by"))
         item["trail"].append({"at": row.at.isoformat(), "actor": row.actor, "action": row.action, "details": row.details})
-    return sorted(by_run.values(), key=lambda i: i["at"], reverse=True)[:limit]
+    found = sorted(by_run.values(), key=lambda i: i["at"], reverse=True)
+    if may_read is not None:
+        found = [r for r in found if not (named := dags_named(r["trail"])) or may_read(named) == named]
+    return found[:limit]
+
+
+def dags_named(trail: list[dict]) -> set[str]:
+    """Every DAG an audit trail of a recovery names (in ``dag_id``, ``pipeline``, ``pipelines``, ``starting``)."""
+    named: set[str] = set()
+    for entry in trail:
+        details = entry["details"]
+        items = [details.get("dag_id"), details.get("pipeline"), *details.get("pipelines", []), *details.get("starting", []), *details.get("running", [])]
+        for item in items:
+            if isinstance(item, dict):
+                item = item.get("dag_id") or item.get("id")
+            if isinstance(item, str) and item:
+                named.add(item.split("@", 1)[0])
+    return named
