@@ -222,7 +222,7 @@ def recent_recoveries(settings: ChimeraSettings, limit: int = 20, may_read: Call
     for row in sorted(rows, key=lambda r: r.id):
         run = row.details.get("dag_run_id") if row.action == "ui.recovery.requested" else None
         key = task_actor(RECOVERY_DAG, run) if run else row.actor
-        if row.action == "recovery.planned" and key not in by_run and row.details.get("dry_run"):
+        if row.action == "recovery.planned" and row.details.get("dry_run"):
             continue  # a preview (the CLI's or the page's): not a recovery
         item = by_run.setdefault(key, {"run": key, "requested_by": None, "at": row.at.isoformat(), "trail": []})
         item["requested_by"] = item["requested_by"] or (row.actor.removeprefix("ui:") if row.action.startswith("ui.") else row.details.get("requested_by"))
