@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server maven chromium chromium-driver
 
-.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery
+.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui
 
 install: system-deps $(VENV)/.installed bytecode
 
@@ -85,7 +85,7 @@ demo-clean:
 # .bench/venv = the locked dependencies + Chimera + the peers pinned in bench/requirements.txt.
 BENCH_VENV := .bench/venv
 
-bench: bench-parse bench-ingest
+bench: bench-parse bench-ingest bench-ui
 
 bench-parse: install $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/parse/run.py
@@ -100,6 +100,10 @@ bench-ingest: install services $(BENCH_VENV)/.installed
 # pure simulation in .venv, no services, a few seconds.
 bench-recovery:
 	$(BIN)/python bench/recovery/run.py
+
+# The UI's board with 5,000 seeded pipelines, in-process (docs/ui.md): p50/p95 ms, about 20 s.
+bench-ui:
+	$(BIN)/python bench/ui_board.py
 
 $(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
 	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)

@@ -23,6 +23,9 @@ def create_app() -> FastAPI:
         openapi_url=None,
     )
     app.add_middleware(FrameHeaders)
+    from airflow_provider_chimera.ui.errors import install_error_handlers  # here: apart from the routers' imports
+
+    install_error_handlers(app)
     app.include_router(board.router)
     app.include_router(pipeline.router)
     app.include_router(onboarding.router)

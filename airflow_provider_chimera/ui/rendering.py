@@ -15,6 +15,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from airflow_provider_chimera.ui.formatting import FILTERS
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 _env = Environment(
@@ -23,6 +25,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_env.filters.update(FILTERS)
 
 
 def app_root(request: Request) -> str:
@@ -44,12 +47,3 @@ def render(request: Request, template: str, *, status_code: int = 200, **context
     )
     return HTMLResponse(html, status_code=status_code)
 
-
-def register_filter(name: str):
-    """Decorator: make a function a Jinja filter of the pages' templates."""
-
-    def decorate(function):
-        _env.filters[name] = function
-        return function
-
-    return decorate

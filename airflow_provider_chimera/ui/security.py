@@ -40,6 +40,11 @@ def can_read_dag(user: BaseUser, dag_id: str) -> bool:
     return get_auth_manager().is_authorized_dag(method="GET", details=DagDetails(id=dag_id), user=user)
 
 
+def can_read_all_dags(user: BaseUser) -> bool:
+    """Whether ``user`` may read every DAG (Airflow's "all DAGs" permission: no DAG named)."""
+    return get_auth_manager().is_authorized_dag(method="GET", user=user)
+
+
 def can_edit_dag(user: BaseUser, dag_id: str) -> bool:
     """Whether ``user`` may edit the DAG ``dag_id`` (clear and trigger its runs)."""
     return get_auth_manager().is_authorized_dag(method="PUT", details=DagDetails(id=dag_id), user=user)

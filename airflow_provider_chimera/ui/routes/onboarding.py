@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from airflow_provider_chimera.registry.db import Registry
 from airflow_provider_chimera.ui.registry_access import page_registry
 from airflow_provider_chimera.ui.rendering import render
-from airflow_provider_chimera.ui.security import CurrentUser, readable_dag_ids
+from airflow_provider_chimera.ui.security import CurrentUser, can_read_all_dags, readable_dag_ids
 from airflow_provider_chimera.ui.views.onboarding import Onboarding, load_onboarding
 
 router = APIRouter()
@@ -19,7 +19,7 @@ PageRegistry = Annotated[Registry, Depends(page_registry)]
 
 
 def _onboarding(user, registry: Registry) -> Onboarding:
-    return load_onboarding(registry, lambda dag_ids: readable_dag_ids(user, dag_ids))
+    return load_onboarding(registry, lambda dag_ids: readable_dag_ids(user, dag_ids), all_dags=can_read_all_dags(user))
 
 
 @router.get("/api/onboarding", response_model=Onboarding)

@@ -119,8 +119,11 @@ def lineage_url(datahub_url: str, target_table: str) -> str | None:
     return f"{datahub_url.rstrip('/')}/dataset/{quote(dataset_urn('iceberg', target_table), safe='')}/Lineage"
 
 
+_RANK = {state: rank for rank, state in enumerate(SLA_ORDER)}
+
+
 def _sla_rank(state: str) -> int:
-    return SLA_ORDER.index(state) if state in SLA_ORDER else len(SLA_ORDER)
+    return _RANK.get(state, len(SLA_ORDER))
 
 
 def load_board(registry: Registry, filters: BoardFilters, readable: Callable[[Iterable[str]], set[str]]) -> Board:

@@ -129,6 +129,22 @@ def test_a_run_records_one_row_with_its_statistics(tmp_path, catalog, registry_u
     assert row.started_at <= row.ended_at
     assert row.started_at.isoformat() == result["started_at"]
     assert row.snapshot_id == result["snapshot_id"]
+    assert row.quarantined_rows == 0
+
+
+def test_a_run_records_the_records_it_quarantined(tmp_path, catalog, registry_url):
+    data = tmp_path / "data"
+    _write_events(data, "a.jsonl", range(9))
+    with open(data / "a.jsonl", "a") as handle:
+        handle.write(json.dumps({"id": "not a number", "name": "bad"}) + "\n")
+    source = _events_source(data)
+    source["objects"][0]["ingestion"]["quarantine_threshold"] = 0.5
+    _synced(tmp_path, source)
+
+    run_task(pipeline_for(source), run_id="manual__1")
+
+    [row] = _runs()
+    assert (row.state, row.rows, row.quarantined_rows) == ("success", 9, 1)
 
 
 def test_a_failed_attempt_is_recorded_and_its_retry_replaces_it(tmp_path, catalog, registry_url, monkeypatch):

@@ -1,0 +1,67 @@
+"""The plugin as Airflow sees it: the entry point resolves, the views are listed, the routes are
+unique, importing it touches no database."""
+
+from __future__ import annotations
+
+import configparser
+import importlib.metadata
+import sys
+from pathlib import Path
+
+from fastapi.routing import APIRoute
+
+from airflow_provider_chimera.provider_info import get_provider_info
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_the_entry_point_and_provider_info_name_the_plugin_class():
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    entry = config["options.entry_points"]["airflow.plugins"].strip()
+    assert entry == "chimera = airflow_provider_chimera.ui.plugin:ChimeraPlugin"
+    point = importlib.metadata.EntryPoint(name="chimera", value=entry.split("=", 1)[1].strip(), group="airflow.plugins")
+    plugin = point.load()
+    assert plugin.name == "chimera"
+    assert get_provider_info()["plugins"] == [
+        {"name": "chimera", "plugin-class": "airflow_provider_chimera.ui.plugin.ChimeraPlugin"}
+    ]
+
+
+def test_the_plugin_mounts_the_app_and_lists_two_views():
+    from airflow_provider_chimera.ui.plugin import ChimeraPlugin
+
+    (app,) = ChimeraPlugin.fastapi_apps
+    assert app["url_prefix"] == "/chimera" and app["name"] == "Chimera"
+    views = {view["url_route"]: view for view in ChimeraPlugin.external_views}
+    assert views["chimera"]["destination"] == "nav" and views["chimera"]["href"] == "chimera/"
+    assert views["chimera-dag"]["destination"] == "dag" and views["chimera-dag"]["href"] == "chimera/dags/{DAG_ID}"
+    assert {view["name"] for view in views.values()} == {"Chimera"}
+
+
+def test_airflow_accepts_the_views_as_its_plugins_api_lists_them():
+    from airflow.api_fastapi.core_api.datamodels.plugins import ExternalViewResponse
+
+    from airflow_provider_chimera.ui.plugin import ChimeraPlugin
+
+    for view in ChimeraPlugin.external_views:
+        ExternalViewResponse.model_validate(view)
+
+
+def test_route_paths_are_unique():
+    from airflow_provider_chimera.ui.app import create_app
+
+    seen = [(method, route.path) for route in create_app().routes if isinstance(route, APIRoute) for method in route.methods]
+    assert len(seen) == len(set(seen))
+    assert {path for _, path in seen} >= {"/", "/api/pipelines", "/dags/{dag_id}", "/api/dags/{dag_id}", "/onboarding", "/api/onboarding"}
+
+
+def test_importing_the_plugin_opens_no_registry(monkeypatch):
+    import airflow_provider_chimera.registry.db as db
+
+    opened = []
+    monkeypatch.setattr(db, "open_registry", lambda *a, **k: opened.append(1))
+    for name in [m for m in sys.modules if m.startswith("airflow_provider_chimera.ui")]:
+        monkeypatch.delitem(sys.modules, name)
+    importlib.import_module("airflow_provider_chimera.ui.plugin")
+    assert opened == []
