@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server maven chromium chromium-driver
 
-.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui
+.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui bench-run-cost
 
 install: system-deps $(VENV)/.installed bytecode
 
@@ -98,6 +98,12 @@ bench-ingest: install services $(BENCH_VENV)/.installed
 
 # The recovery planner against FIFO and priority_weight on generated scenarios (docs/recovery.md):
 # pure simulation in .venv, no services, a few seconds.
+# A pipeline run's task time over a no-op task, on a real Airflow (LocalExecutor), with and without
+# airflow_provider_chimera.preload (docs/benchmarks.md); BENCH_RUNS runs per DAG (12).
+bench-run-cost: install services
+	$(BIN)/python bench/runcost/run.py --no-preload --runs $(or $(BENCH_RUNS),12)
+	$(BIN)/python bench/runcost/run.py --runs $(or $(BENCH_RUNS),12)
+
 bench-recovery:
 	$(BIN)/python bench/recovery/run.py
 

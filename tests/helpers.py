@@ -126,6 +126,7 @@ def run_task(
 
     from airflow_provider_chimera.operators.ingest import IngestOperator
 
+    mark_onboarded(pipeline)
     with DAG(pipeline.id, schedule=None):
         operator = IngestOperator(task_id="ingest", pipeline=pipeline, **operator_args)
     now = dt.datetime.now(dt.UTC)
@@ -144,6 +145,19 @@ def run_task(
         return operator.execute(ti.get_template_context())
     except AirflowFailException as failed:
         raise failed.__cause__ from None
+
+
+def mark_onboarded(pipeline: Pipeline) -> None:
+    """Record in the registry (``[chimera] sql_alchemy_conn``) that the pipeline's intent completed
+    onboarding with this pipeline, as the onboarding workflow does: its ingest task then runs
+    instead of skipping (``operators.onboarding.skip_until_onboarded``)."""
+    from airflow_provider_chimera.onboarding.state import changing_state
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry() as registry, changing_state(registry, pipeline.intent) as state:
+        completed = state.setdefault("completed", {"hash": pipeline.intent_hash or "0" * 64, "pipelines": []})
+        if pipeline.id not in completed["pipelines"]:
+            completed["pipelines"].append(pipeline.id)
 
 
 def assert_incremental_runs(source: dict[str, Any], first: int, add_more: Callable[[], object], more: int) -> None:

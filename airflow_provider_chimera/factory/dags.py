@@ -18,7 +18,6 @@ from airflow_provider_chimera.factory.schedule import schedule_of, timetable_of
 from airflow_provider_chimera.operators.alerts import AlertOnFailure
 from airflow_provider_chimera.operators.ingest import IngestOperator
 from airflow_provider_chimera.ingest.limits import execution_timeout
-from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
 from airflow_provider_chimera.settings import ChimeraSettings, load_settings
 
 log = logging.getLogger(__name__)
@@ -55,12 +54,9 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings, register: bool = Tr
         # A pipeline triggered by its own Kafka topic: the watched asset is the inlet itself.
         if isinstance(schedule, list):
             inlet = next((asset for asset in schedule if asset.uri == inlet.uri), inlet)
-        # Nothing is read before the intent's onboarding completed: the guard skips the run, with
-        # its reason, and the skipped ``ingest`` follows it (decision 0022).
-        guard = OnboardedGuardOperator(
-            task_id="onboarded", intent=pipeline.intent, pipeline_id=pipeline.id, retries=0, on_failure_callback=alert
-        )
-        guard >> IngestOperator(
+        # One task per run (decision 0068): the ingest task itself checks, first, that the intent
+        # completed onboarding, and skips the run with the reason until it has (decision 0022).
+        IngestOperator(
             task_id="ingest",
             pipeline=pipeline,
             inlets=[inlet],

@@ -3,7 +3,7 @@
 The registry's ``onboarding_state`` table holds, per intent, the version being onboarded (its hash,
 what kind of change it is, the steps done for it) and the last version whose onboarding completed
 (its hash, its content and the pipelines it covers). The onboarding steps write it; an ingestion
-DAG's guard task reads it when it runs (never while Airflow parses DAG files); the registry sync
+DAG's ingest task reads it first when it runs (never while Airflow parses DAG files); the registry sync
 reads it to decide which intents to send to onboarding. Every host reads the same row (decision
 0042): a pipeline on one worker sees the onboarding another worker completed. A write replaces
 the state whole, in the caller's transaction.
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 def _table():
     from airflow_provider_chimera.registry.models import OnboardingStateRow
 
-    return OnboardingStateRow.__table__  # Core: a guard task configures no ORM mapper
+    return OnboardingStateRow.__table__  # Core: the ingest task's onboarding check configures no ORM mapper
 
 
 def load_state(db: Session | Connection, intent_name: str, *, for_update: bool = False) -> dict[str, Any]:

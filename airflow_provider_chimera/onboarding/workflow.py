@@ -556,7 +556,7 @@ def _fail(registry, settings, actor, path: Path, name: str, content_hash: str | 
         )
     details: dict[str, Any] = {"file": str(path), "step": step, "reason": reason, "retry": retry, "steps_done": done}
     if "register" in done:
-        details["registry"] = "this version is recorded as onboarded; its pipelines wait (guard task) until onboarding completes"
+        details["registry"] = "this version is recorded as onboarded; its pipelines wait (their ingest task skips) until onboarding completes"
     if content_hash is not None:
         with onboarding_state.changing_state(registry, name) as state:
             version = state.get("version") or {}

@@ -8,7 +8,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider_chimera.contract.model import PartitionedMode
 from airflow_provider_chimera.errors import FixRequired
-from airflow_provider_chimera.operators.failing import fail_now
+from airflow_provider_chimera.operators.failing import fail_now, failing_fast
 from airflow_provider_chimera.pipelines import Pipeline
 from airflow_provider_chimera.settings import load_settings
 
@@ -38,8 +38,11 @@ class IngestOperator(BaseOperator):
         from airflow_provider_chimera.ingest.limits import TaskWatchdog
         from airflow_provider_chimera.ingest.run import run
         from airflow_provider_chimera.ingest.runstats import RunMeter, save_run
+        from airflow_provider_chimera.operators.onboarding import skip_until_onboarded
 
         pipeline, settings, meter = self.pipeline, load_settings(), RunMeter()
+        with failing_fast():
+            skip_until_onboarded(pipeline.intent, pipeline.id, self.log)  # nothing is read before onboarding completed
         run_id = str(context.get("run_id", "manual"))
         attempt = getattr(context.get("ti"), "try_number", None)
         audited = {"intent": pipeline.intent, "intent_hash": pipeline.intent_hash}  # the finished attempt's audit entry

@@ -1,4 +1,4 @@
-"""The onboarding step task, and the guard task that holds an ingestion DAG until onboarding completed."""
+"""The onboarding step task, and the check that holds an ingestion run until onboarding completed."""
 
 from __future__ import annotations
 
@@ -34,30 +34,21 @@ class OnboardingStepOperator(BaseOperator):
             return {"step": self.step, "intent": outcome.intent, "intent_hash": outcome.intent_hash, "outcome": outcome.outcome}
 
 
-class OnboardedGuardOperator(BaseOperator):
-    """Skips the ingestion run, with the reason, until the pipeline's intent has completed onboarding.
+def skip_until_onboarded(intent: str, pipeline_id: str, log: Any) -> None:
+    """Skips the ingestion run (``AirflowSkipException``, with the reason) until the pipeline's
+    intent has completed onboarding; the ingest task calls it first (decisions 0022 and 0068).
 
-    Reads the intent's onboarding state from the registry when it runs (never while the DAG file is parsed);
-    a skipped run ingests nothing and the pipeline runs on its next trigger after onboarding.
+    Reads the intent's onboarding state from the registry when the task runs (never while the DAG
+    file is parsed); a skipped run ingests nothing and the pipeline runs on its next trigger after
+    onboarding.
     """
+    from airflow.sdk.exceptions import AirflowSkipException
 
-    ui_color = "#eeeeee"
+    from airflow_provider_chimera.onboarding.state import ingestion_blocker
+    from airflow_provider_chimera.registry.db import open_registry
 
-    def __init__(self, *, intent: str, pipeline_id: str, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.intent = intent
-        self.pipeline_id = pipeline_id
-
-    def execute(self, context: Any) -> None:
-        with failing_fast():  # a FixRequired error fails at once (operators.failing)
-            from airflow.sdk.exceptions import AirflowSkipException
-
-            from airflow_provider_chimera.onboarding.state import ingestion_blocker
-            from airflow_provider_chimera.registry.db import open_registry
-
-            with open_registry() as registry, registry.session(read_only=True) as session:
-                reason = ingestion_blocker(session, self.intent, self.pipeline_id)
-            if reason:
-                self.log.warning("%s", reason)
-                raise AirflowSkipException(reason)
-            self.log.info("%s: intent %s has completed onboarding; ingesting", self.pipeline_id, self.intent)
+    with open_registry() as registry, registry.session(read_only=True) as session:
+        reason = ingestion_blocker(session, intent, pipeline_id)
+    if reason:
+        log.warning("%s", reason)
+        raise AirflowSkipException(reason)

@@ -10,7 +10,7 @@ and a parse only when the version changed.
 
 While Airflow parses DAG files, :func:`onboarded_at_parse_time` reads them all in one read-only
 query, without migrating the registry; a registry it cannot read leaves every intent at its full
-scope (as before any onboarding; the ingest DAGs' guard task still holds back what is not
+scope (as before any onboarding; each ingest task still holds back what is not
 onboarded) and logs why. The onboarding state (``onboarding/state.py``) records a different fact,
 which onboarded version completed its onboarding, by content hash only.
 """
@@ -163,7 +163,7 @@ def onboarded_at_parse_time(settings: ChimeraSettings) -> dict[str, OnboardedVer
         where = engine.url.render_as_string(hide_password=True)
         reason = scrub((str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0])
         log.warning("Chimera registry %s not readable (%s): DAGs parsed without onboarded versions; "
-                    "the ingest DAGs' guard task still waits for onboarding", where, reason)
+                    "each ingest task still waits for onboarding", where, reason)
         return {}
     finally:
         engine.dispose()

@@ -12,9 +12,8 @@
    * ``raw/``: the raw limit, a plain Python DAG file building the same DAGs in a loop from a
      JSON list.
 
-   The peers' tasks are ``PythonOperator``s whose ``op_kwargs`` carry what Chimera's tasks are
-   configured with: the onboarding guard's intent and pipeline, and the ingest task's source,
-   object, mode, cursor and target.
+   The peers' task is a ``PythonOperator`` whose ``op_kwargs`` carry what Chimera's ingest task is
+   configured with: the intent, pipeline, source, object, mode, cursor and target.
 """
 
 from __future__ import annotations
@@ -240,11 +239,11 @@ def _task(task: Any, op_kwargs: dict, default_args: dict) -> dict:
 
 def declaration(dag: Any, task_config: dict) -> dict:
     """One DAG as the peers declare it: the arguments Chimera's DAG was built with, plus its tasks
-    (the onboarding guard, configured with the intent and pipeline it checks, then the ingest task)."""
-    if sorted(dag.task_ids) != ["ingest", "onboarded"]:
-        raise ValueError(f"{dag.dag_id}: the benchmark expects the tasks onboarded >> ingest, found {dag.task_ids}")
+    (one ingest task, which checks onboarding itself)."""
+    if dag.task_ids != ["ingest"]:
+        raise ValueError(f"{dag.dag_id}: the benchmark expects the one task ingest, found {dag.task_ids}")
     default_args = dict(dag.default_args)
-    guard, ingest = dag.get_task("onboarded"), dag.get_task("ingest")
+    ingest = dag.get_task("ingest")
     out = {
         "schedule": _schedule(dag.timetable),
         "start_date": _value(dag.start_date),
@@ -254,8 +253,7 @@ def declaration(dag: Any, task_config: dict) -> dict:
         "doc_md": dag.doc_md,
         "default_args": _value(default_args),
         "tasks": [
-            _task(guard, {"intent": guard.intent, "pipeline_id": guard.pipeline_id}, default_args),
-            _task(ingest, task_config, default_args),
+            _task(ingest, {"intent": ingest.pipeline.intent, "pipeline_id": ingest.pipeline.id, **task_config}, default_args),
         ],
     }
     if dag.description:

@@ -38,8 +38,8 @@ ASYMMETRIES = [
         "only loads YAML; the raw limit only reads one JSON list."
     ),
     (
-        "Chimera's tasks are its onboarding guard and its IngestOperator carrying the validated pipeline; "
-        "dag-factory's and the raw limit's are two PythonOperators whose op_kwargs carry the same configuration."
+        "Chimera's task is its IngestOperator carrying the validated pipeline; "
+        "dag-factory's and the raw limit's is a PythonOperator whose op_kwargs carry the same configuration."
     ),
     "dag-factory appends each DAG's YAML to its doc_md and adds a 'dagfactory' tag (its own behaviour).",
     (

@@ -55,11 +55,13 @@ TIMEOUT_TASK = textwrap.dedent(
     from airflow.sdk.execution_time.task_runner import _run_execute_callable
     from airflow_provider_chimera.ingest import limits
     from airflow_provider_chimera.operators.ingest import IngestOperator
-    from tests.helpers import pipeline_for
+    from tests.helpers import mark_onboarded, pipeline_for
     # What the task imports as it starts, imported first: the timeout is then spent in the read.
     import adbc_driver_postgresql.dbapi, airflow_provider_chimera.governance.wap, airflow_provider_chimera.sources.postgres  # noqa: E401
     limits.GRACE_SECONDS = {GRACE_S}
-    task = IngestOperator(task_id="ingest", pipeline=pipeline_for(json.loads(sys.argv[1])), execution_timeout=timedelta(seconds={TIMEOUT_S}))
+    pipeline = pipeline_for(json.loads(sys.argv[1]))
+    mark_onboarded(pipeline)
+    task = IngestOperator(task_id="ingest", pipeline=pipeline, execution_timeout=timedelta(seconds={TIMEOUT_S}))
     context = {{"run_id": "hung-run", "dag_run": SimpleNamespace(conf={{}})}}
     try:
         _run_execute_callable(context, task.execute, task)

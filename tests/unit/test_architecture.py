@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ingest", "onboarding", "recovery"),
     ("operators",),
     ("factory", "ui"),
-    ("cli",),
+    ("cli", "preload"),
 ]
 # What must run where Airflow is not imported: validating intents, discovering pipelines, the
 # ingest run itself (tests and the benchmark call it), and recovery planning.

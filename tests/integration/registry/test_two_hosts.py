@@ -27,9 +27,10 @@ CUSTOMERS, ORDERS = "shop_files_customers", "shop_files_orders"
 GUARD = """
 import sys
 from airflow.sdk.exceptions import AirflowSkipException
-from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
+import logging
+from airflow_provider_chimera.operators.onboarding import skip_until_onboarded
 try:
-    OnboardedGuardOperator(task_id="onboarded", intent="shop", pipeline_id=sys.argv[1]).execute({})
+    skip_until_onboarded("shop", sys.argv[1], logging.getLogger("guard"))
     print("ingests")
 except AirflowSkipException as exc:
     print(f"skipped: {exc}")

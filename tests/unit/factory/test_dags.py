@@ -7,6 +7,8 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from airflow_provider_chimera.factory import build_dags
 from airflow_provider_chimera.pipelines import discover
 
@@ -151,16 +153,28 @@ def test_objects_added_since_the_onboarded_version_wait(tmp_path, monkeypatch):
     assert found.pending == [f"{intents / 'retail_shop.json'}: shop_db/public.orders: added since the onboarded version; waits for onboarding"]
 
 
-def test_every_pipeline_dag_waits_for_its_intents_onboarding_before_ingesting():
-    from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
+def test_every_pipeline_dag_is_one_ingest_task(tmp_path, monkeypatch):
+    """One task per run (decision 0068); the task checks onboarding first: a never-onboarded
+    pipeline's run skips, with the reason, before it records or reads anything."""
+    from airflow.sdk.exceptions import AirflowSkipException
 
-    for dag_id, dag in build_dags(REPO / "intents").items():
-        guard, ingest = dag.get_task("onboarded"), dag.get_task("ingest")
-        assert sorted(dag.task_ids) == ["ingest", "onboarded"]
-        assert isinstance(guard, OnboardedGuardOperator)
-        assert (guard.intent, guard.pipeline_id, guard.retries) == ("retail_shop", dag_id, 0)
-        assert ingest.upstream_task_ids == {"onboarded"}
-        assert ingest.trigger_rule == "all_success"  # a skipped guard skips the ingest
+    from airflow_provider_chimera.operators.ingest import IngestOperator
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
+    dags = build_dags(REPO / "intents")
+    for dag_id, dag in dags.items():
+        assert dag.task_ids == ["ingest"]
+        ingest = dag.get_task("ingest")
+        assert isinstance(ingest, IngestOperator) and ingest.pipeline.id == dag_id
+    ingest = next(iter(dags.values())).get_task("ingest")
+    with pytest.raises(AirflowSkipException, match=f"pipeline {ingest.pipeline.id} waits for onboarding: intent retail_shop has not completed"):
+        ingest.execute({"run_id": "manual__1"})
+    from sqlalchemy import text
+
+    from airflow_provider_chimera.registry.db import open_registry
+
+    with open_registry() as registry, registry.session(read_only=True) as session:
+        assert session.execute(text("select count(*) from runs")).scalar() == 0
 
 
 def test_ingest_tasks_get_an_execution_timeout(tmp_path, monkeypatch):
@@ -176,7 +190,6 @@ def test_ingest_tasks_get_an_execution_timeout(tmp_path, monkeypatch):
         "sales_crm_contracts_signed": timedelta(minutes=120),
         "sales_crm_clicks_web_clicks": timedelta(seconds=300 + 600),  # the stream pipeline
     }
-    assert {dag.get_task("onboarded").execution_timeout for dag in dags.values()} == {None}
     monkeypatch.setenv("AIRFLOW__CHIMERA__TASK_TIMEOUT_MINUTES", "0")
     dags = build_dags(tmp_path)
     assert dags["sales_crm_crm_public_orders"].get_task("ingest").execution_timeout is None

@@ -1,6 +1,8 @@
-"""The onboarding DAGs, the registry sync's asset alias, and the guard task (not yet wired into the ingestion DAGs)."""
+"""The onboarding DAGs, the registry sync's asset alias, and the check that holds an ingest run until onboarding completed."""
 
 from __future__ import annotations
+
+import logging
 
 import itertools
 import json
@@ -56,17 +58,17 @@ def test_the_registry_sync_task_emits_through_the_intents_alias():
     assert task.outlets == [AssetAlias(name=INTENTS_ALIAS, group="chimera-intent")]
 
 
-def test_the_guard_skips_with_the_reason_until_onboarding_completed(tmp_path, monkeypatch):
+def test_an_ingest_run_skips_with_the_reason_until_onboarding_completed(tmp_path, monkeypatch):
     from airflow.sdk.exceptions import AirflowSkipException
 
     from airflow_provider_chimera.onboarding.state import save_state
-    from airflow_provider_chimera.operators.onboarding import OnboardedGuardOperator
+    from airflow_provider_chimera.operators.onboarding import skip_until_onboarded
 
     monkeypatch.setenv("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{tmp_path / 'registry.db'}")
-    guard = OnboardedGuardOperator(task_id="onboarded", intent="shop", pipeline_id="shop_files_customers")
+    log = logging.getLogger("test")
 
     with pytest.raises(AirflowSkipException) as skipped:
-        guard.execute({})
+        skip_until_onboarded("shop", "shop_files_customers", log)
     assert str(skipped.value) == (
         "pipeline shop_files_customers waits for onboarding: intent shop has not completed onboarding yet. "
         "It runs on its next trigger once DAG chimera_onboard__shop (or `chimera onboard`) has completed."
@@ -76,7 +78,7 @@ def test_the_guard_skips_with_the_reason_until_onboarding_completed(tmp_path, mo
 
     with open_registry() as registry, registry.session() as session:
         save_state(session, "shop", {"completed": {"hash": "a" * 64, "pipelines": ["shop_files_customers"]}})
-    assert guard.execute({}) is None
+    assert skip_until_onboarded("shop", "shop_files_customers", log) is None
 
 
 def test_the_sync_task_emits_an_event_for_each_intent_waiting_for_onboarding(tmp_path, monkeypatch):

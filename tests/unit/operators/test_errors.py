@@ -7,7 +7,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_chimera.errors import NOT_RETRIED, ChimeraError, FixRequired, Transient
 from airflow_provider_chimera.operators.ingest import IngestOperator
-from tests.helpers import pipeline_for
+from tests.helpers import mark_onboarded, pipeline_for
 
 
 def _source(base, path: str = "*.csv") -> dict:
@@ -20,6 +20,7 @@ def _source(base, path: str = "*.csv") -> dict:
 def test_an_error_that_needs_a_fix_fails_the_task_at_once_saying_what_to_fix(tmp_path, catalog, monkeypatch):
     monkeypatch.delenv("QA_MISSING_BASE", raising=False)
     pipeline = pipeline_for(_source("${env:QA_MISSING_BASE}"))
+    mark_onboarded(pipeline)
     operator = IngestOperator(task_id="ingest", pipeline=pipeline)
 
     with pytest.raises(AirflowFailException) as failed:
@@ -33,7 +34,9 @@ def test_an_error_that_needs_a_fix_fails_the_task_at_once_saying_what_to_fix(tmp
 def test_a_transient_error_is_raised_as_is_for_airflow_to_retry(tmp_path, catalog, monkeypatch):
     (tmp_path / "a.csv").write_text("id\n1\n")
     monkeypatch.setenv("CHIMERA_FAIL_AT", "after_read")  # an injected failure: a RuntimeError, not a fix
-    operator = IngestOperator(task_id="ingest", pipeline=pipeline_for(_source(tmp_path.as_uri())))
+    pipeline = pipeline_for(_source(tmp_path.as_uri()))
+    mark_onboarded(pipeline)
+    operator = IngestOperator(task_id="ingest", pipeline=pipeline)
 
     with pytest.raises(RuntimeError, match="failure injected at after_read") as failed:
         operator.execute({"run_id": "r1"})

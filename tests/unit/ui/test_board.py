@@ -94,6 +94,8 @@ def test_board_page_links_and_rerun_buttons(as_user, fleet, monkeypatch):
     html = page.text
     assert '<base href="/chimera/">' in html
     assert f'href="/dags/{pipeline_id(4)}/grid" target="_top"' in html  # a late pipeline: on the first page
+    # The pipeline's name opens its DAG page in Airflow with the Chimera tab chosen.
+    assert f'href="/dags/{pipeline_id(4)}/plugin/chimera-dag" target="_top"' in html
     assert "http://datahub.test:9002/dataset/urn%3Ali%3Adataset%3A%28urn%3Ali%3AdataPlatform%3Aiceberg%2Cfleet0000.obj4%2CPROD%29/Lineage" in html
     assert html.count('<button type="button" data-testid="rerun"') == 20 and html.count('<span data-testid="rerun-result"') == 20
     assert "<polyline" in html and "next →" in html
