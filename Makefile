@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
-APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server maven
+APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server maven chromium chromium-driver
 
 .PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui bench-run-cost
 

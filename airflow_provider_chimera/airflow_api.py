@@ -9,7 +9,9 @@ reached with a token from the simple auth manager's all-admins mode (a laptop, t
 
 Tokens expire (``[api_auth] jwt_expiration_time``) while a long task still holds its client: an
 answer ``401`` makes the client fetch a new token once and repeat the call; a second ``401`` is
-an :class:`AirflowApiError`, never a loop.
+an :class:`AirflowApiError`, never a loop. A client made with a person's own ``token`` (the UI's
+actions, :mod:`airflow_provider_chimera.ui.actions`) never fetches one: Airflow checks that
+person's rights, and a ``401`` is the answer.
 
 A thin client over ``httpx`` rather than the generated ``apache-airflow-client``: Chimera calls
 five endpoints, and the generated client would pin its own ``urllib3``/``pydantic`` versions
@@ -27,21 +29,25 @@ DEFAULT_CONN_ID = "airflow_api_default"
 
 class AirflowApiError(RuntimeError):
     """A call to Airflow's REST API failed; the message names the call and Airflow's answer,
-    ``status`` is the HTTP status (``None`` when there was no answer)."""
+    ``status`` is the HTTP status (``None`` when there was no answer), ``detail`` Airflow's own
+    explanation (the answer's ``detail``, else its text)."""
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, detail: str | None = None):
         super().__init__(message)
         self.status = status
+        self.detail = detail
 
 
 class AirflowApi:
     """A client of one api-server: ``get``/``post``/``patch``/``delete`` on paths under ``/api/v2``."""
 
-    def __init__(self, base_url: str, username: str | None = None, password: str | None = None, timeout: float = 30.0):
+    def __init__(self, base_url: str, username: str | None = None, password: str | None = None, timeout: float = 30.0,
+                 *, token: str | None = None):
         self.base_url = base_url.rstrip("/")
         self._credentials = (username, password) if username else None
         self._client = httpx.Client(base_url=f"{self.base_url}/api/v2", timeout=timeout)
-        self._token: str | None = None
+        self._token: str | None = token
+        self._own_token = token is not None  # a person's token: used as it is, never renewed
 
     @classmethod
     def from_settings(cls, conn_id: str | None = None) -> AirflowApi:
@@ -81,11 +87,12 @@ class AirflowApi:
         """The JSON answer of ``method path``; an :class:`AirflowApiError` naming both otherwise.
         A ``401`` (the token expired) is retried once with a new token."""
         response = self._send(method, path, **kwargs)
-        if response.status_code == 401:
+        if response.status_code == 401 and not self._own_token:
             self._token = None
             response = self._send(method, path, **kwargs)
         if response.status_code >= 400:
-            raise AirflowApiError(f"Airflow API {method} {path}: HTTP {response.status_code}: {response.text[:500]}", response.status_code)
+            raise AirflowApiError(f"Airflow API {method} {path}: HTTP {response.status_code}: {response.text[:500]}", response.status_code,
+                                  _detail(response))
         return response.json() if response.content else None
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -105,6 +112,14 @@ class AirflowApi:
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    return str(detail)[:500] if detail else response.text[:500]
 
 
 def _connection(conn_id: str):

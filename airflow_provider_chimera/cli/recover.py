@@ -68,7 +68,7 @@ def _recover_since(since_text: str, dry_run: bool, fmt: RecoverFormat) -> None:
     import json
 
     from airflow_provider_chimera.airflow_api import AirflowApiError
-    from airflow_provider_chimera.recovery.run import parse_since, recover
+    from airflow_provider_chimera.recovery.run import parse_since, recover, report_json
     from airflow_provider_chimera.registry.audit import default_actor
     from airflow_provider_chimera.settings import load_settings
 
@@ -87,10 +87,7 @@ def _recover_since(since_text: str, dry_run: bool, fmt: RecoverFormat) -> None:
         raise typer.Exit(1) from None
     runs = report.outcome.runs if report.outcome else []
     if fmt is RecoverFormat.json:
-        document = report.plan.model_dump(mode="json")
-        if report.outcome is not None:
-            document.update(waves=report.outcome.waves, runs=runs)
-        print(json.dumps(document, indent=2))
+        print(json.dumps(report_json(report), indent=2))
     else:
         for run in runs:
             out.print(f"wave {run['wave']}: {run['id']} {run['state']} in {run['duration_s']:.0f} s", markup=False, highlight=False)

@@ -15,12 +15,17 @@ DOC = (
     "pipelines within `[chimera] recovery_cpu` and `recovery_memory_gib`, shares them fairly between "
     "teams, runs critical pipelines first within a team, and finishes as many pipelines as early as "
     "it can (docs/recovery.md). It is carried out wave by wave through Airflow's REST API (failed "
-    "runs cleared, missed ones triggered) and re-planned as runs finish. `dry_run` only plans. Each "
+    "runs cleared, missed ones triggered) and re-planned as runs finish. `dry_run` only plans; "
+    "`pipelines` restricts it to those pipelines (the UI's recovery page passes the plan it showed). Each "
     "decision is audited (`chimera audit --action 'recovery.*'`). The same as `chimera recover --since`."
 )
 PARAMS = {
     "since": Param("24h", type="string", description="A time (2026-11-25T08:00, UTC) or a span back from now (6h, 90m, 2d)."),
     "dry_run": Param(False, type="boolean", description="Only plan; start nothing."),
+    "pipelines": Param(None, type=["null", "array"], items={"type": "string"},
+                       description="Only these pipelines (DAG ids), of those that need a run; null (the default): every pipeline that needs one. "
+                                   "The UI's recovery page passes the plan the user previewed, so the run can never grow past it."),
+    "requested_by": Param(None, type=["null", "string"], description="Who asked for the recovery (the UI passes its user); written into each audit entry."),
 }
 
 

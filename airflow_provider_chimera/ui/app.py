@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from airflow_provider_chimera.ui.routes import board, onboarding, pipeline
+from airflow_provider_chimera.ui.routes import actions, board, onboarding, pipeline, recovery
 from airflow_provider_chimera.ui.security import FrameHeaders
 
 
@@ -29,4 +29,6 @@ def create_app() -> FastAPI:
     app.include_router(board.router)
     app.include_router(pipeline.router)
     app.include_router(onboarding.router)
+    app.include_router(actions.router)
+    app.include_router(recovery.router)
     return app

@@ -4,6 +4,13 @@ Metadata in a fresh database on the local PostgreSQL (`make services`), LocalExe
 four processes Airflow 3 runs: api-server (REST API v2 and the task execution API), scheduler,
 dag-processor and triggerer. DAGs come from the repo's ``dags/`` folder with
 ``[chimera] intents_dir`` pointed at the test's intents.
+
+The simple auth manager lets every caller in as an admin, unless the stack is given ``users``
+(name → role): then those users exist with passwords of the stack's own
+(``simple_auth_manager_passwords_file``), :attr:`AirflowStack.api` carries an admin's token
+(renewed when it expires) so tests keep calling the REST API as before, :meth:`AirflowStack.token`
+gives any user's token, and Chimera's own tasks reach the API as the admin through the
+``airflow_api_default`` connection.
 """
 
 from __future__ import annotations
@@ -37,10 +44,13 @@ def _free_port() -> int:
 
 
 class AirflowStack:
-    def __init__(self, home: Path, intents: Path, extra_env: dict[str, str] | None = None):
+    def __init__(self, home: Path, intents: Path, extra_env: dict[str, str] | None = None, users: dict[str, str] | None = None):
         self.home = home
         self.intents = intents
         self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.users = users or {}
+        self.passwords = {name: secrets.token_urlsafe(12) for name in self.users}
         self.database = f"airflow_e2e_{secrets.token_hex(4)}"
         pg = SERVICES
         self._pg = dict(host=pg["CHIMERA_PG_HOST"], port=pg["CHIMERA_PG_PORT"], user=pg["CHIMERA_PG_USER"], password=pg["CHIMERA_PG_PASSWORD"])
@@ -79,9 +89,24 @@ class AirflowStack:
             AIRFLOW_CONN_KAFKA_DEFAULT=json.dumps({"conn_type": "kafka", "extra": {"bootstrap.servers": SERVICES["CHIMERA_KAFKA_BOOTSTRAP"]}}),
             **(extra_env or {}),
         )
+        if site := _plugin_site(home):
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+        auth = None
+        if self.users:
+            admin = next(name for name, role in self.users.items() if role == "admin")
+            passwords_file = home / "simple_auth_manager_passwords.json"
+            passwords_file.write_text(json.dumps(self.passwords))
+            env.update(
+                AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="False",
+                AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=",".join(f"{name}:{role}" for name, role in self.users.items()),
+                AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords_file),
+                AIRFLOW_CONN_AIRFLOW_API_DEFAULT=json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": self.port, "schema": "http",
+                                                             "login": admin, "password": self.passwords[admin]}),
+            )
+            auth = _TokenAuth(self, admin)
         self.env = env
         self.procs: list[subprocess.Popen] = []
-        self.api = httpx.Client(base_url=f"http://127.0.0.1:{self.port}/api/v2", timeout=30)
+        self.api = httpx.Client(base_url=f"{self.url}/api/v2", timeout=30, auth=auth)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> AirflowStack:
@@ -118,6 +143,12 @@ class AirflowStack:
         with psycopg.connect(**self._pg, dbname=SERVICES["CHIMERA_PG_DB"], autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)")
         assert not left, f"processes of airflow {left} outlived the stack"
+
+    def token(self, user: str) -> str:
+        """A JWT of ``user`` (one of the stack's ``users``), from Airflow's ``POST /auth/token``."""
+        response = httpx.post(f"{self.url}/auth/token", json={"username": user, "password": self.passwords[user]}, timeout=30)
+        response.raise_for_status()
+        return response.json()["access_token"]
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} (tail)\n" + p.read_text()[-4000:] for p in sorted(self.home.glob("*.log")))
@@ -186,6 +217,41 @@ class AirflowStack:
         if run["state"] != "success":
             raise AssertionError(f"{dag_id} run {run['dag_run_id']} {run['state']}\n{self.logs()}")
         return run
+
+
+PLUGIN_ENTRY_POINT = "chimera = airflow_provider_chimera.ui.plugin:ChimeraPlugin"  # as in setup.cfg
+
+
+def _plugin_site(home: Path) -> Path | None:
+    """A folder for PYTHONPATH that registers the UI plugin's ``airflow.plugins`` entry point, as
+    installing the package does, when the installed package predates it (a checkout newer than
+    its ``pip install -e``); ``None`` when the installed metadata has it."""
+    from importlib.metadata import entry_points
+
+    if any(ep.name == "chimera" for ep in entry_points(group="airflow.plugins")):
+        return None
+    site = home / "plugin-site"
+    info = site / "chimera_ui_e2e-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: chimera-ui-e2e\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[airflow.plugins]\n{PLUGIN_ENTRY_POINT}\n")
+    return site
+
+
+class _TokenAuth(httpx.Auth):
+    """Bearer auth as ``user`` of ``stack``: a token fetched on first use and again after a 401."""
+
+    def __init__(self, stack: AirflowStack, user: str):
+        self.stack, self.user, self._token = stack, user, None
+
+    def auth_flow(self, request):
+        for attempt in range(2):
+            if self._token is None or attempt:
+                self._token = self.stack.token(self.user)
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            response = yield request
+            if response.status_code != 401:
+                return
 
 
 @dataclass

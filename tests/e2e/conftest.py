@@ -10,6 +10,9 @@ key). The stack stops at the end of the session, and no process it started may o
 Recovery and tenancy keep a stack of their own: their settings change what every DAG of the
 stack does (no retries and a recovery budget, the tenancy file), and recovery measures the
 scheduler, which no other module's runs may load. The cluster modules start `make cluster`'s stack.
+
+The shared stack has users of three roles (``USERS``: an admin, a user, a viewer) instead of the
+simple auth manager's all-admins mode, for the UI's tests (test_ui_in_airflow.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ import pytest
 from tests.conftest import SERVICES, require_service
 from tests.e2e.airflow_stack import AirflowStack, SharedStack
 from tests.mailbox import Inbox, free_port, smtp_connection
+
+# The shared stack's users, one per role of the simple auth manager that the UI's tests need
+# (decision 0065); AirflowStack.api calls the REST API as the admin.
+USERS = {"admin": "admin", "ursula": "user", "victor": "viewer"}
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +65,7 @@ def shared_airflow(tmp_path_factory, superset_server):
         "AIRFLOW__CHIMERA__SUPERSET_CONN_ID": "e2e_superset",
         **{f"AIRFLOW__CHIMERA__{option.upper()}": topics[kind] for kind, option in STEPS.items()},
     }
-    airflow = AirflowStack(home, intents, env)
+    airflow = AirflowStack(home, intents, env, users=USERS)
     try:
         airflow.start()
         airflow.wait(lambda: "chimera_registry_sync" in airflow.dag_ids(), 180, "Chimera's own DAGs to be parsed")
