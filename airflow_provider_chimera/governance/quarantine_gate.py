@@ -13,7 +13,10 @@ from airflow_provider_chimera.errors import FixRequired
 
 
 class QuarantineThresholdError(FixRequired, RuntimeError):
-    """More of a run's records were quarantined than its ``quarantine_threshold`` allows."""
+    """More of a run's records were quarantined than its ``quarantine_threshold`` allows;
+    ``quarantined`` is how many (the run's record keeps it, as a successful run's does)."""
+
+    quarantined: int | None = None
 
 
 def check_quarantine_share(
@@ -27,8 +30,10 @@ def check_quarantine_share(
     share = quarantined / read
     if share <= threshold:
         return
-    raise QuarantineThresholdError(
+    error = QuarantineThresholdError(
         f"pipeline {pipeline}: {quarantined} of {read} records read ({share:.1%}) went to quarantine "
         f"table {quarantine_table}, above the quarantine_threshold of {threshold:.1%}; the target is "
         "not committed (the quarantined records stay, with their reasons)"
     )
+    error.quarantined = quarantined
+    raise error

@@ -53,7 +53,8 @@ class IngestOperator(BaseOperator):
                 result = run(pipeline, run_id=run_id, conf=run_conf(context), window=window, settings=settings, log=self.log, meter=meter)
         except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
             error = f"{type(exc).__name__}: {exc}"
-            save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error, **audited)
+            save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error,
+                     quarantined=getattr(exc, "quarantined", None), **audited)  # a quarantine breach's count, for the board
             if isinstance(exc, FixRequired):  # a retry would fail the same way: say what to fix now (errors)
                 raise fail_now(exc) from exc
             raise

@@ -147,6 +147,25 @@ def test_a_run_records_the_records_it_quarantined(tmp_path, catalog, registry_ur
     assert (row.state, row.rows, row.quarantined_rows) == ("success", 9, 1)
 
 
+def test_a_run_failed_by_its_quarantine_threshold_records_the_records_it_quarantined(tmp_path, catalog, registry_url):
+    """The board shows a breach's quarantined records, not "–": the failed run's row holds them."""
+    from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
+
+    data = tmp_path / "data"
+    _write_events(data, "a.jsonl", range(3))
+    with open(data / "a.jsonl", "a") as handle:
+        handle.write(json.dumps({"id": "not a number", "name": "bad"}) + "\n")
+    source = _events_source(data)
+    _synced(tmp_path, source)
+
+    with pytest.raises(QuarantineThresholdError):
+        run_task(pipeline_for(source), run_id="manual__1")
+
+    [row] = _runs()
+    assert (row.state, row.rows, row.quarantined_rows) == ("failed", 0, 1)
+    assert row.error.startswith("QuarantineThresholdError: pipeline ")
+
+
 def test_a_failed_attempt_is_recorded_and_its_retry_replaces_it(tmp_path, catalog, registry_url, monkeypatch):
     data = tmp_path / "data"
     _write_events(data, "a.jsonl", range(10))
