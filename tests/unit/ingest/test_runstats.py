@@ -132,12 +132,16 @@ def test_a_run_records_one_row_with_its_statistics(tmp_path, catalog, registry_u
     assert row.quarantined_rows == 0
 
 
-def test_a_run_records_the_records_it_quarantined(tmp_path, catalog, registry_url):
-    data = tmp_path / "data"
-    _write_events(data, "a.jsonl", range(9))
+def _events_with_one_bad_record(data, good: int) -> dict:
+    """A JSON-lines source of ``good`` events and one whose id is not a number (it goes to quarantine)."""
+    _write_events(data, "a.jsonl", range(good))
     with open(data / "a.jsonl", "a") as handle:
         handle.write(json.dumps({"id": "not a number", "name": "bad"}) + "\n")
-    source = _events_source(data)
+    return _events_source(data)
+
+
+def test_a_run_records_the_records_it_quarantined(tmp_path, catalog, registry_url):
+    source = _events_with_one_bad_record(tmp_path / "data", 9)
     source["objects"][0]["ingestion"]["quarantine_threshold"] = 0.5
     _synced(tmp_path, source)
 
@@ -151,11 +155,7 @@ def test_a_run_failed_by_its_quarantine_threshold_records_the_records_it_quarant
     """The board shows a breach's quarantined records, not "–": the failed run's row holds them."""
     from airflow_provider_chimera.governance.quarantine_gate import QuarantineThresholdError
 
-    data = tmp_path / "data"
-    _write_events(data, "a.jsonl", range(3))
-    with open(data / "a.jsonl", "a") as handle:
-        handle.write(json.dumps({"id": "not a number", "name": "bad"}) + "\n")
-    source = _events_source(data)
+    source = _events_with_one_bad_record(tmp_path / "data", 3)
     _synced(tmp_path, source)
 
     with pytest.raises(QuarantineThresholdError):
