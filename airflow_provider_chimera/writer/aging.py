@@ -118,6 +118,7 @@ def oldest_beyond(metadata: TableMetadata, keep: int) -> list[Snapshot]:
     main = metadata.refs.get(MAIN_BRANCH)
     if keep <= 0 or main is None:
         return []
+    keep = max(keep, main.min_snapshots_to_keep or 0)  # a minimum set on main itself is honoured
     head = metadata.snapshot_by_id(main.snapshot_id)
     history = list(ancestors_of(head, metadata)) if head is not None else []
     if len(history) <= keep:
