@@ -289,6 +289,7 @@ def main() -> int:
     args.out.write_text(json.dumps({**meta, "target_ratio": TARGET, "met": met, "sides": results}, indent=1))
     args.out.with_suffix(".md").write_text(markdown(results, meta))
     args.out.with_suffix(".html").write_text(page(results, meta))
+    args.out.with_suffix(".partial.json").unlink(missing_ok=True)
     copy = REPO / "bench" / "results" / args.out.name
     copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.out, copy)
