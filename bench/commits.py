@@ -4,8 +4,8 @@ A stream pipeline commits one micro-batch after another to one table. Each commi
 Chimera's ingest does per micro-batch, without a source or checks: read the pipeline's position
 (``IcebergWriter.last_position``), write the batch through ``IcebergWriter.write`` staged on the
 run's audit branch, and publish it to ``main`` (``governance.wap.publish``), on the embedded SQL
-catalog (SQLite, local warehouse). Two tables age side by side, commit by commit alternately, in
-one process, so that a busy machine slows both alike:
+catalog (SQLite, local warehouse). Two tables age side by side, commit by commit alternately, each
+in a process of its own, so that a busy machine slows both alike:
 
 - **before**: plain fast appends and an unbounded history (manifest merging off, no snapshot
   count, pyiceberg's 100 previous metadata files): the table properties Chimera used to create;
@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import html
 import json
+import multiprocessing as mp
 import os
 import platform
 import shutil
@@ -113,11 +114,58 @@ class Side:
         }
 
 
+def _serve(conn, name: str, folder: str, properties: dict[str, str]) -> None:
+    """A side's own process: its table, its catalog database, its memory and garbage collector (in
+    one process the 'before' table's growing metadata would slow the other side's collections)."""
+    catalog = SqlCatalog(name, uri=f"sqlite:///{folder}/catalog-{name}.db", warehouse=Path(folder).as_uri())
+    side = Side(name, catalog, properties)
+    while True:
+        method, args = conn.recv()
+        if method == "stop":
+            return
+        try:
+            if method == "compact":
+                compact(side.writer.load(), small_bytes=64 << 20, min_files=5, group_bytes=128 << 20)
+                conn.send(("ok", None))
+            elif method == "summary":
+                conn.send(("ok", summary(side, *args)))
+            else:
+                conn.send(("ok", getattr(side, method)(*args)))
+        except BaseException as exc:  # reported to the parent, which stops the benchmark
+            conn.send(("error", f"{name}: {type(exc).__name__}: {exc}"))
+
+
+class Remote:
+    """A :class:`Side` in a process of its own, called one step at a time (so the sides alternate)."""
+
+    def __init__(self, name: str, folder: Path, properties: dict[str, str]):
+        self.name = name
+        self.commits = 0
+        self._conn, child = mp.get_context("fork").Pipe()
+        self._process = mp.get_context("fork").Process(target=_serve, args=(child, name, str(folder), properties), daemon=True)
+        self._process.start()
+
+    def call(self, method: str, *args):
+        self._conn.send((method, args))
+        status, value = self._conn.recv()
+        if status == "error":
+            raise SystemExit(value)
+        return value
+
+    def commit(self, number: int, rows: int) -> float:
+        self.commits += 1
+        return self.call("commit", number, rows)
+
+    def stop(self) -> None:
+        self._conn.send(("stop", ()))
+        self._process.join(30)
+
+
 def median_ms(values: list[float]) -> float:
     return statistics.median(values) * 1000 if values else float("nan")
 
 
-def summary(side: Side, commits: int) -> dict[str, object]:
+def summary(side: Side) -> dict[str, object]:
     early = side.latencies[4:15]  # commits 5-15
     late = side.latencies[-20:]
     ratio = median_ms(late) / median_ms(early)
@@ -248,9 +296,8 @@ def main() -> int:
     if args.commits < 30:
         parser.error("--commits: at least 30 (commits 5-15 and the last 20 are compared)")
     folder = Path(tempfile.mkdtemp(prefix="chimera-bench-commits-"))
+    sides = [Remote(name, folder, properties) for name, properties in SIDES.items()]
     try:
-        catalog = SqlCatalog("bench", uri=f"sqlite:///{folder}/catalog.db", warehouse=folder.as_uri())
-        sides = [Side(name, catalog, properties) for name, properties in SIDES.items()]
         before_commits = min(args.before_commits or args.commits, args.commits)
         for number in range(args.commits):
             ageing = [s for s in sides if s.name != "before" or number < before_commits]
@@ -258,24 +305,25 @@ def main() -> int:
                 side.commit(number, args.rows)
             if number + 1 == 10:
                 for side in sides:
-                    side.read("after commit 10", 10 * args.rows)
+                    side.call("read", "after commit 10", 10 * args.rows)
             if number + 1 == before_commits < args.commits:
-                sides[0].read(f"after commit {before_commits}", before_commits * args.rows)
+                sides[0].call("read", f"after commit {before_commits}", before_commits * args.rows)
             if (number + 1) % 100 == 0:
-                print(f"{number + 1}: " + ", ".join(f"{s.name} {median_ms(s.latencies[-20:]):.0f} ms" for s in sides), flush=True)
                 # A run stopped early still leaves its numbers so far.
-                partial = {s.name: summary(s, len(s.latencies)) for s in sides}
+                partial = {s.name: s.call("summary") for s in sides}
+                print(f"{number + 1}: " + ", ".join(f"{k} {v['late_median_ms']:.0f} ms (CPU {v['late_cpu_median_ms']:.0f})" for k, v in partial.items()), flush=True)
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.with_suffix(".partial.json").write_text(json.dumps({"commits_so_far": number + 1, "sides": partial}))
         for side in sides:
-            if len(side.latencies) == args.commits:
-                side.read(f"after commit {args.commits}", args.commits * args.rows)
+            if side.commits == args.commits:
+                side.call("read", f"after commit {args.commits}", args.commits * args.rows)
         after = sides[-1]
-        table = after.writer.load()
-        compact(table, small_bytes=64 << 20, min_files=5, group_bytes=128 << 20)
-        after.read(f"after commit {args.commits} + compaction", args.commits * args.rows)
-        results = {side.name: summary(side, args.commits) for side in sides}
+        after.call("compact")
+        after.call("read", f"after commit {args.commits} + compaction", args.commits * args.rows)
+        results = {side.name: side.call("summary") for side in sides}
     finally:
+        for side in sides:
+            side.stop()
         shutil.rmtree(folder, ignore_errors=True)
     meta = {
         "commits": args.commits,
