@@ -112,7 +112,7 @@ bench-ui:
 	$(BIN)/python bench/ui_board.py
 
 # Commit latency as a table ages, plain fast appends against Chimera's table properties
-# (docs/benchmarks.md): .venv, no services. BENCH_COMMITS (2000), BENCH_BEFORE_COMMITS (the
+# (docs/benchmarks.md): .venv, no services. BENCH_COMMITS (2000), BENCH_BEFORE_COMMITS (800: the
 # 'before' table stops there; its commits grow slower with every one), e.g.
 # make bench-commits BENCH_COMMITS=500
 bench-commits: install
