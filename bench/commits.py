@@ -30,6 +30,7 @@ import argparse
 import datetime as dt
 import html
 import json
+import math
 import multiprocessing as mp
 import os
 import platform
@@ -186,32 +187,36 @@ def summary(side: Side) -> dict[str, object]:
     }
 
 
-def svg(results: dict[str, dict], width: int = 900, height: int = 360) -> str:
-    """Latency (ms) against commit number: every commit a dot, the rolling median of 25 a line."""
-    pad = 50
+def svg(results: dict[str, dict], width: int = 900, height: int = 400) -> str:
+    """Latency (ms, log scale) against commit number: every commit a dot, the rolling median of 25 a line."""
+    pad = 56
     series = {name: r["latencies_ms"] for name, r in results.items()}
     count = max(len(s) for s in series.values())
-    top = max(statistics.quantiles(s, n=100)[98] for s in series.values() if len(s) > 2) * 1.1
+    every = [v for s in series.values() for v in s if v > 0]
+    low, high = math.log10(max(1.0, min(every))), math.log10(max(every))
+    high = max(high, low + 1)
     colours = {"before": "#d62728", "after": "#1f77b4"}
 
     def x(i: int) -> float:
         return pad + (width - 2 * pad) * i / max(1, count - 1)
 
     def y(ms: float) -> float:
-        return height - pad - (height - 2 * pad) * min(ms, top) / top
+        return height - pad - (height - 2 * pad) * (math.log10(max(ms, 1.0)) - low) / (high - low)
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">']
     parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>')
     parts.append(f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>')
-    for k in range(5):
-        ms = top * k / 4
-        parts.append(f'<text x="{pad - 6}" y="{y(ms) + 4:.1f}" text-anchor="end">{ms:.0f}</text>')
-        parts.append(f'<line x1="{pad}" y1="{y(ms):.1f}" x2="{width - pad}" y2="{y(ms):.1f}" stroke="#eee"/>')
+    for decade in range(int(math.floor(low)), int(math.ceil(high)) + 1):
+        for step in (1, 2, 5):
+            ms = step * 10**decade
+            if low <= math.log10(ms) <= high:
+                parts.append(f'<text x="{pad - 6}" y="{y(ms) + 4:.1f}" text-anchor="end">{ms:g}</text>')
+                parts.append(f'<line x1="{pad}" y1="{y(ms):.1f}" x2="{width - pad}" y2="{y(ms):.1f}" stroke="#eee"/>')
     for k in range(5):
         i = round((count - 1) * k / 4)
         parts.append(f'<text x="{x(i):.1f}" y="{height - pad + 18}" text-anchor="middle">{i + 1}</text>')
-    parts.append(f'<text x="{width / 2}" y="{height - 8}" text-anchor="middle">commit number</text>')
-    parts.append(f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" text-anchor="middle">commit latency (ms)</text>')
+    parts.append(f'<text x="{width / 2}" y="{height - 10}" text-anchor="middle">commit number</text>')
+    parts.append(f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" text-anchor="middle">commit latency (ms, log scale)</text>')
     for n, (name, values) in enumerate(series.items()):
         colour = colours.get(name, "#555")
         dots = "".join(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="1.2"/>' for i, v in enumerate(values))
@@ -219,7 +224,7 @@ def svg(results: dict[str, dict], width: int = 900, height: int = 360) -> str:
         rolling = [statistics.median(values[max(0, i - 12): i + 13]) for i in range(len(values))]
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(rolling))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
-        parts.append(f'<text x="{pad + 10}" y="{pad + 14 + 16 * n}" fill="{colour}">{html.escape(name)} (rolling median of 25)</text>')
+        parts.append(f'<text x="{pad + 10}" y="{pad - 20 + 16 * n}" fill="{colour}">{html.escape(name)}: rolling median of 25 commits</text>')
     parts.append("</svg>")
     return "".join(parts)
 
