@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server maven chromium chromium-driver
 
-.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui bench-run-cost
+.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui bench-run-cost bench-commits
 
 install: system-deps $(VENV)/.installed bytecode
 
@@ -110,6 +110,13 @@ bench-recovery:
 # The UI's board with 5,000 seeded pipelines, in-process (docs/ui.md): p50/p95 ms, about 20 s.
 bench-ui:
 	$(BIN)/python bench/ui_board.py
+
+# Commit latency as a table ages, plain fast appends against Chimera's table properties
+# (docs/benchmarks.md): .venv, no services. BENCH_COMMITS (2000), BENCH_BEFORE_COMMITS (800: the
+# 'before' table stops there; its commits grow slower with every one), e.g.
+# make bench-commits BENCH_COMMITS=500
+bench-commits: install
+	BENCH_COMMITS=$(BENCH_COMMITS) BENCH_BEFORE_COMMITS=$(BENCH_BEFORE_COMMITS) $(BIN)/python bench/commits.py
 
 $(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
 	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)

@@ -393,6 +393,20 @@ CONFIG_OPTIONS: dict[str, dict[str, Any]] = {
         "example": "30",
         "default": "7",
     },
+    "snapshot_max_count": {
+        "description": (
+            "A table keeps at most this many snapshots of its main branch: each publication to main "
+            "expires the oldest beyond it in the same commit (never a branch or tag head, nor the "
+            "snapshot holding a pipeline's read position), so that a stream's micro-batch commits stay "
+            "as fast on the 2,000th commit as on the 10th. Set on a table when Chimera creates it or "
+            "first writes to it (table property chimera.snapshot-max-count). 0: no count, only "
+            "snapshot_retention_days.\n"
+        ),
+        "version_added": "0.1.0",
+        "type": "integer",
+        "example": "100",
+        "default": "20",
+    },
     "compaction_small_file_mb": {
         "description": "A data file smaller than this (MiB) is small: compaction merges small files of one partition.\n",
         "version_added": "0.1.0",

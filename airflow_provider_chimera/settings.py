@@ -88,6 +88,7 @@ class ChimeraSettings(BaseModel):
     task_memory_limit_mib: int
     maintenance_slots: int
     snapshot_retention_days: int
+    snapshot_max_count: int
     compaction_small_file_mb: int
     compaction_min_files: int
     datahub_lite_path: Path

@@ -78,8 +78,9 @@ def build_table_maintenance_dag(intents_dir=None) -> DAG:
             "Maintains each pipeline's Iceberg table once a day, one task per table, in the pool "
             f"`{MAINTENANCE_POOL}` (`[chimera] maintenance_slots`): deletes the rows older than the "
             "ingestion's `retention` (whole partitions where the table is partitioned by time), merges "
-            "small files, expires snapshots older than `[chimera] snapshot_retention_days`, keeping "
-            "the snapshot that holds the pipeline's read position, and deletes files no snapshot references "
+            "small files, expires snapshots older than `[chimera] snapshot_retention_days` and those of "
+            "`main` beyond `[chimera] snapshot_max_count`, keeping the snapshot that holds the pipeline's "
+            "read position, and deletes files no snapshot references "
             "once older than `[chimera] orphan_file_age_hours`. Each action is in the audit log "
             "(`chimera audit --actor chimera-maintenance`). A table that fails does not stop the others."
         ),

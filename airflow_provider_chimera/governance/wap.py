@@ -200,6 +200,8 @@ def publish(writer, result: CommitResult) -> None:
     main to be where the load started from."""
     from pyiceberg.table.update.snapshot import ManageSnapshots
 
+    from airflow_provider_chimera.writer.aging import delete_manifest_lists, expire_oldest
+
     table = writer.load()
     refs = table.metadata.refs
     main = refs[MAIN].snapshot_id if MAIN in refs else None
@@ -217,6 +219,9 @@ def publish(writer, result: CommitResult) -> None:
         manage.set_current_snapshot(snapshot_id=result.snapshot_id)  # requires main == base
         manage.remove_branch(result.branch)
         manage.commit()
+        # The same commit expires main's oldest snapshots beyond the table's count (writer.aging).
+        expired = expire_oldest(txn)
+    delete_manifest_lists(table.io, expired, writer.name)
 
 
 def drop(writer, result: CommitResult, delete_files: bool) -> None:

@@ -14,6 +14,7 @@ def open_writer(pipeline: Pipeline, settings: ChimeraSettings) -> TableWriter:
     (versions per key) and ``reference`` (bitemporal versions), which ``full`` never replaces."""
     from airflow_provider_chimera.governance.protect import classification_property
     from airflow_provider_chimera.writer import IcebergWriter, chimera_catalog
+    from airflow_provider_chimera.writer.aging import aging_properties
     from airflow_provider_chimera.writer.partitions import partition_fields
 
     ingestion = pipeline.ingestion
@@ -25,6 +26,8 @@ def open_writer(pipeline: Pipeline, settings: ChimeraSettings) -> TableWriter:
             "write.target-file-size-bytes": str(settings.target_file_size_mb << 20),
             "chimera.pipeline": pipeline.id,
             "chimera.team": pipeline.team.name,
+            # Merged manifests, a bounded snapshot list and metadata log (writer.aging).
+            **aging_properties(settings.snapshot_max_count),
             **classification_property(pipeline, settings),
         },
         "schema_evolution": ingestion.schema_evolution,

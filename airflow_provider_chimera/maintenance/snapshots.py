@@ -13,6 +13,11 @@ A snapshot older than ``[chimera] snapshot_retention_days`` is expired unless so
   (:mod:`airflow_provider_chimera.ingest.resume`). The price: files that snapshot reads stay
   in storage until the pipeline commits again and it can expire.
 
+However young, ``main``'s oldest snapshots beyond the table's ``chimera.snapshot-max-count``
+(``[chimera] snapshot_max_count``) are expired too, under the same protections: each publication
+already does this for its table (:mod:`airflow_provider_chimera.writer.aging`); here it also
+trims a table written before it had the count, or whose count was lowered.
+
 A branch or tag whose ``max-ref-age-ms`` has passed (an abandoned write-audit-publish branch) is
 removed first, as Iceberg's own expiry does; a ref that has not expired is never touched.
 
@@ -34,9 +39,10 @@ from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import MAIN_BRANCH, SnapshotRefType
 from pyiceberg.table.snapshots import Snapshot, ancestors_of
-from pyiceberg.table.update.snapshot import ExpireSnapshots, ManageSnapshots
+from pyiceberg.table.update import RemoveSnapshotsUpdate
+from pyiceberg.table.update.snapshot import ManageSnapshots
 
-from airflow_provider_chimera.writer.iceberg import PIPELINE, POSITION
+from airflow_provider_chimera.writer.aging import max_snapshots, oldest_beyond, position_chain
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +95,7 @@ def protected(metadata: TableMetadata, now: dt.datetime) -> set[int]:
             else:
                 break
         if name == MAIN_BRANCH:
-            chain = []
-            for snapshot in ancestors_of(head, metadata):
-                chain.append(snapshot.snapshot_id)
-                summary = snapshot.summary.additional_properties if snapshot.summary else {}
-                if PIPELINE in summary or POSITION in summary:
-                    keep.update(chain)
-                    break
+            keep.update(position_chain(metadata, head))
     return keep
 
 
@@ -111,13 +111,16 @@ def expire_snapshots(table: Table, keep_days: int, now: dt.datetime) -> ExpiryRe
                         manage.remove_tag(name)
                     else:
                         manage.remove_branch(name)
-        keep = protected(txn.table_metadata, now)
-        expired = [
-            s for s in txn.table_metadata.snapshots if s.timestamp_ms < keep_after_ms and s.snapshot_id not in keep
-        ]
+        metadata = txn.table_metadata
+        keep = protected(metadata, now)
+        expired = [s for s in metadata.snapshots if s.timestamp_ms < keep_after_ms and s.snapshot_id not in keep]
+        # And, however young, main's oldest beyond the table's snapshot count (writer.aging): a table
+        # written before it had one, or whose count was lowered, is trimmed here at once.
+        old = {s.snapshot_id for s in expired}
+        expired += [s for s in oldest_beyond(metadata, max_snapshots(metadata)) if s.snapshot_id not in old | keep]
         if expired:
-            with ExpireSnapshots(txn) as expire:
-                expire.by_ids([s.snapshot_id for s in expired])
+            # One update for all (ExpireSnapshots.by_ids copies the whole metadata once per id).
+            txn._stage((RemoveSnapshotsUpdate(snapshot_ids=[s.snapshot_id for s in expired]),))
     table.refresh()
     deleted = _delete_unreachable(table, expired) if expired else 0
     return ExpiryResult(

@@ -324,7 +324,7 @@ class HistoryWriter(IcebergWriter):
             properties = {**commit.properties(opening.num_rows), VERSIONS_CLOSED: str(closed)}
             base, branch = start_branch(table, stage) if stage else (None, MAIN)
             producer = txn.update_snapshot(snapshot_properties=properties, branch=branch)
-            with producer.overwrite() if replaced else producer.fast_append() as snapshot:
+            with producer.overwrite() if replaced else producer.merge_append() as snapshot:
                 for data_file in replaced:
                     snapshot.delete_data_file(data_file)
                 for data_file in added:

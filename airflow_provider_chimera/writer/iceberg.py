@@ -36,6 +36,7 @@ from airflow_provider_chimera.contract.model import Dedup, PartitionField
 from airflow_provider_chimera.faults import fault_point
 from airflow_provider_chimera.sources.base import Position
 from airflow_provider_chimera.sources.window import Window
+from airflow_provider_chimera.writer.aging import AGING_PROPERTIES, delete_manifest_lists, ensure_properties, expire_oldest
 from airflow_provider_chimera.writer.attempt import attempt
 from airflow_provider_chimera.writer.catalog import create_table, ensure_namespace
 from airflow_provider_chimera.writer.conflicts import NO_CATALOG_RETRIES, PartitionSpecChangedError, PositionMovedError, retry_commits
@@ -160,8 +161,9 @@ class IcebergWriter(TableWriter):
         self.catalog = catalog
         self.identifier = (namespace, table)
         self.partition_by = partition_by or []
-        # A new table is created with them; pyiceberg's own commit retry off (writer.conflicts).
-        self.properties = {**(properties or {}), **NO_CATALOG_RETRIES}
+        # A new table is created with them; pyiceberg's own commit retry off (writer.conflicts);
+        # merged manifests and a bounded history, also added to an existing table (writer.aging).
+        self.properties = {**AGING_PROPERTIES, **(properties or {}), **NO_CATALOG_RETRIES}
         self.schema_evolution = schema_evolution  # writer.evolution
         self.dedup = dedup  # writer.dedup
 
@@ -179,7 +181,7 @@ class IcebergWriter(TableWriter):
         """The target table, created from ``schema`` (with its partition spec) if missing."""
         table = self.load()
         if table is not None:
-            return self._owned(table)
+            return ensure_properties(self._owned(table), self.properties)
         ensure_namespace(self.catalog, self.identifier[0])
         table = self._owned(create_table(self.catalog, self.identifier, schema=schema, properties=self.properties))
         if self.partition_by and table.spec().is_unpartitioned():
@@ -319,12 +321,18 @@ class IcebergWriter(TableWriter):
                 # Replacing an empty table (or partition) is no news; pyiceberg warns about it.
                 warnings.filterwarnings("ignore", "Delete operation did not match any records")
                 txn.delete(load.replace, snapshot_properties=properties, branch=branch)
-        with txn.update_snapshot(snapshot_properties=properties, branch=branch).fast_append() as append:
+        # merge_append: with the table's commit.manifest-merge.* properties its small manifests are
+        # merged into one as they reach the minimum count, so the manifest list stays short (writer.aging).
+        with txn.update_snapshot(snapshot_properties=properties, branch=branch).merge_append() as append:
             for data_file in load.data_files:
                 append.append_data_file(data_file)
+        # A commit to main also expires main's oldest snapshots beyond the table's count (writer.aging);
+        # a staged load's publication does (governance.wap).
+        expired = expire_oldest(txn) if branch == MAIN else []
         fault_point("after_files")  # files written, snapshot staged, nothing committed
         committing()
         txn.commit_transaction()
+        delete_manifest_lists(table.io, expired, self.name)
         if load.stage and branch is None:
             hold(table, load.stage, append.snapshot_id)
         return load.result(append.snapshot_id, base, load.stage.name if load.stage else None, self)

@@ -112,3 +112,25 @@ def test_a_table_without_positions_keeps_only_its_head(catalog):
     assert [s.snapshot_id for s in writer.load().snapshots()] == [last]
     assert len(result.expired) == 2
     assert sorted(writer.load().scan().to_arrow().column("id").to_pylist()) == [0, 1, 2]
+
+
+def test_a_long_young_history_is_trimmed_to_the_tables_snapshot_count(catalog):
+    # A table written before it had a snapshot count: many young snapshots, then the count is set.
+    now = dt.datetime.now(UTC)
+    writer = IcebergWriter(catalog, "qa", "events", properties={"chimera.snapshot-max-count": "0"})
+    ids = [_append(writer, [run], now) for run in range(12)]
+    for run in range(12, 15):  # commits without a position on top of the pipeline's last
+        _append(writer, [run], now, pipeline=None)
+    table = writer.load()
+    with table.transaction() as txn:
+        txn.set_properties({"chimera.snapshot-max-count": "2"})
+
+    result = expire_snapshots(writer.load(), keep_days=7, now=now)
+
+    table = writer.load()
+    # Nothing is old, but only main's newest snapshots stay: the three without a position and the
+    # one holding the pipeline's position (the walk back to it is never cut).
+    assert sorted(result.expired) == sorted(ids[:11])
+    assert len(table.metadata.snapshots) == 4
+    assert writer.last_position("p1") == Position(cursor="11")
+    assert sorted(table.scan().to_arrow().column("id").to_pylist()) == list(range(15))
