@@ -168,11 +168,15 @@ def test_a_flood_on_one_teams_workers_leaves_another_teams_latency_within_ten_pe
           f"ratio of medians {ratio:.3f} (target <= {1 + TOLERANCE:.2f})")
     print(f"noisy pool: {NOISY_SLOTS} slots, occupied {min(sampler.samples)}..{max(sampler.samples)} over {len(sampler.samples)} samples; "
           f"{len(intervals)} noisy task instances started, at most {_peak(intervals)} at once; {queued} runs still queued")
+    overlapping = sum(any(start < end and stop > queued_at for start, stop in intervals) for _, queued_at, end in flood)
+    print(f"quiet runs with a noisy task running during them: {overlapping} of {len(flood)}")
     print(f"baseline {sorted(round(v, 2) for v in base)}\nflood    {sorted(round(v, 2) for v in loaded)}")
 
-    # The flood ran all along: its pool full, noisy tasks running during every quiet run, most of it still queued.
+    # The flood ran all along: its pool full, noisy tasks running during (nearly) every quiet run, most
+    # of it still queued. A quiet run takes 2-3 s now that tasks start at once (decision 0069), so one
+    # may fall between two noisy tasks (the scheduler starts the next within a heartbeat or two).
     assert statistics.median(sampler.samples) >= NOISY_SLOTS // 2, sampler.samples
-    assert all(any(start < end and stop > queued_at for start, stop in intervals) for _, queued_at, end in flood)
+    assert overlapping >= len(flood) * 3 // 4, (overlapping, len(flood))
     assert queued >= FLOOD // 2, queued
     # ...and never more than its pool.
     assert max(sampler.samples) <= NOISY_SLOTS and _peak(intervals) <= NOISY_SLOTS, (sampler.samples, _peak(intervals))

@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_chimera.factory import build_dags
 from tests.entry_points import http_source, plugin_site  # noqa: F401  (fixtures)
-from tests.helpers import adhoc_ingestion, intent_with, read_table, record_schema
+from tests.helpers import adhoc_ingestion, intent_with, mark_onboarded, read_table, record_schema
 from tests.http_api import http_api  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("http_source")]
@@ -39,6 +39,7 @@ def _run_ingest(dag, run_id: str) -> dict:
     from airflow.sdk.exceptions import AirflowFailException
 
     task = dag.get_task("ingest")
+    mark_onboarded(task.pipeline)  # the task skips until its intent completed onboarding
     try:
         return task.execute({"run_id": run_id, "dag_run": SimpleNamespace(conf={})})
     except AirflowFailException as failed:
