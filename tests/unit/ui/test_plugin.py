@@ -39,6 +39,24 @@ def test_the_plugin_mounts_the_app_and_lists_two_views():
     assert {view["name"] for view in views.values()} == {"Chimera"}
 
 
+def test_loading_the_plugin_builds_no_app_until_its_first_request():
+    """Every Airflow process loads plugins (task processes too): the pages' modules wait for a request."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, httpx, asyncio\n"
+             "from airflow_provider_chimera.ui.plugin import ChimeraPlugin\n"
+             "print('routes' if 'airflow_provider_chimera.ui.routes' in sys.modules else 'declared only')\n"
+             "app = ChimeraPlugin.fastapi_apps[0]['app']\n"
+             "async def get():\n"
+             "    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url='http://t') as c:\n"
+             "        return (await c.get('/')).status_code\n"
+             "print(asyncio.run(get()))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["declared", "only", "401"]  # built on the first request, which needs a login
+
+
 def test_airflow_accepts_the_views_as_its_plugins_api_lists_them():
     from airflow.api_fastapi.core_api.datamodels.plugins import ExternalViewResponse
 
