@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server maven chromium chromium-driver
 
-.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui bench-run-cost bench-commits
+.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui bench-run-cost bench-commits bench-memory
 
 install: system-deps $(VENV)/.installed bytecode
 
@@ -95,6 +95,11 @@ bench-parse: install $(BENCH_VENV)/.installed
 bench-ingest: install services $(BENCH_VENV)/.installed
 	BENCH_ROWS=$(BENCH_ROWS) BENCH_MESSAGES=$(BENCH_MESSAGES) BENCH_REPEAT=$(BENCH_REPEAT) \
 	  $(BENCH_VENV)/bin/python bench/ingest/run.py
+
+# Peak RSS of one Chimera run on a PostgreSQL table of BENCH_ROWS (10000000) against one of
+# BENCH_BIG_ROWS (50000000): memory must not grow with the table (docs/benchmarks.md; ~20 min, ~6 GB).
+bench-memory: install services $(BENCH_VENV)/.installed
+	BENCH_ROWS=$(BENCH_ROWS) BENCH_BIG_ROWS=$(BENCH_BIG_ROWS) $(BENCH_VENV)/bin/python bench/ingest/memory.py
 
 # The recovery planner against FIFO and priority_weight on generated scenarios (docs/recovery.md):
 # pure simulation in .venv, no services, a few seconds.
