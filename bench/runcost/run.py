@@ -166,6 +166,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     name = "runcost.json" if args.preload else "runcost-no-preload.json"
     (out / name).write_text(json.dumps(report, indent=2))
+    (REPO / "bench" / "results").mkdir(exist_ok=True)  # its JSON files are not in git: absent in a fresh checkout
     shutil.copy(out / name, REPO / "bench" / "results" / name)
 
 

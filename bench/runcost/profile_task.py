@@ -1,0 +1,135 @@
+"""Where a run's time goes inside the ingest task: ``make bench-run-cost``'s two pipelines, profiled in-process.
+
+The task's code runs here the way a forked, preloaded task process runs it: this process imports
+``airflow_provider_chimera.preload`` first (what the LocalExecutor's forkserver imported), then
+executes the ingest task of each pipeline (``IngestOperator.execute`` with a real Task SDK
+context, ``tests.helpers.run_task``) against the local PostgreSQL, an embedded catalog and a
+SQLite registry in a temporary folder, as ``bench/runcost/run.py``'s Airflow does. After two
+warm-up runs each, ``--runs`` runs of each pipeline are timed, each in a child forked from this
+process (nothing one run caches is there for the next, as with forked task processes) and under
+``cProfile``; the report lists each pipeline's median wall time and the summed profile's top
+entries by cumulative time (``--top``), which is where to look for a fixed cost. Needs the local services.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/runcost/profile_task.py --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per pipeline (5)")
+    parser.add_argument("--rows", type=int, default=10_000, help="rows of the full pipeline's table (10,000)")
+    parser.add_argument("--top", type=int, default=40, help="profile entries listed per pipeline (40)")
+    parser.add_argument("--modules", action="store_true", help="name every module a run imported (else their packages)")
+    parser.add_argument("--callers", default="", help="also list who calls the functions matching this regular expression")
+    args = parser.parse_args()
+
+    from run import INTENT, _intent, _source_tables  # the benchmark's own source tables and intent
+
+    from tests.conftest import SERVICES
+
+    home = Path(tempfile.mkdtemp(prefix="chimera-runcost-profile-"))
+    intents = home / "intents"
+    intents.mkdir()
+    (intents / f"{INTENT}.json").write_text(json.dumps(_intent()))
+    s = SERVICES
+    os.environ.update(
+        AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CHIMERA__INTENTS_DIR=str(intents), AIRFLOW__CHIMERA__WAREHOUSE=str(home / "warehouse"),
+        AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'registry.db'}", AIRFLOW__CHIMERA__STATE_DIR=str(home / "chimera"),
+        AIRFLOW__CHIMERA__TASK_RETRIES="2",
+        AIRFLOW_CONN_RUNCOST_POSTGRES=f"postgresql://{s['CHIMERA_PG_USER']}:{s['CHIMERA_PG_PASSWORD']}@{s['CHIMERA_PG_HOST']}:{s['CHIMERA_PG_PORT']}/{s['CHIMERA_PG_DB']}",
+    )
+    _source_tables(args.rows)
+    import airflow_provider_chimera.preload  # noqa: F401  (what the forked task process has imported)
+
+    from airflow_provider_chimera.pipelines import discover
+
+    from tests.helpers import mark_onboarded, run_task
+
+    pipelines = {p.object.name: p for p in discover(intents, onboarded={}).pipelines}
+    report = []
+    try:
+        for name in ("public.runcost_events", "public.runcost_orders"):
+            pipeline = pipelines[name]
+            mark_onboarded(pipeline)
+            for i in range(2):  # warm-up: the first run creates the table, the incremental one loads its rows
+                _forked(run_task, pipeline, f"warm-{i}", home / f"{pipeline.id}-warm.prof")
+            times, stats = [], None
+            for i in range(args.runs):
+                elapsed, result, dump = _forked(run_task, pipeline, f"run-{i}", home / f"{pipeline.id}-{i}.prof")
+                times.append(elapsed)
+                imported = result["imported"]
+                stats = pstats.Stats(dump) if stats is None else stats.add(dump)
+            out = io.StringIO()
+            stats.stream = out
+            stats.sort_stats("cumulative").print_stats(args.top)
+            if args.callers:
+                stats.print_callers(args.callers)
+            report.append((pipeline.id, result["rows"], times, out.getvalue(), imported))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    full_names = args.modules
+    for pipeline_id, rows, times, profile_text, imported in report:
+        print(f"\n=== {pipeline_id}: {rows} rows; median {statistics.median(times) * 1000:.0f} ms of {len(times)} runs "
+              f"({', '.join(f'{t * 1000:.0f}' for t in times)} ms)")
+        shown = imported if full_names else sorted({n if n.startswith("airflow") else n.split(".")[0] for n in imported})
+        print(f"imported by the task, not by the preload ({len(imported)} modules): {' '.join(shown) or '-'}")
+        print(profile_text)
+
+
+def _forked(run_task, pipeline, run_id: str, dump: Path) -> tuple[float, dict, str]:
+    """One run of the pipeline's task in a child forked from this (preloaded) process, as the
+    LocalExecutor's forkserver starts a task: nothing a previous run cached is there. The child's
+    wall time, its rows and the modules it imported (what
+    ``airflow_provider_chimera.preload`` might import), and its profile (written to ``dump``)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the task process
+        os.close(read)
+        code = 1
+        try:
+            preloaded = set(sys.modules)
+            profile = cProfile.Profile()
+            started = time.perf_counter()
+            profile.enable()
+            result = run_task(pipeline, run_id=run_id)
+            profile.disable()
+            elapsed = time.perf_counter() - started
+            profile.dump_stats(str(dump))
+            imported = sorted(set(sys.modules) - preloaded)
+            os.write(write, json.dumps({"elapsed": elapsed, "rows": result["rows"], "imported": imported}).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        answer = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not answer:
+        raise SystemExit(f"{pipeline.id} {run_id}: the forked run failed (status {status})")
+    out = json.loads(answer)
+    return out["elapsed"], {"rows": out["rows"], "imported": out["imported"]}, str(dump)
+
+
+if __name__ == "__main__":
+    main()
