@@ -53,7 +53,7 @@ MODULES = (
     "airflow_provider_chimera.metadata.destination", "airflow_provider_chimera.registry.models",
     "airflow_provider_chimera.registry.runs", "airflow_provider_chimera.registry.audit",
     "airflow_provider_chimera.registry.limits", "airflow.sdk.execution_time.cache",
-    "airflow_provider_chimera.factory",
+    "airflow_provider_chimera.factory", "airflow_provider_chimera.factory.dags",  # the DAG file a task parses first
     "airflow_provider_chimera.sources.postgres", "psycopg", "adbc_driver_postgresql.dbapi",
     "airflow.providers.postgres.hooks.postgres",
     "airflow_provider_chimera.sources.mysql", "MySQLdb", "airflow.providers.mysql.hooks.mysql",
@@ -98,15 +98,20 @@ def _soda() -> None:
 
 def _task_runtime() -> None:
     """What Airflow's task runner sets up in each task process: its listeners, hence the plugins
-    (about 1 s), and the providers' hooks a connection needs; done here, a forked task finds it done."""
+    (about 1 s), the providers' hooks a connection needs and their asset URI handlers (the
+    pipelines' DAG file, parsed by every task); done here, a forked task finds it done."""
     try:
         from airflow.providers_manager import ProvidersManager
         from airflow.sdk.listener import get_listener_manager
         from airflow.sdk.plugins_manager import integrate_macros_plugins
 
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
         get_listener_manager()
         integrate_macros_plugins()
         ProvidersManager().initialize_providers_hooks()
+        # The providers' asset URI handlers, which the pipelines' DAG file needs for its assets.
+        ProvidersManagerTaskRuntime().initialize_providers_asset_uri_resources()
     except Exception as exc:  # an Airflow without these: its tasks set them up themselves, as before
         log.debug("preload: the task runtime is not set up ahead: %s", exc)
 

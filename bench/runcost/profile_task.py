@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import io
 import json
 import os
@@ -72,35 +73,58 @@ def main() -> None:
         for name in ("public.runcost_events", "public.runcost_orders"):
             pipeline = pipelines[name]
             mark_onboarded(pipeline)
+            ingest = functools.partial(_task, run_task, pipeline)
             for i in range(2):  # warm-up: the first run creates the table, the incremental one loads its rows
-                _forked(run_task, pipeline, f"warm-{i}", home / f"{pipeline.id}-warm.prof")
-            times, stats = [], None
-            for i in range(args.runs):
-                elapsed, result, dump = _forked(run_task, pipeline, f"run-{i}", home / f"{pipeline.id}-{i}.prof")
-                times.append(elapsed)
-                imported = result["imported"]
-                stats = pstats.Stats(dump) if stats is None else stats.add(dump)
-            out = io.StringIO()
-            stats.stream = out
-            stats.sort_stats("cumulative").print_stats(args.top)
-            if args.callers:
-                stats.print_callers(args.callers)
-            report.append((pipeline.id, result["rows"], times, out.getvalue(), imported))
+                _forked(functools.partial(ingest, f"warm-{i}"), home / f"{pipeline.id}-warm.prof")
+            report.append(_profiled(f"{pipeline.id}: the task", [functools.partial(ingest, f"run-{i}") for i in range(args.runs)],
+                                    home / pipeline.id, args))
+        parse = functools.partial(_parse, pipelines["public.runcost_events"].id)
+        report.append(_profiled("the task process's parse of dags/chimera_pipelines.py", [parse] * args.runs, home / "parse", args))
     finally:
         shutil.rmtree(home, ignore_errors=True)
-    full_names = args.modules
-    for pipeline_id, rows, times, profile_text, imported in report:
-        print(f"\n=== {pipeline_id}: {rows} rows; median {statistics.median(times) * 1000:.0f} ms of {len(times)} runs "
+    for label, rows, times, profile_text, imported in report:
+        print(f"\n=== {label}: {rows}; median {statistics.median(times) * 1000:.0f} ms of {len(times)} runs "
               f"({', '.join(f'{t * 1000:.0f}' for t in times)} ms)")
-        shown = imported if full_names else sorted({n if n.startswith("airflow") else n.split(".")[0] for n in imported})
+        shown = imported if args.modules else sorted({n if n.startswith("airflow") else n.split(".")[0] for n in imported})
         print(f"imported by the task, not by the preload ({len(imported)} modules): {' '.join(shown) or '-'}")
         print(profile_text)
 
 
-def _forked(run_task, pipeline, run_id: str, dump: Path) -> tuple[float, dict, str]:
-    """One run of the pipeline's task in a child forked from this (preloaded) process, as the
+def _task(run_task, pipeline, run_id: str) -> str:
+    return f"{run_task(pipeline, run_id=run_id)['rows']} rows"
+
+
+def _parse(dag_id: str) -> str:
+    """What the task runner does before the task runs: parse the DAG file that holds ``dag_id``,
+    with Airflow's parsing context naming the DAG and task."""
+    import runpy
+
+    from airflow.sdk.definitions._internal.dag_parsing_context import _airflow_parsing_context_manager
+
+    with _airflow_parsing_context_manager(dag_id=dag_id, task_id="ingest"):
+        found = runpy.run_path(str(REPO / "dags" / "chimera_pipelines.py"))
+    return f"{sum(1 for name in found if not name.startswith('__') and name != 'build_dags')} DAG(s)"
+
+
+def _profiled(label: str, works: list, dumps: Path, args) -> tuple:
+    """Each of ``works`` in a forked child, timed and profiled; the summed profile's top entries."""
+    times, stats = [], None
+    for i, work in enumerate(works):
+        elapsed, result, dump = _forked(work, Path(f"{dumps}-{i}.prof"))
+        times.append(elapsed)
+        stats = pstats.Stats(dump) if stats is None else stats.add(dump)
+    out = io.StringIO()
+    stats.stream = out
+    stats.sort_stats("cumulative").print_stats(args.top)
+    if args.callers:
+        stats.print_callers(args.callers)
+    return label, result["rows"], times, out.getvalue(), result["imported"]
+
+
+def _forked(work, dump: Path) -> tuple[float, dict, str]:
+    """``work()`` in a child forked from this (preloaded) process, as the
     LocalExecutor's forkserver starts a task: nothing a previous run cached is there. The child's
-    wall time, its rows and the modules it imported (what
+    wall time, what work returned and the modules it imported (what
     ``airflow_provider_chimera.preload`` might import), and its profile (written to ``dump``)."""
     read, write = os.pipe()
     pid = os.fork()
@@ -112,12 +136,12 @@ def _forked(run_task, pipeline, run_id: str, dump: Path) -> tuple[float, dict, s
             profile = cProfile.Profile()
             started = time.perf_counter()
             profile.enable()
-            result = run_task(pipeline, run_id=run_id)
+            result = work()
             profile.disable()
             elapsed = time.perf_counter() - started
             profile.dump_stats(str(dump))
             imported = sorted(set(sys.modules) - preloaded)
-            os.write(write, json.dumps({"elapsed": elapsed, "rows": result["rows"], "imported": imported}).encode())
+            os.write(write, json.dumps({"elapsed": elapsed, "rows": result, "imported": imported}).encode())
             code = 0
         finally:
             os._exit(code)
@@ -126,7 +150,7 @@ def _forked(run_task, pipeline, run_id: str, dump: Path) -> tuple[float, dict, s
         answer = pipe.read()
     _, status = os.waitpid(pid, 0)
     if status != 0 or not answer:
-        raise SystemExit(f"{pipeline.id} {run_id}: the forked run failed (status {status})")
+        raise SystemExit(f"{work}: the forked run failed (status {status})")
     out = json.loads(answer)
     return out["elapsed"], {"rows": out["rows"], "imported": out["imported"]}, str(dump)
 
