@@ -53,7 +53,10 @@ MODULES = (
     "airflow_provider_chimera.metadata.destination", "airflow_provider_chimera.registry.models",
     "airflow_provider_chimera.registry.runs", "airflow_provider_chimera.registry.audit",
     "airflow_provider_chimera.registry.limits", "airflow.sdk.execution_time.cache",
-    "airflow_provider_chimera.factory", "airflow_provider_chimera.factory.dags",  # the DAG file a task parses first
+    "airflow_provider_chimera.factory", "airflow_provider_chimera.factory.dags",  # the DAG file a task parses first,
+    "airflow_provider_chimera.registry.db", "airflow_provider_chimera.registry.manifest",  # which reads the intents folder
+    "airflow_provider_chimera.contract.validate", "airflow_provider_chimera.contract.diff",
+    "airflow_provider_chimera.contract.decode", "airflow_provider_chimera.contract.schema",
     "airflow_provider_chimera.sources.postgres", "psycopg", "adbc_driver_postgresql.dbapi",
     "airflow.providers.postgres.hooks.postgres",
     "airflow_provider_chimera.sources.mysql", "MySQLdb", "airflow.providers.mysql.hooks.mysql",
