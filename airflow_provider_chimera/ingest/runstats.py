@@ -14,9 +14,12 @@ import logging
 import resource
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from airflow_provider_chimera.settings import ChimeraSettings
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,7 @@ def save_run(
     intent: str | None = None,
     intent_hash: str | None = None,
     quarantined: int | None = None,
-    settings: Any = None,
+    settings: ChimeraSettings | None = None,
 ) -> bool:
     """Record the run in the registry's ``runs`` table; whether it was recorded.
 
