@@ -68,25 +68,46 @@ def build_dag(pipeline: Pipeline, settings: ChimeraSettings, register: bool = Tr
 
 
 def build_dags(intents_dir: Path | str | None = None) -> dict[str, DAG]:
-    """One DAG per pipeline of the intents folder (``[chimera] intents_dir`` by default)."""
-    dags, errors = _build_all(intents_dir, register=True)
+    """One DAG per pipeline of the intents folder (``[chimera] intents_dir`` by default).
+
+    In a task process, which parses the file for one DAG (Airflow's parsing context names it),
+    only that pipeline's DAG is built; the folder's intents are still all read and checked, so
+    a pipeline the folder's rules reject is not there either.
+    """
+    dags, errors = _build_all(intents_dir, register=True, only=_task_dag_id())
     for error in errors:
         log.error("intent rejected, its pipelines are not built:\n%s", error)
     return dags
 
 
-def _build_all(intents_dir: Path | str | None, register: bool) -> tuple[dict[str, DAG], list[IntentError]]:
+def _task_dag_id() -> str | None:
+    """The DAG a task process parses its DAG file for (Airflow's parsing context), else ``None``."""
+    try:
+        from airflow.sdk import get_parsing_context
+
+        return get_parsing_context().dag_id
+    except Exception:  # an Airflow without it: every DAG is built
+        return None
+
+
+def _build_all(
+    intents_dir: Path | str | None, register: bool, only: str | None = None
+) -> tuple[dict[str, DAG], list[IntentError]]:
     """Every DAG the folder's intents give, and every rejected intent's error.
 
     Each intent file's DAGs are built under their own guard: a failure while building any of
     them drops all of that intent's DAGs and becomes its error, naming the file; the other
-    intents' DAGs are built as usual.
+    intents' DAGs are built as usual. ``only``: a pipeline id; when the folder has it, only its
+    DAG is built.
     """
     settings = load_settings()
     found = discover(Path(intents_dir) if intents_dir else settings.intents_dir)
     errors = list(found.errors)
     by_file: dict[str, list[Pipeline]] = {}
-    for pipeline in found.pipelines:
+    pipelines = found.pipelines
+    if only is not None and any(p.id == only for p in pipelines):
+        pipelines = [p for p in pipelines if p.id == only]  # a task's parse: its own DAG only
+    for pipeline in pipelines:
         by_file.setdefault(pipeline.intent_file, []).append(pipeline)
     dags: dict[str, DAG] = {}
     for file, pipelines in by_file.items():

@@ -233,17 +233,18 @@ def _verify(con, namespace: str, views: dict[str, str], checks: dict[int, Check]
     return found
 
 
-@contextlib.contextmanager
-def _soda():
-    """Soda's session, YAML source and DuckDB data source, imported with its anonymous usage
-    telemetry off (unless the environment turns it on) and without reading a ``.env`` file, and
-    with its logging held to warnings while it runs (its own tables repeat what is logged here)."""
+def import_soda() -> tuple[Any, Any, Any]:
+    """Soda's session, YAML source and DuckDB data source classes, imported with its anonymous
+    usage telemetry off (unless the environment turns it on) and without reading a ``.env`` file.
+    ``airflow_provider_chimera.preload`` calls it, so that a forked task finds Soda imported
+    (about 1 s otherwise, in every run that checks a load)."""
     os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
     previous = os.environ.get("PYTHON_DOTENV_DISABLED")
     os.environ["PYTHON_DOTENV_DISABLED"] = "1"
     try:
         with warnings.catch_warnings():  # Soda's own notes to its developers, at import
             warnings.simplefilter("ignore", DeprecationWarning)
+            import duckdb  # noqa: F401  (the checks' engine; soda-duckdb imports it too)
             from soda_core.common.yaml import ContractYamlSource
             from soda_core.contracts.contract_verification import (
                 ContractVerificationSession,
@@ -256,15 +257,19 @@ def _soda():
             os.environ.pop("PYTHON_DOTENV_DISABLED", None)
         else:
             os.environ["PYTHON_DOTENV_DISABLED"] = previous
+    return ContractVerificationSession, ContractYamlSource, DuckDBDataSourceImpl
+
+
+@contextlib.contextmanager
+def _soda():
+    """Soda's session, YAML source and DuckDB data source (:func:`import_soda`), with its logging
+    held to warnings while it runs (its own tables repeat what is logged here)."""
+    session, source, data_source = import_soda()
     soda_log = logging.getLogger("soda")
     level = soda_log.level
     soda_log.setLevel(max(level, logging.WARNING))
     try:
-        yield (
-            ContractVerificationSession,
-            ContractYamlSource,
-            lambda con: DuckDBDataSourceImpl.from_existing_cursor(con, DATA_SOURCE),
-        )
+        yield session, source, lambda con: data_source.from_existing_cursor(con, DATA_SOURCE)
     finally:
         soda_log.setLevel(level)
 

@@ -14,9 +14,12 @@ import logging
 import resource
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from airflow_provider_chimera.settings import ChimeraSettings
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,7 @@ def save_run(
     intent: str | None = None,
     intent_hash: str | None = None,
     quarantined: int | None = None,
+    settings: ChimeraSettings | None = None,
 ) -> bool:
     """Record the run in the registry's ``runs`` table; whether it was recorded.
 
@@ -131,6 +135,7 @@ def save_run(
     A pipeline the registry does not know yet is recorded first (a registry sync of the intents
     folder). The registry is bookkeeping: when it cannot be reached, or the pipeline is not in the
     intents folder (a test's ad hoc pipeline), a warning is logged and the ingestion goes on.
+    ``settings``: the task's own (read once per task), else read now.
     """
     from airflow_provider_chimera.secrets import scrub
 
@@ -169,7 +174,7 @@ def save_run(
 
                 record(session, None, **audit)
 
-        with open_registry() as registry:
+        with open_registry(settings) as registry:
             try:
                 with registry.session() as session:
                     write(session)
@@ -183,7 +188,7 @@ def save_run(
                 from airflow_provider_chimera.pipelines.sync import sync_registry
                 from airflow_provider_chimera.settings import load_settings
 
-                sync_registry(registry, load_settings().intents_dir)
+                sync_registry(registry, (settings or load_settings()).intents_dir)
                 with registry.session() as session:
                     write(session)
         return True

@@ -42,11 +42,11 @@ class IngestOperator(BaseOperator):
 
         pipeline, settings, meter = self.pipeline, load_settings(), RunMeter()
         with failing_fast():
-            skip_until_onboarded(pipeline.intent, pipeline.id, self.log)  # nothing is read before onboarding completed
+            skip_until_onboarded(pipeline.intent, pipeline.id, self.log, settings)  # nothing is read before onboarding completed
         run_id = str(context.get("run_id", "manual"))
         attempt = getattr(context.get("ti"), "try_number", None)
         audited = {"intent": pipeline.intent, "intent_hash": pipeline.intent_hash}  # the finished attempt's audit entry
-        save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at)
+        save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at, settings=settings)
         try:
             window = self._window(context)  # in the try: a bad run conf is a failed attempt too
             with TaskWatchdog(pipeline.id, settings.task_memory_limit_mib, self.execution_timeout):
@@ -54,11 +54,11 @@ class IngestOperator(BaseOperator):
         except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
             error = f"{type(exc).__name__}: {exc}"
             save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error,
-                     quarantined=getattr(exc, "quarantined", None), **audited)  # a quarantine breach's count, for the board
+                     quarantined=getattr(exc, "quarantined", None), settings=settings, **audited)  # a quarantine breach's count, for the board
             if isinstance(exc, FixRequired):  # a retry would fail the same way: say what to fix now (errors)
                 raise fail_now(exc) from exc
             raise
-        save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, quarantined=result.quarantined, **audited)
+        save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, quarantined=result.quarantined, settings=settings, **audited)
         self._announce_window(context, window)
         if result.published:  # source → Iceberg lineage in DataHub; bounded in time, never fails the task
             from airflow_provider_chimera.metadata.lineage import emit_run_lineage

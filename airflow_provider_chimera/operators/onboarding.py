@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from airflow_provider_chimera.operators.failing import failing_fast
+
+if TYPE_CHECKING:
+    from airflow_provider_chimera.settings import ChimeraSettings
 
 
 class OnboardingStepOperator(BaseOperator):
@@ -34,7 +37,7 @@ class OnboardingStepOperator(BaseOperator):
             return {"step": self.step, "intent": outcome.intent, "intent_hash": outcome.intent_hash, "outcome": outcome.outcome}
 
 
-def skip_until_onboarded(intent: str, pipeline_id: str, log: Any) -> None:
+def skip_until_onboarded(intent: str, pipeline_id: str, log: Any, settings: ChimeraSettings | None = None) -> None:
     """Skips the ingestion run (``AirflowSkipException``, with the reason) until the pipeline's
     intent has completed onboarding; the ingest task calls it first (decisions 0022 and 0068).
 
@@ -47,7 +50,7 @@ def skip_until_onboarded(intent: str, pipeline_id: str, log: Any) -> None:
     from airflow_provider_chimera.onboarding.state import ingestion_blocker
     from airflow_provider_chimera.registry.db import open_registry
 
-    with open_registry() as registry, registry.session(read_only=True) as session:
+    with open_registry(settings) as registry, registry.session(read_only=True) as session:
         reason = ingestion_blocker(session, intent, pipeline_id)
     if reason:
         log.warning("%s", reason)

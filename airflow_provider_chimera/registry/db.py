@@ -27,6 +27,7 @@ import contextlib
 import fcntl
 import hashlib
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
@@ -111,7 +112,7 @@ def open_registry(
     :class:`RegistryUnreachable` when its server does not answer within ``connect_timeout`` seconds."""
     settings = settings or load_settings()
     url = (url or settings.sql_alchemy_conn).strip()
-    engine = _engine(url, connect_timeout)
+    engine = _shared_engine(url, connect_timeout)
     _reach(engine, connect_timeout)
     if url not in _MIGRATED:
         # Once per process and database: a task opens the registry several times, and the
@@ -122,6 +123,36 @@ def open_registry(
 
 
 _MIGRATED: set[str] = set()
+# One engine per database and timeout in a process (an in-memory SQLite database excepted): a task
+# opens the registry three or four times, and a new engine compiles every statement again (its
+# compiled-statement cache is the engine's). Closing a registry still closes its connections
+# (Engine.dispose), so no connection stays open between opens; a forked child starts afresh.
+_ENGINES: dict[tuple[str, float], Engine] = {}
+
+
+def _shared_engine(url: str, connect_timeout: float) -> Engine:
+    if _in_memory(url):
+        return _engine(url, connect_timeout)
+    key = (url, connect_timeout)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = _ENGINES[key] = _engine(url, connect_timeout)
+    return engine
+
+
+def _in_memory(url: str) -> bool:
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+def _forget_engines() -> None:
+    """In a forked child: the parent's engines (and any connection they hold) are the parent's."""
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+    _ENGINES.clear()
+
+
+os.register_at_fork(after_in_child=_forget_engines)
 
 
 def _engine(url: str, connect_timeout: float = CONNECT_TIMEOUT_S) -> Engine:

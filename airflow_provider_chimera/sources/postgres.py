@@ -12,6 +12,7 @@ read, naming the column and its type. The full table is in ``docs/type-mapping.m
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 
 import pyarrow as pa
@@ -30,6 +31,10 @@ from airflow_provider_chimera.sources.window import Window, WindowError
 CAST_AS_TEXT = ("numeric", "json", "jsonb", "uuid", "money", "inet", "cidr", "xml", "interval", "time with time zone")
 # Read as text too, then cast: ADBC reads ``oid`` (unsigned 32 bits) as int32, wrapping values above 2^31-1.
 FROM_TEXT = {"oid": pa.int64()}
+# The ADBC driver's database option choosing how it learns the server's types (PostgresReader.connect).
+TYPE_RESOLVER = "adbc.postgresql.type_resolver_mode"
+# PostgreSQL's FirstNormalObjectId: objects with a lower OID (its own types) were created by the system.
+FIRST_USER_OID = 16384
 _NUMERIC = re.compile(r"^numeric\((\d+),(\d+)\)$")
 _MAX_DECIMAL_PRECISION = 38
 
@@ -84,21 +89,40 @@ class PostgresReader(DbApiReader):
             return uri
         return f"{uri}{'&' if '?' in uri else '?'}connect_timeout={connect_timeout_s()}"
 
-    def connect(self):
+    def connect(self, *, builtin_types: bool = False):
+        """A new ADBC connection. ``builtin_types``: it knows PostgreSQL's own types only (the
+        driver's ``builtin`` type resolver, compiled in), instead of reading the server's whole type
+        catalogue as it connects (``dynamic``, ~0.1-0.2 s, more on a database of many tables),
+        which only user-defined types (enums, domains, composites, extensions' types) need."""
         import adbc_driver_postgresql.dbapi as adbc
 
+        uri = self._with_timeout(self.uri())
+        if builtin_types:
+            try:
+                return adbc.connect(uri, db_kwargs={TYPE_RESOLVER: "builtin"}, autocommit=True)
+            except adbc.Error as exc:  # a driver without the option: the catalogue it is
+                if TYPE_RESOLVER not in str(exc):
+                    raise
         # Autocommit: a read must hold no transaction (and its locks) open between statements.
-        return adbc.connect(self._with_timeout(self.uri()), autocommit=True)
+        return adbc.connect(uri, autocommit=True)
 
     def columns(self, conn, table: str) -> list[tuple[str, str]]:
         """``(name, type)`` of the table's columns, in table order."""
+        return [(name, pg_type) for name, pg_type, _ in self.typed_columns(conn, table)]
+
+    def typed_columns(self, conn, table: str) -> list[tuple[str, str, bool]]:
+        """``(name, type, user-defined)`` of the table's columns, in table order; a type is
+        user-defined when the system did not create it (its OID, or its element's, is not below
+        PostgreSQL's ``FirstNormalObjectId``)."""
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+                f"(a.atttypid >= {FIRST_USER_OID} OR COALESCE(t.typelem, 0) >= {FIRST_USER_OID}) "
+                "FROM pg_attribute a LEFT JOIN pg_type t ON t.oid = a.atttypid "
                 f"WHERE a.attrelid = {quote_literal(table)}::regclass AND a.attnum > 0 "
                 "AND NOT a.attisdropped ORDER BY a.attnum"
             )
-            return [(name, pg_type) for name, pg_type in cur.fetchall()]
+            return [(name, pg_type, bool(user)) for name, pg_type, user in cur.fetchall()]
 
     def object_columns(self, conn, name: str) -> list[str] | None:
         with conn.cursor() as cur:
@@ -142,12 +166,42 @@ class PostgresExtract(CursorExtract):
     def __init__(self, hook: PostgresReader, obj: SourceObject, since: Position | None, window: Window | None = None):
         super().__init__(hook, obj, since)
         self.window = window
-        with hook.connect() as conn:
-            table_columns = hook.columns(conn, obj.name)
-            self._plan(table_columns)
-            with conn.cursor() as cur:
-                cur.execute(self.sql + " LIMIT 0")
-                self.schema = self._convert_schema(cur.fetch_arrow_table().schema)
+        # One connection plans the read and reads the rows, and it knows PostgreSQL's own types
+        # only: an ADBC connection that loads the server's type catalogue costs ~0.15 s, paid by
+        # every run. A table with a user-defined column (or a column the driver's table of
+        # types does not know) is read over a connection that loads it (PostgresReader.connect).
+        # :meth:`batches` closes the connection; an extract dropped unread closes it when collected.
+        self._conn = None
+        try:
+            conn = self._connect(builtin_types=True)
+            typed = hook.typed_columns(conn, obj.name)
+            self._plan([(name, pg_type) for name, pg_type, _ in typed])
+            wanted = set(self.targets)
+            if any(user for name, _, user in typed if name in wanted):
+                conn = self._connect(builtin_types=False)
+            arrow_schema = self._arrow_schema(conn)
+            if any(_opaque(f.type) for f in arrow_schema):  # a type the driver's table of types lacks
+                conn = self._connect(builtin_types=False)
+                arrow_schema = self._arrow_schema(conn)
+            self.schema = self._convert_schema(arrow_schema)
+        except BaseException:
+            if self._conn is not None:
+                self._conn.close()
+            raise
+
+    def _connect(self, *, builtin_types: bool):
+        """The extract's connection, replacing (and closing) the one it had."""
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = conn = self.hook.connect(builtin_types=builtin_types)
+        weakref.finalize(self, conn.close)
+        return conn
+
+    def _arrow_schema(self, conn) -> pa.Schema:
+        """The Arrow schema ADBC gives the planned query's result."""
+        with conn.cursor() as cur:
+            cur.execute(self.sql + " LIMIT 0")
+            return cur.fetch_arrow_table().schema
 
     def _plan(self, table_columns: list[tuple[str, str]]) -> None:
         obj = self.obj
@@ -213,7 +267,8 @@ class PostgresExtract(CursorExtract):
         )
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        with self.hook.connect() as conn:
+        conn, self._conn = self._conn, None
+        with (conn if conn is not None else self.hook.connect()) as conn:  # the planning connection, once
             with conn.cursor() as cur:
                 cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(16 << 20)})
                 cur.execute(self.sql)
@@ -226,6 +281,13 @@ class PostgresExtract(CursorExtract):
                         )
                         self._tracker.observe(converted)
                         yield converted
+
+
+def _opaque(arrow_type: pa.DataType) -> bool:
+    """Whether ADBC handed a column (or its arrays' elements) over as an opaque value."""
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return _opaque(arrow_type.value_type)
+    return isinstance(arrow_type, pa.BaseExtensionType)
 
 
 def _text_type(target: pa.DataType) -> str:

@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000, help="rows of the full pipeline's table (10,000)")
     parser.add_argument("--no-preload", dest="preload", action="store_false",
                         help="without airflow_provider_chimera.preload in the LocalExecutor's forkserver (what each run cost before)")
+    parser.add_argument("--keep", action="store_true", help="keep the Airflow home (its task logs say where a run's time goes)")
     args = parser.parse_args()
 
     _source_tables(args.rows)
@@ -146,7 +147,10 @@ def main() -> None:
                 results.setdefault(dag_id, []).extend(_runs(stack, dag_id, 1))
     finally:
         stack.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        if args.keep:
+            print(f"Airflow home kept: {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
 
     med = {d: {k: statistics.median(r[k] for r in runs) for k in ("task_s", "latency_s")} for d, runs in results.items()}
     floor = med[NOOP_DAG]
@@ -166,6 +170,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     name = "runcost.json" if args.preload else "runcost-no-preload.json"
     (out / name).write_text(json.dumps(report, indent=2))
+    (REPO / "bench" / "results").mkdir(exist_ok=True)  # its JSON files are not in git: absent in a fresh checkout
     shutil.copy(out / name, REPO / "bench" / "results" / name)
 
 

@@ -96,3 +96,30 @@ def test_unsupported_type_names_the_column_before_reading(pg, catalog, pg_type, 
     ):
         run_pipeline(pipeline_for(source))
     assert not catalog.table_exists("qa.kinds")
+
+
+def test_user_defined_types_are_read_over_a_connection_that_knows_them(pg, catalog):
+    """A run's connection knows PostgreSQL's own types only (it starts faster); a table with an
+    enum, a domain or an array of an enum is read over one that loads the server's types."""
+    pg.execute("CREATE TYPE qa_pg.mood AS ENUM ('sad', 'happy')")
+    pg.execute("CREATE DOMAIN qa_pg.positive AS integer CHECK (VALUE > 0)")
+    source = _one_row_table(pg, "mood qa_pg.mood, moods qa_pg.mood[], size qa_pg.positive", "'happy', '{sad,happy}', 3")
+    assert run_pipeline(pipeline_for(source))["rows"] == 1
+    assert read_table(catalog, "qa.kinds").to_pylist() == [{"id": 1, "mood": "happy", "moods": ["sad", "happy"], "size": 3}]
+
+
+def test_a_table_of_builtin_types_is_read_over_a_connection_of_builtin_types(pg, catalog, monkeypatch):
+    from airflow_provider_chimera.sources.postgres import PostgresReader
+
+    opened = []
+    connect = PostgresReader.connect
+
+    def recording(self, *, builtin_types=False):
+        opened.append(builtin_types)
+        return connect(self, builtin_types=builtin_types)
+
+    monkeypatch.setattr(PostgresReader, "connect", recording)  # a spy: the real connection is opened
+    _create_orders(pg, 3)
+    assert run_pipeline(pipeline_for(_orders_source({"type": "incremental", "cursor": "updated_at"})))["rows"] == 3
+    assert run_pipeline(pipeline_for(_orders_source({"type": "incremental", "cursor": "updated_at"})))["committed"] is False
+    assert opened == [True, True]  # one connection per run, planning and reading

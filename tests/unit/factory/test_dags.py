@@ -27,6 +27,20 @@ def test_sample_intents_make_exactly_the_expected_dags():
     assert set(dags) == SAMPLE_IDS
 
 
+def test_a_task_process_builds_only_the_dag_it_parses_the_file_for(monkeypatch):
+    """Airflow's parsing context names the task's DAG: only that one is built (a task parses the
+    DAG file before it runs); a DAG id the folder lacks, or none, builds them all."""
+    from airflow.sdk.definitions._internal.dag_parsing_context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
+
+    # What the task runner sets while it parses (its own context manager leaves it set after).
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "retail_shop_shop_files_events")
+    assert set(build_dags(REPO / "intents")) == {"retail_shop_shop_files_events"}
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, "chimera_maintenance")
+    assert set(build_dags(REPO / "intents")) == SAMPLE_IDS
+    monkeypatch.delenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID)
+    assert set(build_dags(REPO / "intents")) == SAMPLE_IDS
+
+
 def test_dag_carries_schedule_owner_tags_and_target_asset():
     dags = build_dags(REPO / "intents")
     customers = dags["retail_shop_shop_files_customers"]

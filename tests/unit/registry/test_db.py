@@ -139,3 +139,28 @@ def test_mysql_lock_names_fit_the_server_and_differ_per_registry_database():
     names = {mysql_lock_name(db, lock) for db in ("registry_a", "registry_b") for lock in ("sync", "x" * 200)}
     assert len(names) == 4 and all(len(name) <= 64 for name in names)
     assert mysql_lock_name("registry_a", "sync").startswith("chimera.sync.")
+
+
+def test_a_process_reuses_one_engine_per_registry_and_keeps_no_connection_open(tmp_path):
+    """A task opens the registry several times: one engine (its compiled statements reused), and
+    no connection left open after each close; a forked child builds its own engine."""
+    import os
+
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    with open_registry(url=url) as first, first.session(read_only=True) as session:
+        session.execute(text("SELECT 1"))
+    with open_registry(url=url) as second:
+        assert second.engine is first.engine
+    assert first.engine.pool.checkedin() == 0  # closed: the pooled connection went with it
+    read, write = os.pipe()
+    if (pid := os.fork()) == 0:  # the child's registry is its own
+        with open_registry(url=url) as child:
+            os.write(write, b"own" if child.engine is not first.engine else b"shared")
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    assert answer == "own"
+    with open_registry(url="sqlite://") as a, open_registry(url="sqlite://") as b:
+        assert a.engine is not b.engine  # in-memory databases: one each, as before
