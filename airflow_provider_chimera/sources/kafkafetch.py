@@ -1,8 +1,9 @@
 """Consuming a topic's planned offset ranges on a thread of its own, in blocks of message values.
 
 :class:`Fetch` runs the consumer on its own thread: it calls ``consume(num_messages=…)``, keeps
-the messages that carry a record, and hands them on in blocks of up to ``block_rows`` messages
-through a queue of ``depth`` blocks (memory stays flat). The caller decodes one block while the
+the values of the messages that carry a record, with their partitions and offsets, and hands them
+on in blocks of up to ``block_rows`` messages through a queue of ``depth`` blocks (memory stays
+flat; no message object outlives its call, see :class:`Block`). The caller decodes one block while the
 next is being consumed; librdkafka's fetches and Arrow's JSON reader both release the GIL.
 
 What a run must hold exactly, it holds for every consume call rather than for every message, at
