@@ -14,8 +14,8 @@ C speed on the happy path:
   partition reached its end offset (it is unassigned) or passed it (messages that arrived after
   the run started, left to the next run);
 * **nothing skipped, nothing foreign**: the positions advanced by exactly as many messages as
-  the call returned (no compaction gap, no transaction marker, no message of a partition that is
-  already done);
+  the call returned (no compaction gap, no transaction marker), and every message is of a
+  partition still being read;
 * **tombstones**: ``None in values``.
 
 Only a call where one of these does not hold is looked at message by message (:meth:`Fetch._exact`),
@@ -123,7 +123,7 @@ class Fetch:
             self.consumer.close()
 
     def _consume(self) -> None:
-        from confluent_kafka import Message, TopicPartition
+        from confluent_kafka import TopicPartition
 
         consumer, todo = self.consumer, self.todo
         consumer.assign([TopicPartition(self.topic, p, start) for p, (start, _) in todo.items()])
@@ -144,12 +144,11 @@ class Fetch:
                     )
                 continue
             idle = 0.0
-            kept, values = self._take(messages)
+            values, partitions, offsets = self._take(messages)
             del messages  # before the next call: no message object lives on
             block.values += values
-            block.partitions.extend(map(Message.partition, kept))
-            block.offsets.extend(map(Message.offset, kept))
-            del kept
+            block.partitions += partitions
+            block.offsets += offsets
             if len(block.values) >= self.block_rows:
                 if not self._put(block):
                     return
@@ -158,18 +157,20 @@ class Fetch:
             return
         self._put(_End())
 
-    def _take(self, messages: list) -> tuple[list, list[bytes]]:
-        """The messages of one consume call that carry a record of this run, and their values."""
+    def _take(self, messages: list) -> tuple[list[bytes], array, array]:
+        """The values, partitions and offsets of the messages of one consume call that carry a
+        record of this run."""
         from confluent_kafka import Message
 
         if any(map(Message.error, messages)):
             raise next(self._error(m) for m in messages if m.error() is not None)
         ends = {p: end for p, (_, end) in self.todo.items()}  # before this call's positions drop any
         values = list(map(Message.value, messages))
+        partitions = array("i", map(Message.partition, messages))
         advanced, past = self._advance()
-        if past or advanced != len(messages) or None in values:
+        if past or advanced != len(messages) or None in values or not ends.keys() >= set(partitions):
             return self._exact(messages, values, ends)
-        return messages, values
+        return values, partitions, array("q", map(Message.offset, messages))
 
     def _error(self, message) -> MessageError:
         return MessageError(f"topic {self.topic!r} partition {message.partition()}: {message.error()}")
@@ -191,11 +192,11 @@ class Fetch:
                 self.consumer.incremental_unassign([TopicPartition(self.topic, p)])
         return advanced, past
 
-    def _exact(self, messages: list, values: list, ends: dict[int, int]) -> tuple[list, list[bytes]]:
+    def _exact(self, messages: list, values: list, ends: dict[int, int]) -> tuple[list[bytes], array, array]:
         """One consume call message by message: a message past its partition's planned end (or of
         a partition already done) is left to the next run; a tombstone is counted."""
         self.exact_calls += 1
-        kept, kept_values = [], []
+        kept, partitions, offsets = [], array("i"), array("q")
         for message, value in zip(messages, values):
             partition, offset = message.partition(), message.offset()
             if partition not in ends or offset >= ends[partition]:
@@ -203,6 +204,7 @@ class Fetch:
             if value is None:
                 self.tombstones += 1  # a deletion marker carries no record to ingest
                 continue
-            kept.append(message)
-            kept_values.append(value)
-        return kept, kept_values
+            kept.append(value)
+            partitions.append(partition)
+            offsets.append(offset)
+        return kept, partitions, offsets
