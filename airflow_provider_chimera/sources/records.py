@@ -128,10 +128,12 @@ class JsonRecords:
             loose.json_fields,
         )
 
-    def read(self, payloads: Sequence[bytes]) -> tuple[pa.Table, dict[int, str]]:
+    def read(self, payloads: Sequence[bytes], joined: bytes | None = None) -> tuple[pa.Table, dict[int, str]]:
         """The payloads that hold a fitting record, as a table of the object's columns in order,
-        and the reason for each that does not, by index. One Arrow read when all fit."""
-        joined = b"\n".join(payloads)
+        and the reason for each that does not, by index. One Arrow read when all fit.
+        ``joined``: the payloads already joined with newlines, one per line (not joined again)."""
+        if joined is None:
+            joined = b"\n".join(payloads)
         # Arrow's reader takes a leading `null` line for a row (or worse): only objects go in.
         if payloads and _all_objects(joined):
             try:

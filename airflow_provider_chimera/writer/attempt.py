@@ -42,6 +42,10 @@ class Attempt:
         self.paths.extend(f.file_path for f in files)  # type: ignore[attr-defined]
         return files
 
+    def opening(self, path: str) -> None:
+        """Record a data file about to be written (deleted with the others, even half-written)."""
+        self.paths.append(path)
+
     def commit_next(self) -> None:
         """Mark that the commit is about to be sent (the last statement before it)."""
         self.committing = True

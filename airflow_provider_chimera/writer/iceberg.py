@@ -44,6 +44,7 @@ from airflow_provider_chimera.writer.base import TableWriter
 from airflow_provider_chimera.writer.dedup import deduplicate
 from airflow_provider_chimera.writer.evolution import Policy, SchemaMismatchError, fit_schema  # noqa: F401 (re-exported)
 from airflow_provider_chimera.writer.partitions import column_named, for_table, inside, window_filter
+from airflow_provider_chimera.writer.rolling import rolling_data_files
 
 PIPELINE = "chimera.pipeline"
 RUN_ID = "chimera.run-id"
@@ -267,17 +268,13 @@ class IcebergWriter(TableWriter):
             if self.dedup is not None:
                 stream, replace, dropped = deduplicate(txn, table.io, stream, target_schema, self.dedup, replace, self.name)
             data_files, rows = [], 0
-            for chunk in _chunks(stream, target_schema, chunk_bytes):
-                rows += chunk.num_rows
-                # pyiceberg's own append() is built on this function; calling it per chunk lets
-                # partitioned tables stream too (append() takes a reader only when unpartitioned).
-                data_files.extend(
-                    files.written(
-                        _dataframe_to_data_files(
-                            table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=table.io
-                        )
-                    )
-                )
+            if txn.table_metadata.spec().is_unpartitioned():
+                # Row groups encoded as the batches arrive, while the source reads on (writer.rolling).
+                for data_file in rolling_data_files(stream, target_schema, txn.table_metadata, table.io, chunk_bytes, files.opening):
+                    rows += data_file.record_count
+                    data_files.append(data_file)
+            else:
+                data_files, rows = _partitioned_files(stream, target_schema, txn, table.io, chunk_bytes, files)
             commit_info = info()
             # Rows read but all dropped as duplicates still move the position: commit it.
             if not data_files and mode == "append" and not commit_info.record_anyway and not dropped:
@@ -397,6 +394,19 @@ def settled(table: Table, since: int | None, info: CommitInfo, positional: bool,
         parent = snapshot.parent_snapshot_id
         snapshot = table.snapshot_by_id(parent) if parent is not None else None
     return None
+
+
+def _partitioned_files(stream, schema: pa.Schema, txn: Transaction, io, chunk_bytes: int, files) -> tuple[list, int]:
+    """A partitioned table's data files, written by pyiceberg a chunk of ``chunk_bytes`` at a time."""
+    data_files, rows = [], 0
+    for chunk in _chunks(stream, schema, chunk_bytes):
+        rows += chunk.num_rows
+        # pyiceberg's own append() is built on this function; calling it per chunk lets
+        # partitioned tables stream too (append() takes a reader only when unpartitioned).
+        data_files.extend(
+            files.written(_dataframe_to_data_files(table_metadata=txn.table_metadata, write_uuid=uuid.uuid4(), df=chunk, io=io))
+        )
+    return data_files, rows
 
 
 def _chunks(batches: Iterator[pa.RecordBatch], schema: pa.Schema, chunk_bytes: int) -> Iterator[pa.Table]:
