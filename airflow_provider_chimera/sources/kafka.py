@@ -230,7 +230,8 @@ class KafkaExtract(Extract):
             return
         # Consuming allocates a Python object per message, and the collections those allocations
         # trigger would walk every long-lived object of the run (modules, catalog, registry) each
-        # time: about 1 s of CPU per million messages. Those objects leave the collector's sight.
+        # time: about 1 s of CPU per million messages. Those objects leave the collector's sight
+        # while the topic is read, and come back to it after (a stream's process reads again and again).
         gc.freeze()
         # The consumer runs on a thread of its own (kafkafetch); this thread decodes its blocks.
         fetch = Fetch(self.hook.consumer(), self.topic, todo, self.hook.batch_rows)
@@ -238,6 +239,7 @@ class KafkaExtract(Extract):
             for block in fetch:
                 yield from self._batch(block)
         finally:
+            gc.unfreeze()
             self.tombstones, self.exact_calls = fetch.tombstones, fetch.exact_calls
 
     def _batch(self, block: Block) -> Iterator[pa.RecordBatch]:
