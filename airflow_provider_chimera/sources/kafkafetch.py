@@ -130,7 +130,10 @@ class Fetch:
         block = _empty()
         idle = 0.0
         while todo and not self._stop.is_set():
-            want = min(_CALL_ROWS, self.block_rows - len(block.values))
+            # Never more than the planned ranges still hold: consume() waits for as many messages as
+            # it is asked for (or its timeout), so asking for more made every run's last call wait 1 s.
+            left = sum(end - self._position[p] for p, (_, end) in todo.items())
+            want = min(_CALL_ROWS, self.block_rows - len(block.values), left)
             messages = consumer.consume(num_messages=want, timeout=_POLL_SECONDS)
             if not messages:
                 # Compaction and transaction markers leave gaps: a partition is done once the

@@ -149,14 +149,16 @@ def chimera_prepare(spec: dict, work: Path):
     os.environ.setdefault("AIRFLOW__CHIMERA__SQL_ALCHEMY_CONN", f"sqlite:///{work / 'registry.db'}")
     os.environ.setdefault("AIRFLOW__CHIMERA__STATE_DIR", str(work / "state"))
     sys.path.insert(0, str(REPO))
-    # Imported untimed: the run imports its readers, writer and quality checks (Soda Core on
-    # DuckDB) when it runs, and reads [chimera] through Airflow's configuration and masks secrets
-    # with Airflow's masker, which the task runner has loaded before any task starts.
+    # Untimed, as in a deployment: what a task process finds already imported when Airflow forks it
+    # from a process that preloaded airflow_provider_chimera.preload (decision 0069: the libraries,
+    # the readers, the writer, the quality checks, SQLAlchemy's mappers configured), and Airflow's
+    # configuration and secrets masker, which the task runner loads before any task starts.
     os.environ.setdefault("SODA_CORE_TELEMETRY_ENABLED", "false")
-    for module in ("airflow.configuration", "airflow.sdk", "airflow_provider_chimera.ingest.run", "airflow_provider_chimera.sources",
-                   "airflow_provider_chimera.writer", "airflow_provider_chimera.governance.wap", "duckdb",
-                   "soda_core.contracts.contract_verification", "soda_duckdb.common.data_sources.duckdb_data_source"):
+    for module in ("airflow.configuration", "airflow.sdk"):
         importlib.import_module(module)
+    from airflow_provider_chimera.preload import preload
+
+    preload()
     from airflow_provider_chimera.ingest.run import run as ingest_run
     from airflow_provider_chimera.settings import load_settings
     from tests.helpers import intent_with, pipeline_for
@@ -283,8 +285,11 @@ def _kafka_limit(spec: dict, sink: ParquetSink, parse: bool):
             consumer.assign([TopicPartition(spec["topic"], p, 0) for p in ends])
             count = value_bytes = 0
             pending: list = []
+            total = sum(ends.values())  # a fresh topic: every partition from offset 0, no gaps
             while ends:
-                for message in consumer.consume(num_messages=10_000, timeout=1.0):
+                # Never asks for more than is left, as Chimera does: consume() waits for as many
+                # messages as it is asked for (or its timeout), so the last call would wait 1 s.
+                for message in consumer.consume(num_messages=max(1, min(10_000, total - count)), timeout=1.0):
                     if message.error() is not None:
                         raise SystemExit(f"Kafka: {message.error()}")
                     value = message.value()

@@ -118,3 +118,36 @@ def test_transaction_markers_leave_gaps_the_run_reads_past(topic, services):
     extract = _extract(services, topic)
     assert _ns(_read(extract)) == list(range(3_000))
     assert extract.position().offsets == {str(p): 1_000 + 6 for p in range(3)}  # past the 6 markers
+
+
+class _Recording:
+    """The real consumer, with the size of every consume() call it was asked for written down."""
+
+    def __init__(self, consumer, asked: list[tuple[int, int]]):
+        self._consumer, self._asked = consumer, asked
+
+    def consume(self, num_messages: int = 1, timeout: float = -1):
+        messages = self._consumer.consume(num_messages=num_messages, timeout=timeout)
+        self._asked.append((num_messages, len(messages)))
+        return messages
+
+    def __getattr__(self, name):
+        return getattr(self._consumer, name)
+
+
+def test_no_consume_call_asks_for_more_than_the_plan_has_left(topic, services, monkeypatch):
+    # consume() waits until it has as many messages as it asked for, or its timeout: a call asking
+    # for more than is left would make the run's last call wait out the timeout.
+    from airflow_provider_chimera.sources.kafka import KafkaReader
+
+    asked: list[tuple[int, int]] = []
+    real = KafkaReader.consumer
+    monkeypatch.setattr(KafkaReader, "consumer", lambda self, group=None: _Recording(real(self, group), asked))
+    _produce(services, topic, {n: _value(n) for n in range(2_500)})
+    extract = _extract(services, topic)
+    assert _ns(_read(extract)) == list(range(2_500))
+    left = 2_500
+    for want, got in asked:
+        assert 0 < want <= left, asked
+        left -= got
+    assert left == 0
