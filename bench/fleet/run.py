@@ -34,6 +34,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -182,6 +183,17 @@ def all_dag_ids(stack: AirflowStack) -> set[str]:
     return {d["dag_id"] for d in stack.get("/dags", limit=5000)["dags"]}
 
 
+def quiet(stack: AirflowStack, fleet_ids: set[str]) -> None:
+    """Pause every DAG outside the fleet (Chimera's own DAGs start unpaused: ``chimera_maintenance``
+    would otherwise run its daily task per table during the measurement) and wait for their tasks."""
+    others = sorted(all_dag_ids(stack) - fleet_ids)
+    for dag_id in others:
+        stack.pause(dag_id)
+    busy = {"dag_ids": others, "state": ["running", "queued"], "page_limit": 1}  # a paused DAG's scheduled tasks wait
+    stack.wait(lambda: stack.api.post("/dags/~/dagRuns/~/taskInstances/list", json=busy).raise_for_status().json()["total_entries"] == 0,
+               1800, "the tasks of the DAGs outside the fleet to finish", every=2)
+
+
 # --- one side ----------------------------------------------------------------------------------
 
 
@@ -288,6 +300,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds each side may take")
     parser.add_argument("--keep", action="store_true", help="keep the source tables for the next run")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack and drop the tables on `kill` too
     if args.pipelines < args.teams:
         parser.error("--pipelines must be at least --teams")
 
@@ -312,6 +325,7 @@ def main() -> None:
             print(f"onboarded {args.teams} intents, pools synced: {time.perf_counter() - started:.0f} s", flush=True)
             chimera_ids, limit_ids = [chimera_dag_id(e) for e in entries], [limit_dag_id(e) for e in entries]
             stack.wait(lambda: set(chimera_ids + limit_ids) <= all_dag_ids(stack), 1800, "every DAG parsed", every=5)
+            quiet(stack, set(chimera_ids + limit_ids))
             for dag_id in chimera_ids + limit_ids:
                 stack.unpause(dag_id)
             rows = sum(e["rows"] for e in entries)
