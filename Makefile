@@ -7,7 +7,7 @@ UV_VERSION := 0.13.8
 # System packages a build needs (mysqlclient compiles against MariaDB's client library).
 APT_PACKAGES := libmariadb-dev pkg-config build-essential redis-server maven chromium chromium-driver
 
-.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui bench-run-cost bench-commits bench-memory
+.PHONY: install system-deps services services-stop cluster cluster-stop cluster-status cluster-demo superset test test-unit test-integration test-e2e bytecode demo demo-clean lock clean bench bench-parse bench-ingest bench-recovery bench-ui bench-run-cost bench-commits bench-memory bench-fleet
 
 install: system-deps $(VENV)/.installed bytecode
 
@@ -122,6 +122,14 @@ bench-ui:
 # make bench-commits BENCH_COMMITS=500
 bench-commits: install
 	BENCH_COMMITS=$(BENCH_COMMITS) BENCH_BEFORE_COMMITS=$(BENCH_BEFORE_COMMITS) $(BIN)/python bench/commits.py
+
+# 500 pipelines of 10 teams on a real Airflow (LocalExecutor) against 500 bare tasks reading the same
+# tables to Parquet (docs/benchmarks.md); not in `bench`: the full fleet takes most of an hour on
+# 2 CPUs. BENCH_PIPELINES (500), BENCH_TEAMS (10), BENCH_MIN_ROWS/BENCH_MAX_ROWS (10000/100000),
+# e.g. make bench-fleet BENCH_PIPELINES=40
+bench-fleet: install services
+	BENCH_PIPELINES=$(BENCH_PIPELINES) BENCH_TEAMS=$(BENCH_TEAMS) BENCH_MIN_ROWS=$(BENCH_MIN_ROWS) \
+	  BENCH_MAX_ROWS=$(BENCH_MAX_ROWS) $(BIN)/python bench/fleet/run.py
 
 $(BENCH_VENV)/.installed: $(VENV)/.installed requirements/lock.txt bench/requirements.txt setup.cfg
 	test -x $(BENCH_VENV)/bin/python || $(BIN)/uv venv -q --python $(BIN)/python $(BENCH_VENV)
