@@ -93,18 +93,24 @@ def _min_interval(env: str | None) -> timedelta:
 
 def schedule_problem(value: str) -> str | None:
     """Why ``value`` is no cron expression, preset or duration Chimera schedules, or ``None``."""
+    return _schedule_problem(value, min_schedule_interval())
+
+
+@lru_cache(maxsize=1024)
+def _schedule_problem(value: str, least: timedelta) -> str | None:
+    """:func:`schedule_problem` under the minimum interval ``least``: a parse checks every
+    pipeline's schedule, and a platform's thousands of pipelines share a few dozen expressions."""
     from croniter import croniter
 
     if value.startswith("@"):
         return None if value in PRESETS else f"unknown schedule preset {value!r}"
     if value.startswith("P"):
         problem = duration_problem(value)
-        return problem or _too_often(parse_duration(value), value, min_schedule_interval())  # type: ignore[arg-type]
+        return problem or _too_often(parse_duration(value), value, least)  # type: ignore[arg-type]
     if len(value.split()) != 5:
         return f"{value!r} is not a cron expression of five fields (minute hour day month weekday)"
     if not croniter.is_valid(value):
         return f"{value!r} is not a valid cron expression"
-    least = min_schedule_interval()
     gap = _cron_gap(value, sample=least > _HOUR)
     return f"cron expression {value!r} never fires" if gap is None else _too_often(gap, value, least)
 

@@ -252,12 +252,23 @@ def declaration(dag: Any, task_config: dict) -> dict:
         "tags": sorted(dag.tags),
         "doc_md": dag.doc_md,
         "default_args": _value(default_args),
+        "params": _params(dag),
         "tasks": [
             _task(ingest, {"intent": ingest.pipeline.intent, "pipeline_id": ingest.pipeline.id, **task_config}, default_args),
         ],
     }
     if dag.description:
         out["description"] = dag.description
+    return out
+
+
+def _params(dag: Any) -> dict:
+    """The DAG's run-conf params as Airflow ``Param``s (default, description, JSON schema)."""
+    out = {}
+    for name in dag.params:
+        param = dag.params.get_param(name)
+        out[name] = {"__type__": "airflow.sdk.Param", "default": _value(param.value),
+                     "description": param.description, **_value(param.schema)}
     return out
 
 
@@ -336,6 +347,7 @@ for spec in json.loads((Path(__file__).parent / "dags.json").read_bytes()):
         schedule=build(spec.pop("schedule")),
         start_date=datetime.fromisoformat(spec.pop("start_date")),
         default_args=build(spec.pop("default_args")),
+        params=build(spec.pop("params")),
         **spec,
     ) as dag:
         built = {}

@@ -309,7 +309,7 @@ def main() -> None:
                       "DAGs) is timed apart and not in the ratios." if not args.no_serialize else "")
         console.print("Network/database calls seen while parsing (socket connect/getaddrinfo, sqlite3 connect, "
                       "subprocess): " + (", ".join(f"{k}: {v}" for k, v in io_calls.items()) or "none"))
-        console.print("Same DAGs on every side (ids, schedules, run settings, tags, task owner/retries/timeout/pool/"
+        console.print("Same DAGs on every side (ids, schedules, run settings, tags, params, task owner/retries/timeout/pool/"
                       "priority, inlets, outlets): " + ("yes" if not equivalence else "NO:\n" + "\n".join(equivalence)))
         console.print("Asymmetries:\n" + "\n".join(f"  - {a}" for a in ASYMMETRIES))
 

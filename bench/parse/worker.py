@@ -47,7 +47,7 @@ def _schedule(timetable) -> list:
 
 
 def _signature(dag) -> list:
-    """What must be equal across the sides: id, schedule, run settings, tags, each task's settings (execution timeout too), assets and upstream tasks."""
+    """What must be equal across the sides: id, schedule, run settings, tags, params, each task's settings (execution timeout too), assets and upstream tasks."""
     return [
         dag.dag_id,
         _schedule(dag.timetable),
@@ -55,6 +55,7 @@ def _signature(dag) -> list:
         dag.catchup,
         dag.max_active_runs,
         sorted(set(dag.tags) - {"dagfactory"}),  # dag-factory adds its own tag
+        sorted([name, p.value, p.description, p.schema] for name in dag.params for p in [dag.params.get_param(name)]),
         sorted(
             [t.task_id, t.owner, t.retries, t.retry_delay.total_seconds(), t.pool, t.priority_weight,
              str(t.weight_rule), t.execution_timeout.total_seconds() if t.execution_timeout else None,
