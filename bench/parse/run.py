@@ -30,7 +30,8 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 CHIMERA_DAG_FILE = REPO / "dags" / "chimera_pipelines.py"
 CHIMERA_ERRORS_FILE = REPO / "dags" / "chimera_intent_errors.py"
-TARGET_RATIO = 0.5  # the target: Chimera parses in at most half of dag-factory's time
+TARGET_RATIO = 0.25  # Chimera parses in at most a quarter of dag-factory's time
+TARGET_VS_RAW = 1.25  # and in at most 1.25x the plain loop's
 
 ASYMMETRIES = [
     (
@@ -265,7 +266,7 @@ def main() -> None:
                 med["chimera"]["warm_same_process"] / med["dagfactory"]["warm_same_process"],
             "chimera_primed_vs_dagfactory": med["chimera"]["fresh_process_primed"] / med["dagfactory"]["cold"],
         }
-        target_met = ratio["chimera_vs_dagfactory"] <= TARGET_RATIO
+        target_met = ratio["chimera_vs_dagfactory"] <= TARGET_RATIO and ratio["chimera_vs_raw"] <= TARGET_VS_RAW
 
         table = Table(title=f"Parse cost through Airflow's DagBag: {dags_expected} DAGs, median of {args.runs} runs")
         for column in ("side", "parse", "DAGs", "median s", "s / 1,000 DAGs", "min–max s", "× dag-factory",
@@ -292,10 +293,13 @@ def main() -> None:
                 f"{serialize * per_k:.2f}" if serialize is not None else "",
             )
         console.print(table)
-        verdict = "met" if target_met else "NOT met"
+        def verdict(value: float, target: float) -> str:
+            return f"target ≤ {target:.2f}: {'met' if value <= target else 'NOT met'}"
+
         console.print(
             f"Chimera / dag-factory = [bold]{ratio['chimera_vs_dagfactory']:.2f}[/bold] "
-            f"(target ≤ {TARGET_RATIO:.2f}: {verdict}); Chimera / raw = {ratio['chimera_vs_raw']:.2f}; "
+            f"({verdict(ratio['chimera_vs_dagfactory'], TARGET_RATIO)}); Chimera / raw = "
+            f"[bold]{ratio['chimera_vs_raw']:.2f}[/bold] ({verdict(ratio['chimera_vs_raw'], TARGET_VS_RAW)}); "
             f"dag-factory / raw = {ratio['dagfactory_vs_raw']:.2f}"
         )
         if errors_side is not None:
@@ -334,6 +338,7 @@ def main() -> None:
             "seconds_per_1000_dags": {k: {kind: v * per_k for kind, v in m.items()} for k, m in med.items()},
             "ratios": ratio,
             "target_ratio": TARGET_RATIO,
+            "target_vs_raw": TARGET_VS_RAW,
             "target_met": target_met,
             "io_calls_while_parsing": io_calls,
             "equivalence_problems": equivalence,
