@@ -174,11 +174,14 @@ def test_a_schema_that_drifted_from_the_contract_fails_the_schema_check(tmp_path
 
 
 def _losing_a_row_per_chunk(monkeypatch) -> None:
-    """A writer that loses the first row of every chunk it writes (a bug the row count catches)."""
+    """A writer that loses the first row of every chunk it writes (a bug the row count catches):
+    of every batch on an unpartitioned table (writer.rolling), of every chunk on a partitioned one."""
     from airflow_provider_chimera.writer import iceberg
 
-    chunks = iceberg._chunks
+    chunks, rolling = iceberg._chunks, iceberg.rolling_data_files
     monkeypatch.setattr(iceberg, "_chunks", lambda *args: (chunk.slice(1) for chunk in chunks(*args)))
+    monkeypatch.setattr(iceberg, "rolling_data_files",
+                        lambda batches, *args: rolling((batch.slice(1) for batch in batches), *args))
 
 
 def test_rows_lost_between_reading_and_writing_fail_the_row_count(tmp_path, catalog, registry, monkeypatch):
