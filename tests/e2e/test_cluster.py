@@ -38,7 +38,7 @@ TEAMS = f"{ALPHA}=4x2@{CPUS[0]} {BRAVO}=2@{CPUS[1]}"
 SLOTS = {ALPHA: 8, BRAVO: 2}  # each team's workers' concurrency, added up
 ITEMS = {ALPHA: 30, BRAVO: 20}  # rows of each team's items.csv
 DAYS, ROWS_PER_DAY = 8, 500
-FILES, ROWS_PER_FILE = 4, 100_000  # the incremental pipeline's landing folder
+FILES, ROWS_PER_FILE = 4, 250_000  # the incremental pipeline's landing folder: a few seconds of loading, to be killed in
 HEARTBEAT_TIMEOUT = 30  # seconds: a dead worker's task is failed (and retried) this long after its last heartbeat
 QUEUES = {ALPHA: "chimera_e2e_alpha", BRAVO: "chimera_e2e_bravo"}
 ALPHA_WORKERS = {f"{QUEUES[ALPHA]}-worker-1", f"{QUEUES[ALPHA]}-worker-2"}
@@ -222,7 +222,8 @@ def test_a_worker_killed_mid_run_is_retried_on_the_surviving_worker_exactly_once
 
     ti = cluster.wait(lambda: (t := cluster._get(path)) and t["state"] == "running" and t, 300, "ingest to run", every=0.3)
     killed, pgid = cluster.wait(lambda: _task_process_group(cluster, ti["id"]), 60, f"the process of task {ti['id']}", every=0.2)
-    time.sleep(0.5)  # the task is starting, or reading the landing files
+    # Killed at once: the task is starting, or reading the landing files (a run from a preloaded
+    # process loads them in about a second; decision 0069).
     assert cluster.get(path)["state"] == "running"
     os.killpg(pgid, signal.SIGKILL)  # the worker's host is gone: worker, its pool, the task
     killed_at = time.monotonic()

@@ -71,7 +71,10 @@ def cluster(tmp_path_factory):
     (data / "br_noisy").mkdir(parents=True)
     (data / "br_quiet").mkdir()
     for n in range(len(NOISY_DAGS)):
-        (data / "br_noisy" / f"n{n}.csv").write_text(_csv(20_000))
+        # Each noisy run loads 200,000 rows, a few seconds of work on its worker's CPU. With 20,000
+        # rows a run took well under a second once tasks started from a preloaded process, and the
+        # flood became a stream of tiny tasks whose churn loaded the shared scheduler instead.
+        (data / "br_noisy" / f"n{n}.csv").write_text(_csv(200_000))
     (data / "br_quiet" / "q0.csv").write_text(_csv(200))
     cluster = start_cluster(folder, TEAMS, CLUSTER_SOURCE_SLOTS="16", CHIMERA_E2E_DATA=str(data))
     try:
