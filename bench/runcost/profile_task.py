@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40, help="profile entries listed per pipeline (40)")
     parser.add_argument("--modules", action="store_true", help="name every module a run imported (else their packages)")
     parser.add_argument("--callers", default="", help="also list who calls the functions matching this regular expression")
+    parser.add_argument("--callees", default="", help="also list what the functions matching this regular expression call")
     args = parser.parse_args()
 
     from run import INTENT, _intent, _source_tables  # the benchmark's own source tables and intent
@@ -129,6 +130,8 @@ def _profiled(label: str, works: list, dumps: Path, args) -> tuple:
     stats.sort_stats("cumulative").print_stats(args.top)
     if args.callers:
         stats.print_callers(args.callers)
+    if args.callees:
+        stats.print_callees(args.callees)
     return label, result["rows"], times, out.getvalue(), result["imported"]
 
 
