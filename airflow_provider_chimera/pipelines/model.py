@@ -37,6 +37,13 @@ class Pipeline(BaseModel):
 
 
 def pipelines_of(intent: Intent, file: str, content_hash: str) -> list[Pipeline]:
+    """One pipeline per object of ``intent`` with an ``ingestion`` block.
+
+    Built without validation (``model_construct``): every part comes from the validated ``intent``,
+    and pydantic runs a model's "after" validators again on an instance given as a field, so
+    validating each pipeline re-checked its whole source, every object of it, once per object
+    (0.2 s of each task's parse with 500 pipelines in ten intents).
+    """
     out = []
     for source in intent.sources:
         if source.objects == "all":
@@ -45,7 +52,7 @@ def pipelines_of(intent: Intent, file: str, content_hash: str) -> list[Pipeline]
             if obj.ingestion is None:
                 continue
             out.append(
-                Pipeline(
+                Pipeline.model_construct(
                     id=pipeline_id(intent.name, source.name, obj.name),
                     intent=intent.name,
                     intent_file=file,
