@@ -6,7 +6,10 @@ variables); defaults are the ones declared in :data:`provider_info.CONFIG_OPTION
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import cached_property
 from pathlib import Path
 
@@ -156,8 +159,32 @@ def use_intents_dir(folder: Path | str) -> Path:
     return _intents_dir_of_process
 
 
+# The settings of the task running in this context (settings_for_run), else None.
+_RUN_SETTINGS: ContextVar[ChimeraSettings | None] = ContextVar("chimera_run_settings", default=None)
+
+
+@contextlib.contextmanager
+def settings_for_run(settings: ChimeraSettings | None = None) -> Iterator[ChimeraSettings]:
+    """Within the block, :func:`load_settings` returns ``settings`` (read now when not given).
+
+    An ingest task reads the section once for its whole run: the registry, the commit retries,
+    the notices each asked for it again, ~5 ms a time (49 options through Airflow's
+    configuration). Nothing outlives the block, so no later run sees a stale value; threads the
+    run starts read the section themselves (a context variable is not inherited by a thread).
+    """
+    token = _RUN_SETTINGS.set(settings or load_settings())
+    try:
+        yield _RUN_SETTINGS.get()
+    finally:
+        _RUN_SETTINGS.reset(token)
+
+
 def load_settings() -> ChimeraSettings:
-    """Read the ``[chimera]`` section now (it is cheap; callers should not cache across runs)."""
+    """Read the ``[chimera]`` section now (it is cheap; callers should not cache across runs);
+    inside :func:`settings_for_run`, that block's settings."""
+    pinned = _RUN_SETTINGS.get()
+    if pinned is not None:
+        return pinned
     values: dict[str, object] = {}
     for name in CONFIG_OPTIONS:
         value = _option(name)

@@ -10,7 +10,6 @@ from airflow_provider_chimera.contract.model import PartitionedMode
 from airflow_provider_chimera.errors import FixRequired
 from airflow_provider_chimera.operators.failing import fail_now, failing_fast
 from airflow_provider_chimera.pipelines import Pipeline
-from airflow_provider_chimera.settings import load_settings
 
 
 class IngestOperator(BaseOperator):
@@ -39,36 +38,38 @@ class IngestOperator(BaseOperator):
         from airflow_provider_chimera.ingest.run import run
         from airflow_provider_chimera.ingest.runstats import RunMeter, save_run
         from airflow_provider_chimera.operators.onboarding import skip_until_onboarded
+        from airflow_provider_chimera.settings import settings_for_run
 
-        pipeline, settings, meter = self.pipeline, load_settings(), RunMeter()
-        with failing_fast():
-            skip_until_onboarded(pipeline.intent, pipeline.id, self.log, settings)  # nothing is read before onboarding completed
-        run_id = str(context.get("run_id", "manual"))
-        attempt = getattr(context.get("ti"), "try_number", None)
-        audited = {"intent": pipeline.intent, "intent_hash": pipeline.intent_hash}  # the finished attempt's audit entry
-        save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at, settings=settings)
-        try:
-            window = self._window(context)  # in the try: a bad run conf is a failed attempt too
-            with TaskWatchdog(pipeline.id, settings.task_memory_limit_mib, self.execution_timeout):
-                result = run(pipeline, run_id=run_id, conf=run_conf(context), window=window, settings=settings, log=self.log, meter=meter)
-        except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
-            error = f"{type(exc).__name__}: {exc}"
-            save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error,
-                     quarantined=getattr(exc, "quarantined", None), settings=settings, **audited)  # a quarantine breach's count, for the board
-            if isinstance(exc, FixRequired):  # a retry would fail the same way: say what to fix now (errors)
-                raise fail_now(exc) from exc
-            raise
-        save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, quarantined=result.quarantined, settings=settings, **audited)
-        self._announce_window(context, window)
-        if result.published:  # source → Iceberg lineage in DataHub; bounded in time, never fails the task
-            from airflow_provider_chimera.metadata.lineage import emit_run_lineage
+        with settings_for_run() as settings:  # the [chimera] section, read once for the whole run
+            pipeline, meter = self.pipeline, RunMeter()
+            with failing_fast():
+                skip_until_onboarded(pipeline.intent, pipeline.id, self.log, settings)  # nothing is read before onboarding completed
+            run_id = str(context.get("run_id", "manual"))
+            attempt = getattr(context.get("ti"), "try_number", None)
+            audited = {"intent": pipeline.intent, "intent_hash": pipeline.intent_hash}  # the finished attempt's audit entry
+            save_run(pipeline.id, run_id, "running", attempt=attempt, started_at=meter.started_at, settings=settings)
+            try:
+                window = self._window(context)  # in the try: a bad run conf is a failed attempt too
+                with TaskWatchdog(pipeline.id, settings.task_memory_limit_mib, self.execution_timeout):
+                    result = run(pipeline, run_id=run_id, conf=run_conf(context), window=window, settings=settings, log=self.log, meter=meter)
+            except BaseException as exc:  # a timeout or a kill signal is a failed attempt too
+                error = f"{type(exc).__name__}: {exc}"
+                save_run(pipeline.id, run_id, "failed", attempt=attempt, stats=meter.stop(), snapshot_id=meter.snapshot_id, error=error,
+                         quarantined=getattr(exc, "quarantined", None), settings=settings, **audited)  # a quarantine breach's count, for the board
+                if isinstance(exc, FixRequired):  # a retry would fail the same way: say what to fix now (errors)
+                    raise fail_now(exc) from exc
+                raise
+            save_run(pipeline.id, run_id, "success", attempt=attempt, stats=result.stats, snapshot_id=result.snapshot_id, quarantined=result.quarantined, settings=settings, **audited)
+            self._announce_window(context, window)
+            if result.published:  # source → Iceberg lineage in DataHub; bounded in time, never fails the task
+                from airflow_provider_chimera.metadata.lineage import emit_run_lineage
 
-            emit_run_lineage(pipeline, result.snapshot_id, settings, run_id=run_id)
-        from airflow_provider_chimera.onboarding.ready import notify_table_ready
+                emit_run_lineage(pipeline, result.snapshot_id, settings, run_id=run_id)
+            from airflow_provider_chimera.onboarding.ready import notify_table_ready
 
-        xcom = result.as_xcom()
-        notify_table_ready(pipeline, xcom, logger=self.log)  # the team, after the first publish only; never fails the task
-        return xcom
+            xcom = result.as_xcom()
+            notify_table_ready(pipeline, xcom, logger=self.log)  # the team, after the first publish only; never fails the task
+            return xcom
 
     def _window(self, context: Any):
         """A ``partitioned`` run's window (``ingest.windows``), logged with where it comes from;
