@@ -56,6 +56,10 @@ class LoadedIntent:
 # Parsed intents by file and content hash, least recently used first; at most CACHE_ENTRIES.
 CACHE_ENTRIES = 1024
 _CACHE: OrderedDict[str, Intent] = OrderedDict()
+# Valid intents by content hash alone: the same bytes validate the same under any file name (the
+# name only appears in problems), so an onboarded version the registry stores is not validated
+# again when the intents folder's file holds the same bytes (every task's parse reads both).
+_VALID: OrderedDict[str, Intent] = OrderedDict()
 
 
 def _pointer(data: object, loc: tuple) -> tuple[str, bool]:
@@ -166,6 +170,9 @@ def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
+    same = _VALID.get(digest)
+    if same is not None and (stem is None or same.name == stem):
+        return same
     parsed, problems = decode_intent(raw, file)
     if not parsed or problems:
         raise IntentError(problems)
@@ -174,9 +181,10 @@ def parse_intent(raw: bytes, file: str, stem: str | None = None) -> Intent:
         raise IntentError(problems)
     if stem is not None and intent.name != stem:
         raise IntentError([stem_problem(file, intent.name, stem)])
-    _CACHE[key] = intent
-    while len(_CACHE) > CACHE_ENTRIES:
-        _CACHE.popitem(last=False)
+    _CACHE[key] = _VALID[digest] = intent
+    for cache in (_CACHE, _VALID):
+        while len(cache) > CACHE_ENTRIES:
+            cache.popitem(last=False)
     return intent
 
 

@@ -10,7 +10,8 @@ metadata DB, the four processes, tasks forked from ``airflow_provider_chimera.pr
 * **the limit**: as many bare DAGs of one ``@task`` each that reads the same table to one
   Parquet file (ADBC binary COPY → ``pyarrow.parquet``, as ``make bench-ingest``'s raw limit:
   ``bench/fleet/limit_dags.py``), in pools of the same sizes, same executor, parallelism and
-  preload process.
+  preload process. Like Chimera's, its DAG file builds only the DAG a task runs (Airflow's
+  parsing context).
 
 Each source table has between ``--min-rows`` and ``--max-rows`` rows (10k–100k, seeded uniform),
 the ten columns of ``make bench-ingest`` (``bench/ingest/generate.py``), generated server-side in
@@ -24,7 +25,8 @@ Iceberg snapshots' record counts and Parquet footers against the source sizes.
 Output: a markdown table, printed and written to ``.bench/results/fleet.md``, and
 ``.bench/results/fleet.json`` (copied to ``bench/results/fleet.json``). The stack, its folder
 and the source tables are removed at the end (``--keep`` keeps the tables for the next run).
-Needs the local services (``make services``).
+``--sides limit`` (or ``chimera``) runs one side alone, without the ratio. Needs the local
+services (``make services``).
 """
 
 from __future__ import annotations
@@ -268,7 +270,6 @@ def check_rows(side: str, got: dict[str, int], entries: list[dict]) -> None:
 
 
 def report(args, entries: list[dict], sides: dict[str, dict], generated_s: float) -> str:
-    ratio = sides["chimera"]["pipelines_per_min"] / sides["limit"]["pipelines_per_min"]
     rows = sum(e["rows"] for e in entries)
     lines = [
         f"{len(entries)} pipelines of {args.teams} teams, {rows:,} rows ({args.min_rows:,}–{args.max_rows:,} per table, seed {args.seed}); "
@@ -279,10 +280,14 @@ def report(args, entries: list[dict], sides: dict[str, dict], generated_s: float
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, label in (("chimera", "Chimera (PostgreSQL → Iceberg, full)"), ("limit", "limit (@task: ADBC COPY → Parquet)")):
+        if name not in sides:
+            continue
         s = sides[name]
         lines.append(f"| {label} | {s['pipelines']} | {s['wall_s']:.1f} s | {s['pipelines_per_min']:.1f} | {s['rows_per_s']:,} | "
                      f"{s['task_p50_s']:.2f} s | {s['task_p95_s']:.2f} s |")
-    lines += ["", f"Chimera / limit (pipelines per minute): **{ratio:.2f}** (target ≥ {TARGET_RATIO})"]
+    if len(sides) == 2:
+        ratio = sides["chimera"]["pipelines_per_min"] / sides["limit"]["pipelines_per_min"]
+        lines += ["", f"Chimera / limit (pipelines per minute): **{ratio:.2f}** (target ≥ {TARGET_RATIO})"]
     return "\n".join(lines)
 
 
@@ -299,7 +304,12 @@ def main() -> None:
     parser.add_argument("--trigger-threads", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds each side may take")
     parser.add_argument("--keep", action="store_true", help="keep the source tables for the next run")
+    parser.add_argument("--sides", default="limit,chimera",
+                        help="the sides to run, in this order (limit,chimera); one side alone reports no ratio")
     args = parser.parse_args()
+    args.sides = [side.strip() for side in args.sides.split(",") if side.strip()]
+    if not args.sides or set(args.sides) - {"limit", "chimera"}:
+        parser.error("--sides names limit, chimera or both")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the stack and drop the tables on `kill` too
     if args.pipelines < args.teams:
         parser.error("--pipelines must be at least --teams")
@@ -317,24 +327,27 @@ def main() -> None:
         try:
             stack.start()
             started = time.perf_counter()
-            for team in range(args.teams):
+            for team in range(args.teams if "chimera" in args.sides else 0):
                 stack.run("chimera", "onboard", str(intents / f"{intent_name(team)}.json"), timeout=1800)
             stack.run("chimera", "pools", "sync")
             for team in range(args.teams):
                 stack.api.post("/pools", json={"name": LIMIT_POOL.format(team=team + 1), "slots": args.team_slots}).raise_for_status()
             print(f"onboarded {args.teams} intents, pools synced: {time.perf_counter() - started:.0f} s", flush=True)
-            chimera_ids, limit_ids = [chimera_dag_id(e) for e in entries], [limit_dag_id(e) for e in entries]
-            stack.wait(lambda: set(chimera_ids + limit_ids) <= all_dag_ids(stack), 1800, "every DAG parsed", every=5)
-            quiet(stack, set(chimera_ids + limit_ids))
-            for dag_id in chimera_ids + limit_ids:
+            ids = {"chimera": [chimera_dag_id(e) for e in entries], "limit": [limit_dag_id(e) for e in entries]}
+            measured = [dag_id for side in args.sides for dag_id in ids[side]]
+            stack.wait(lambda: set(measured) <= all_dag_ids(stack), 1800, "every DAG parsed", every=5)
+            quiet(stack, set(measured))
+            for dag_id in measured:
                 stack.unpause(dag_id)
             rows = sum(e["rows"] for e in entries)
-            for name, dag_ids in (("limit", limit_ids), ("chimera", chimera_ids)):
-                print(f"{name}: triggering {len(dag_ids)} runs ...", flush=True)
-                sides[name] = summary(run_side(stack, dag_ids, args.trigger_threads, args.timeout), rows)
+            for name in args.sides:
+                print(f"{name}: triggering {len(ids[name])} runs ...", flush=True)
+                sides[name] = summary(run_side(stack, ids[name], args.trigger_threads, args.timeout), rows)
                 print(f"{name}: {sides[name]}", flush=True)
-            check_rows("limit", parquet_rows(home / "limit-out"), entries)
-            check_rows("chimera", iceberg_rows(home), entries)
+            if "limit" in sides:
+                check_rows("limit", parquet_rows(home / "limit-out"), entries)
+            if "chimera" in sides:
+                check_rows("chimera", iceberg_rows(home), entries)
         finally:
             stack.stop()
     finally:
@@ -352,7 +365,8 @@ def main() -> None:
         "rows": sum(e["rows"] for e in entries), "parallelism": args.team_slots * args.teams, "team_slots": args.team_slots,
         "executor": "LocalExecutor", "preload": "airflow_provider_chimera.preload (both sides)", "cpus": os.cpu_count(),
         "source_generation_s": round(generated_s, 1), "sides": sides,
-        "ratio_pipelines_per_min": round(sides["chimera"]["pipelines_per_min"] / sides["limit"]["pipelines_per_min"], 3),
+        "ratio_pipelines_per_min": (round(sides["chimera"]["pipelines_per_min"] / sides["limit"]["pipelines_per_min"], 3)
+                                    if len(sides) == 2 else None),
         "target_ratio": TARGET_RATIO,
     }
     (out / "fleet.json").write_text(json.dumps(result, indent=2))

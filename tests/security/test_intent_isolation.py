@@ -89,12 +89,14 @@ def test_a_failure_while_building_one_intents_dags_is_that_intents_import_error(
 def test_the_parse_cache_is_bounded(monkeypatch):
     monkeypatch.setattr(load, "CACHE_ENTRIES", 3)
     monkeypatch.setattr(load, "_CACHE", load.OrderedDict())
+    monkeypatch.setattr(load, "_VALID", load.OrderedDict())
     for index in range(5):
         data = hostile_base()
         data["declaration"]["statement"] = f"version {index}"
         load.parse_intent(json.dumps(data).encode(), "hostile.json", stem="hostile")
     assert len(load._CACHE) == 3
     assert [key.split(":")[0] for key in load._CACHE] == ["hostile.json"] * 3
+    assert len(load._VALID) == 3
 
 
 def _at_the_limits() -> dict:
