@@ -118,7 +118,11 @@ def start_branch(table: Table, branch: Branch) -> tuple[int | None, str | None]:
 
 
 def hold(table: Table, branch: Branch, snapshot_id: int) -> None:
-    """Point ``branch`` at a staged snapshot no branch points at yet (the first load of a table)."""
+    """Point ``branch`` at a staged snapshot no branch points at yet (the first load of a table).
+
+    A commit of its own, after the write's: Iceberg refuses a branch in the commit that gives a
+    table its first snapshot ("Table has no snapshots and can only be written to the main branch").
+    """
 
     def create(tried: int) -> None:
         current = table if tried == 1 else table.refresh()
