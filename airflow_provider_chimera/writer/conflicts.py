@@ -46,6 +46,8 @@ T = TypeVar("T")
 NO_CATALOG_RETRIES = {"commit.retry.num-retries": "0"}
 FIRST_WAIT = 0.1  # seconds before the second try
 LONGEST_WAIT = 5.0  # the most one wait grows to
+# The catalog's refusals of a snapshot whose sequence number was taken from metadata that moved.
+STALE_SEQUENCE = ("older than last sequence number", "greater than last sequence number")
 
 
 class CommitConflictError(Transient, RuntimeError):
@@ -66,16 +68,20 @@ class PartitionSpecChangedError(PositionMovedError):
 def is_conflict(exc: BaseException) -> bool:
     """Whether ``exc`` says another commit to the table landed first (and this one did not).
 
-    The catalog's refusal, pyiceberg's conflict validation, and the catalog's check that a new
+    The catalog's refusal, pyiceberg's conflict validation, and the catalog's checks that a new
     snapshot's sequence number follows the table's (a snapshot built on metadata that moved
     meanwhile, as when two runs commit to their own audit branches at once): the SQL catalog
-    raises it as a ``ValueError``, a REST catalog answers it with HTTP 400 (Iceberg's server
+    raises them as a ``ValueError``, a REST catalog answers them with HTTP 400 (Iceberg's server
     checks only the branch's own snapshot before applying the update, so its
     ``ValidationException`` reaches pyiceberg as :class:`~pyiceberg.exceptions.BadRequestError`).
+    The check has two wordings: "older than last sequence number" for a snapshot with a parent,
+    and "greater than last sequence number" for the first snapshot of a new audit branch (it has
+    no parent, so Iceberg lets it lower the table's last sequence number, and then finds a newer
+    run's snapshot above it). Either way nothing was committed.
     """
     if isinstance(exc, (CommitFailedException, ValidationException)):
         return True
-    return isinstance(exc, (ValueError, BadRequestError)) and "older than last sequence number" in str(exc)
+    return isinstance(exc, (ValueError, BadRequestError)) and any(stale in str(exc) for stale in STALE_SEQUENCE)
 
 
 @dataclass(frozen=True)

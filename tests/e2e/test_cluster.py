@@ -168,8 +168,9 @@ def test_a_backfill_of_eight_days_commits_to_one_table_at_once_over_both_workers
     results, intervals, conflicts = {}, [], 0
     for run in runs:
         ingest, result = _ingest(cluster, dag_id, run["dag_run_id"])
-        assert ingest["try_number"] == 1, ingest  # a lost race is retried inside the task, not by Airflow
         log = cluster.api.get(f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances/ingest/logs/1", params={"full_content": True})
+        # A lost race is retried inside the task, not by Airflow: a second try says why the first ended.
+        assert ingest["try_number"] == 1, (ingest, log.text[-4000:], _mentions(cluster, ingest["id"], "heartbeat"))
         conflicts += log.text.count("conflicted with a concurrent commit")
         results[run["logical_date"][:10]] = (result["rows"], result["worker"])
         table = result["target"]
@@ -196,6 +197,12 @@ def test_a_backfill_of_eight_days_commits_to_one_table_at_once_over_both_workers
     stored = {path for path in cluster.stored_files(found["location"] + "/data/") if path.endswith(".parquet")}
     assert stored and stored <= set(found["referenced"]), sorted(stored - set(found["referenced"]))  # no orphan files
     assert stored == set(found["current"])
+
+
+def _mentions(cluster: Cluster, *words: str) -> str:
+    """The lines of the cluster's logs that name any of ``words`` (a task instance's id, ...)."""
+    return "\n".join(f"{p.name}: {line}" for p in sorted(cluster.home.glob("*.log"))
+                     for line in p.read_text(errors="replace").splitlines() if any(w in line for w in words))[-6000:]
 
 
 def _task_process_group(cluster: Cluster, ti_id: str) -> tuple[str, int] | None:
