@@ -11,6 +11,7 @@ error naming the catalog and its address (without credentials).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,7 +50,7 @@ def chimera_catalog(settings: ChimeraSettings) -> Catalog:
     # as it was then.
     if config := Config().get_catalog_config(name):
         try:
-            return load_catalog(name, **config)
+            return _open(name, config)
         except OSError as exc:  # requests' ConnectionError (a REST catalog), a socket error
             kind = config.get("type", "configured")
             raise CatalogUnreachable(
@@ -57,7 +58,23 @@ def chimera_catalog(settings: ChimeraSettings) -> Catalog:
                 f"{type(exc).__name__}; a retry may pass once it is back"
             ) from exc
     settings.warehouse.mkdir(parents=True, exist_ok=True)
-    return load_catalog(name, **embedded_catalog_properties(settings))
+    return _open(name, embedded_catalog_properties(settings))
+
+
+def _open(name: str, properties: dict[str, Any], tries: int = 5) -> Catalog:
+    """``load_catalog``, opened again when another process created a SQL catalog's tables at the
+    same moment: pyiceberg's SQL catalog checks for its tables, then creates the missing ones, so
+    two processes opening a new catalog at once (the first tasks on a fresh warehouse) can both
+    find none and one fails with its database's "table ... already exists". Opened again, it
+    finds the tables."""
+    for tried in range(1, tries):
+        try:
+            return load_catalog(name, **properties)
+        except Exception as exc:
+            if "already exists" not in str(exc):
+                raise
+            time.sleep(0.05 * tried)
+    return load_catalog(name, **properties)
 
 
 def ensure_namespace(catalog: Catalog, namespace: str) -> None:

@@ -78,3 +78,40 @@ def test_a_table_another_process_created_at_the_same_moment_is_used_not_an_error
 
     with pytest.raises(ServerError, match="disk full"):  # no table: the creation's own error
         create_table(CannotCreate(), ("qa", "never"), schema=schema)
+
+
+
+def test_a_new_catalog_whose_tables_another_process_creates_meanwhile_still_opens(tmp_path, monkeypatch):
+    # The first tasks on a fresh warehouse start together. pyiceberg's SQL catalog checks for its
+    # tables, then creates them: here another process (a second SQLite connection) creates them
+    # between this one's check and its CREATE TABLE, which then fails on SQLite as it did in a
+    # real run ("table iceberg_tables already exists"). The interleaving is forced so the test
+    # does not depend on luck; the catalog code, SQLite and the error are real.
+    import sqlite3
+
+    from pyiceberg.catalog.sql import SqlCatalogBaseTable
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.schema import CreateTable
+
+    monkeypatch.setenv("AIRFLOW__CHIMERA__CATALOG_NAME", "raceunit")
+    monkeypatch.setenv("AIRFLOW__CHIMERA__WAREHOUSE", str(tmp_path / "warehouse"))
+    settings = load_settings()
+    raced: list[str] = []
+
+    def other_process_first(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("CREATE TABLE") and not raced:
+            raced.append(statement.split("(")[0].strip())
+            ddl = ";".join(str(CreateTable(t).compile(dialect=conn.dialect)) for t in SqlCatalogBaseTable.metadata.sorted_tables)
+            with sqlite3.connect(settings.catalog_db) as other:
+                other.executescript(ddl)
+
+    event.listen(Engine, "before_cursor_execute", other_process_first)
+    try:
+        catalog = chimera_catalog(settings)
+    finally:
+        event.remove(Engine, "before_cursor_execute", other_process_first)
+    catalog.create_namespace("qa")
+
+    assert raced, "the catalog's tables were never created: the race was not run"
+    assert catalog.list_namespaces() == [("qa",)]
