@@ -67,10 +67,12 @@ def _open(name: str, properties: dict[str, Any], tries: int = 5) -> Catalog:
     two processes opening a new catalog at once (the first tasks on a fresh warehouse) can both
     find none and one fails with its database's "table ... already exists". Opened again, it
     finds the tables."""
+    from sqlalchemy.exc import DBAPIError  # pyiceberg's SQL catalog is built on SQLAlchemy
+
     for tried in range(1, tries):
         try:
             return load_catalog(name, **properties)
-        except Exception as exc:
+        except DBAPIError as exc:
             if "already exists" not in str(exc):
                 raise
             time.sleep(0.05 * tried)

@@ -75,9 +75,9 @@ def is_conflict(exc: BaseException) -> bool:
     checks only the branch's own snapshot before applying the update, so its
     ``ValidationException`` reaches pyiceberg as :class:`~pyiceberg.exceptions.BadRequestError`).
     The check has two wordings: "older than last sequence number" for a snapshot with a parent,
-    and "greater than last sequence number" for the first snapshot of a new audit branch (it has
-    no parent, so Iceberg lets it lower the table's last sequence number, and then finds a newer
-    run's snapshot above it). Either way nothing was committed.
+    and "greater than last sequence number" for a new table's first load (staged with no parent,
+    so Iceberg lets it lower the table's last sequence number, and then finds a newer run's
+    snapshot above it). Either way nothing was committed.
     """
     if isinstance(exc, (CommitFailedException, ValidationException)):
         return True

@@ -80,7 +80,6 @@ def test_a_table_another_process_created_at_the_same_moment_is_used_not_an_error
         create_table(CannotCreate(), ("qa", "never"), schema=schema)
 
 
-
 def test_a_new_catalog_whose_tables_another_process_creates_meanwhile_still_opens(tmp_path, monkeypatch):
     # The first tasks on a fresh warehouse start together. pyiceberg's SQL catalog checks for its
     # tables, then creates them: here another process (a second SQLite connection) creates them

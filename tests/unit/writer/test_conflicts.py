@@ -104,7 +104,7 @@ def test_what_counts_as_a_conflict():
     # Iceberg's REST catalog: two runs committing to their audit branches at once (seen on `make cluster`).
     stale = "ValidationException: Cannot add snapshot with sequence number 2 older than last sequence number 2"
     assert is_conflict(BadRequestError(stale))
-    # ...and the first snapshot of a new audit branch (no parent) built on metadata that moved
+    # ...and a new table's first load (staged with no parent) built on metadata that moved
     # (seen on `make cluster`: a backfill's eight runs at once on a loaded machine).
     parentless = "ValidationException: Invalid snapshot with sequence number 3 greater than last sequence number 2"
     assert is_conflict(BadRequestError(parentless))
